@@ -1,0 +1,8 @@
+//! thoth-conformance: an end-to-end conformance harness for the Thoth headless control
+//! plane (GovAPI). Suites in YAML encode the vendor's Headless E2E Runbook; this library
+//! loads them, runs them against the bundled mock or a live tenant, and writes JUnit,
+//! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
+
+pub mod catalogue;
+pub mod outcome;
+pub mod suite;

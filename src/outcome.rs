@@ -1,0 +1,144 @@
+//! What a run produced: the verdict of every case, with the evidence behind it.
+//!
+//! The runner builds these; every report (JUnit, coverage, results.json, console) is a
+//! view of a [`RunResult`]. Nothing in here has been redacted yet: reports pass every
+//! string through [`crate::redact::Redactor`] on the way out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::suite::model::{Effect, Surface};
+
+/// The verdict of one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every step's expectations held.
+    Pass,
+    /// The target broke a requirement.
+    Fail,
+    /// The harness or the network broke: no verdict on the target.
+    Error,
+    /// Not applicable or unsupported here (the reason says why).
+    Skip,
+    /// Excluded by a profile or filter.
+    Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Skip => "skip",
+            Status::Disabled => "disabled",
+        }
+    }
+}
+
+/// Process exit codes, as documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ExitCode {
+    Passed = 0,
+    RequirementFailed = 1,
+    ConfigError = 2,
+    TargetUnreachable = 3,
+    StaleExpectation = 4,
+    SecretLeaked = 5,
+}
+
+/// One HTTP exchange (or thothctl invocation), as sent and received.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Exchange {
+    /// "GET https://.../thoth/settings" or "thothctl api-keys list ...".
+    pub request_line: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    /// HTTP status or process exit code; None when nothing came back.
+    pub status: Option<i64>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    /// Transport-level error, if the exchange did not complete.
+    pub transport_error: Option<String>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct StepResult {
+    pub name: String,
+    pub status: Status,
+    /// Why it did not pass: which assertion, expected vs actual.
+    pub message: Option<String>,
+    /// How many times the action was sent (polling, retries).
+    pub attempts: u32,
+    pub exchanges: Vec<Exchange>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CaseResult {
+    pub phase: String,
+    pub case_id: String,
+    pub title: String,
+    pub status: Status,
+    /// For fail/error: the first failing step and why; for skip/disabled: the reason.
+    pub message: Option<String>,
+    pub requirements: Vec<String>,
+    pub capability: String,
+    pub surface: Surface,
+    pub effect: Effect,
+    pub steps: Vec<StepResult>,
+    /// Cleanup steps, reported apart: they never change the case's verdict.
+    pub cleanup: Vec<StepResult>,
+    pub duration_ms: u64,
+    /// RFC 3339.
+    pub started_at: String,
+}
+
+impl CaseResult {
+    /// `phase::case`, unique across a run.
+    pub fn full_name(&self) -> String {
+        format!("{}::{}", self.phase, self.case_id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TargetInfo {
+    /// "mock" or "live".
+    pub kind: String,
+    pub base_url: String,
+    pub tenant: String,
+    /// Fault modes the in-process mock was started with.
+    #[serde(default)]
+    pub mock_faults: Vec<String>,
+    /// Surfaces available on this target (`api`, and `thothctl` when found).
+    pub surfaces: Vec<Surface>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RunResult {
+    pub run_id: String,
+    pub harness_version: String,
+    /// SHA-256 over the suite and fixture files, so evidence names what was run.
+    pub suites_hash: String,
+    pub target: TargetInfo,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    pub cases: Vec<CaseResult>,
+    /// Set when the run was cut short (Ctrl-C, --fail-fast, unreachable target).
+    pub interrupted: Option<String>,
+}
+
+impl RunResult {
+    pub fn counts(&self) -> BTreeMap<Status, usize> {
+        let mut m = BTreeMap::new();
+        for c in &self.cases {
+            *m.entry(c.status).or_insert(0) += 1;
+        }
+        m
+    }
+}

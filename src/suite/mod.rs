@@ -1,0 +1,3 @@
+//! Suite files: their format ([`model`]) and loading them with precise diagnostics.
+
+pub mod model;
