@@ -354,14 +354,12 @@ fn md(s: &str) -> String {
 }
 
 fn cell_text(c: &Cell) -> String {
-    let mut text = if c.status == CellStatus::NoCase {
-        "no case".to_owned()
-    } else {
-        format!("**{}**", c.status.label())
+    // A note replaces the status label: "SKIP" would read as a considered verdict.
+    let mut text = match (&c.note, c.status) {
+        (Some(note), _) => note.clone(),
+        (None, CellStatus::NoCase) => "no case".to_owned(),
+        (None, status) => format!("**{}**", status.label()),
     };
-    if let Some(note) = &c.note {
-        text = format!("{text}: {note}");
-    }
     if !c.cases.is_empty() {
         let _ = write!(text, " ({})", c.cases.join(", "));
     }
