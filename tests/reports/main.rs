@@ -2,6 +2,7 @@
 //! and a canary run full of planted secrets.
 
 mod canary;
+mod coverage;
 mod fixture;
 
 use std::collections::HashSet;
