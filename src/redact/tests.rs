@@ -214,3 +214,19 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn a_secret_read_with_a_trailing_newline_is_redacted_without_it() {
+    let r = Redactor::new();
+    r.add_secret("file-token-123\n").unwrap();
+    assert_eq!(
+        r.redact("Bearer file-token-123."),
+        format!("Bearer {REDACTED}.")
+    );
+    assert_eq!(r.redact("file-token-123\n"), REDACTED);
+    assert_eq!(
+        r.add_secret("  abc\n"),
+        Err(SecretRejected::TooShort { chars: 3, min: 6 })
+    );
+    assert_eq!(r.add_secret(" \n"), Err(SecretRejected::Empty));
+}
