@@ -5,4 +5,7 @@
 
 pub mod catalogue;
 pub mod outcome;
+pub mod redact;
+pub mod report;
 pub mod suite;
+pub mod verdict;
