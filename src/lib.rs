@@ -6,3 +6,4 @@
 pub mod catalogue;
 pub mod outcome;
 pub mod suite;
+pub mod template;
