@@ -52,23 +52,30 @@ pub struct Parsed<T> {
 /// shows the first parse error of each broken file; semantic checks run on every file
 /// that parsed, and all their findings are reported.
 pub fn load_project(suites_dir: &Path, fixtures_dir: &Path) -> Result<Project, Diagnostics> {
-    let mut diags = Diagnostics::default();
-
-    let files = match suite_files(suites_dir) {
-        Ok(f) => f,
-        Err(d) => return Err(Diagnostics(vec![d])),
-    };
+    let files = suite_files(suites_dir).map_err(|d| Diagnostics(vec![d]))?;
     if files.is_empty() {
-        diags.push(whole_file(
+        return Err(Diagnostics(vec![whole_file(
             suites_dir,
             format!("find suites: no `*.yaml` files besides `{CATALOGUE_FILE}`"),
-        ));
+        )]));
     }
+    let mut project = load_files(&files, &suites_dir.join(CATALOGUE_FILE), fixtures_dir)?;
+    project.suites_dir = suites_dir.to_path_buf();
+    Ok(project)
+}
 
-    let catalogue = parse_file::<Catalogue>(&suites_dir.join(CATALOGUE_FILE));
+/// Loads and validates exactly these suite files against the catalogue at
+/// `catalogue_path`. `suites_dir` of the result is the catalogue's directory.
+pub fn load_files(
+    suite_files: &[PathBuf],
+    catalogue_path: &Path,
+    fixtures_dir: &Path,
+) -> Result<Project, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let catalogue = parse_file::<Catalogue>(catalogue_path);
     let mut suites = Vec::new();
-    for file in files {
-        match parse_file::<Suite>(&file) {
+    for file in suite_files {
+        match parse_file::<Suite>(file) {
             Ok(p) => suites.push(p),
             Err(d) => diags.push(d),
         }
@@ -101,7 +108,10 @@ pub fn load_project(suites_dir: &Path, fixtures_dir: &Path) -> Result<Project, D
                 .collect(),
             catalogue: c.value,
             fixtures_dir: fixtures_dir.to_path_buf(),
-            suites_dir: suites_dir.to_path_buf(),
+            suites_dir: catalogue_path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
         }),
         _ => {
             diags.sort();
@@ -192,19 +202,29 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
             index,
         }),
         Err(err) => {
-            // serde_path_to_error writes "." for the root.
+            let err = err.without_snippet();
+            // serde_path_to_error writes "." for the root, and `?` for a key it never
+            // handed to serde (a duplicate one).
             if field_path == "." {
                 field_path.clear();
             }
-            let err = err.without_snippet();
-            let pos = err
-                .location()
-                .filter(|l| l.line() > 0)
-                .map(|l| Pos {
-                    line: l.line(),
-                    column: l.column(),
-                })
-                .unwrap_or_else(|| index.locate(&field_path));
+            if let serde_saphyr::Error::DuplicateMappingKey { key: Some(k), .. } = err {
+                if let Some(parent) = field_path.strip_suffix('?') {
+                    field_path = format!("{parent}{k}");
+                }
+            }
+            let own = err.location().filter(|l| l.line() > 0).map(|l| Pos {
+                line: l.line(),
+                column: l.column(),
+            });
+            let pos = match (err, own) {
+                // serde-saphyr notices a missing field at the end of the mapping, which
+                // is the next field's line; the mapping's start is where to look.
+                (serde_saphyr::Error::SerdeMissingField { .. }, _) | (_, None) => {
+                    index.locate(&field_path)
+                }
+                (_, Some(p)) => p,
+            };
             Err(Diagnostic {
                 file: path.to_path_buf(),
                 line: pos.line,
@@ -242,6 +262,16 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
             Some(k) => format!("duplicate key `{k}` (each key may appear once per mapping)"),
             None => "duplicate key (each key may appear once per mapping)".to_string(),
         }),
+        serde_saphyr::Error::MultipleDocuments { .. } => Cow::Borrowed(
+            "the file holds more than one YAML document (`---`); a suite file is exactly one",
+        ),
+        serde_saphyr::Error::Unexpected { expected, .. } => Cow::Owned(format!(
+            "invalid type: expected {}",
+            expected.trim_end_matches(" start")
+        )),
+        serde_saphyr::Error::Message { msg, .. } if msg.contains("untagged enum") => {
+            Cow::Owned(untagged_message(msg))
+        }
         other => DefaultMessageFormatter.format_message(other),
     };
     if msg.chars().any(char::is_control) {
@@ -249,6 +279,19 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
     } else {
         msg
     }
+}
+
+/// Serde's "did not match any variant of untagged enum X" names a Rust type; say instead
+/// what the field accepts.
+fn untagged_message(msg: &str) -> String {
+    let accepted = if msg.ends_with("StatusSet") {
+        "an HTTP status code (e.g. `200`) or a list of them (e.g. `[200, 204]`)"
+    } else if msg.ends_with("Capture") {
+        "a JSONPath (e.g. `$.id`) or a mapping with `path` or `header` (and optionally `secret: true`)"
+    } else {
+        return msg.to_string();
+    };
+    format!("invalid value: expected {accepted}")
 }
 
 fn list(items: &[&str]) -> String {

@@ -10,11 +10,60 @@ use std::path::Path;
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::load::Parsed;
-use super::model::Suite;
+use super::model::{Step, Suite};
 use crate::catalogue::Catalogue;
 
 mod steps;
 mod vars;
+
+/// Which step list of a suite a step is in; they run in the order of this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    SuiteSetup,
+    CaseSteps,
+    CaseCleanup,
+    SuiteCleanup,
+}
+
+pub(crate) struct StepList<'a> {
+    /// Field path of the list, e.g. `cases[2].cleanup`.
+    pub(crate) base: String,
+    pub(crate) steps: &'a [Step],
+    /// Index of the case the list belongs to, if any.
+    pub(crate) case: Option<usize>,
+    pub(crate) kind: ListKind,
+}
+
+/// Every step list of a suite, in execution order.
+pub(crate) fn step_lists(suite: &Suite) -> Vec<StepList<'_>> {
+    let mut lists = vec![StepList {
+        base: "setup".into(),
+        steps: &suite.setup,
+        case: None,
+        kind: ListKind::SuiteSetup,
+    }];
+    for (i, case) in suite.cases.iter().enumerate() {
+        lists.push(StepList {
+            base: format!("cases[{i}].steps"),
+            steps: &case.steps,
+            case: Some(i),
+            kind: ListKind::CaseSteps,
+        });
+        lists.push(StepList {
+            base: format!("cases[{i}].cleanup"),
+            steps: &case.cleanup,
+            case: Some(i),
+            kind: ListKind::CaseCleanup,
+        });
+    }
+    lists.push(StepList {
+        base: "cleanup".into(),
+        steps: &suite.cleanup,
+        case: None,
+        kind: ListKind::SuiteCleanup,
+    });
+    lists
+}
 
 /// Collects findings for one file.
 pub(crate) struct Findings<'a> {
@@ -234,11 +283,15 @@ fn find_cycles<'a>(
         }
         if state.get(next) == Some(&Visit::InProgress) {
             let from = stack.iter().position(|p| *p == next).unwrap_or(0);
-            let mut cycle: Vec<&str> = stack[from..].to_vec();
+            let cycle: Vec<&str> = stack[from..].to_vec();
             let mut key = cycle.clone();
             key.sort();
             if reported.insert(key) {
-                cycle.push(next);
+                let steps: Vec<String> = cycle
+                    .iter()
+                    .zip(cycle.iter().skip(1).chain(std::iter::once(&next)))
+                    .map(|(a, b)| format!("`{a}` after `{b}`"))
+                    .collect();
                 let mut f = Findings {
                     parsed_path: &s.path,
                     index: &s.index,
@@ -247,8 +300,8 @@ fn find_cycles<'a>(
                 f.at(
                     &format!("after[{i}]"),
                     format!(
-                        "`after` forms a cycle: {} (phases would wait for each other forever)",
-                        cycle.join(" -> ")
+                        "`after` forms a cycle: {}; these phases would wait for each other forever",
+                        steps.join(", ")
                     ),
                 );
             }
@@ -327,5 +380,5 @@ fn validate_suite(
         }
     }
     steps::validate_steps(suite, fixtures_dir, f);
-    vars::validate_vars(suite, f);
+    vars::validate_vars(suite, fixtures_dir, f);
 }
