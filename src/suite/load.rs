@@ -202,7 +202,8 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
             index,
         }),
         Err(err) => {
-            let err = err.without_snippet();
+            let outer = err.without_snippet();
+            let err = original(&err);
             // serde_path_to_error writes "." for the root, and `?` for a key it never
             // handed to serde (a duplicate one).
             if field_path == "." {
@@ -213,7 +214,7 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
                     field_path = format!("{parent}{k}");
                 }
             }
-            let own = err.location().filter(|l| l.line() > 0).map(|l| Pos {
+            let own = outer.location().filter(|l| l.line() > 0).map(|l| Pos {
                 line: l.line(),
                 column: l.column(),
             });
@@ -236,6 +237,17 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
     }
 }
 
+/// The error itself, without the wrappers that only add where an alias was used or a
+/// source snippet.
+fn original(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = err
+    {
+        err = error;
+    }
+    err
+}
+
 fn only_comments(text: &str) -> bool {
     text.lines()
         .map(|l| l.trim_start_matches('\u{feff}').trim())
@@ -245,6 +257,7 @@ fn only_comments(text: &str) -> bool {
 /// The error's message without position (we print our own) and without control
 /// characters, which could forge lines in a terminal.
 fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
+    let err = original(err);
     let msg: Cow<'_, str> = match err {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
@@ -262,6 +275,9 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
             Some(k) => format!("duplicate key `{k}` (each key may appear once per mapping)"),
             None => "duplicate key (each key may appear once per mapping)".to_string(),
         }),
+        serde_saphyr::Error::Budget { breach, .. } => Cow::Owned(format!(
+            "the document exceeds a size limit ({breach:?}); anchors and aliases may expand too far"
+        )),
         serde_saphyr::Error::MultipleDocuments { .. } => Cow::Borrowed(
             "the file holds more than one YAML document (`---`); a suite file is exactly one",
         ),
@@ -300,4 +316,59 @@ fn list(items: &[&str]) -> String {
         .map(|i| format!("`{i}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Parsed<Suite>, Diagnostic> {
+        parse_str(Path::new("t.yaml"), text)
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_budget() {
+        // "Billion laughs": each level doubles nine-fold; without a budget this would
+        // expand to 9^8 strings.
+        // The bomb sits in a request's `json`, which accepts any value, so nothing but
+        // the budget stops the expansion.
+        let mut text = String::from(
+            "phase: p\ntitle: t\nrunbook: r\ncases:\n- id: c\n  title: t\n  capability: x\n  effect: read\n  steps:\n  - request:\n      method: POST\n      path: /x\n      json:\n        a0: &a0 [x, x, x, x, x, x, x, x, x]\n",
+        );
+        for i in 1..=8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "        a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = parse(&text).unwrap_err();
+        assert!(d.line > 0, "{d}");
+        assert!(d.message.contains("exceeds a size limit"), "{d}");
+        assert!(
+            d.field_path.starts_with("cases[0].steps[0].request.json"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_messages_are_escaped() {
+        let d = parse("phase: p\n\"bad\\u001b[31mkey\": 1\n").unwrap_err();
+        assert!(!d.message.contains('\u{1b}'), "{d}");
+        assert!(d.message.contains("unknown field"), "{d}");
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn parsing_yamlish_text_never_panics(
+            text in "([a-z_]{1,6}: ?(\\[|\\{|-|&a|\\*a|\"|'|[a-z0-9]{1,4}|\\}|\\]|,)?\n?( {0,4}|\t)){0,30}"
+        ) {
+            let _ = parse(&text);
+        }
+    }
 }

@@ -73,14 +73,28 @@ pub(crate) struct Findings<'a> {
 }
 
 impl Findings<'_> {
+    /// A finding about the value at `field_path`.
     pub(crate) fn at(&mut self, field_path: &str, message: impl Into<String>) {
         let pos = self.index.locate(field_path);
+        self.push(pos, field_path, message.into());
+    }
+
+    /// A finding about the key that names `field_path` (e.g. a badly chosen name).
+    pub(crate) fn at_key(&mut self, field_path: &str, message: impl Into<String>) {
+        let pos = self
+            .index
+            .key_pos(field_path)
+            .unwrap_or_else(|| self.index.locate(field_path));
+        self.push(pos, field_path, message.into());
+    }
+
+    fn push(&mut self, pos: super::source_index::Pos, field_path: &str, message: String) {
         self.out.push(Diagnostic {
             file: self.parsed_path.to_path_buf(),
             line: pos.line,
             column: pos.column,
             field_path: field_path.to_string(),
-            message: message.into(),
+            message,
         });
     }
 }

@@ -12,8 +12,10 @@ use std::path::{Component, Path};
 use serde_json::Value;
 
 use super::{step_lists, Findings, ListKind};
-use crate::suite::model::{Capture, JsonAssert, Step, Suite};
+use crate::suite::model::{Capture, Feature, JsonAssert, Step, Suite};
 use crate::template::{placeholders, TARGET_VARS};
+
+const OTHER_TENANT: &str = "other_tenant";
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
@@ -23,6 +25,10 @@ fn is_ident(s: &str) -> bool {
 
 pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings<'_>) {
     let targets: BTreeSet<&str> = TARGET_VARS.iter().copied().collect();
+    let all_need_other_tenant = suite
+        .cases
+        .iter()
+        .all(|c| c.requires.contains(&Feature::OtherTenant));
 
     for (name, value) in &suite.vars {
         let path = format!("vars.{name}");
@@ -33,6 +39,12 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
             Err(e) => f.at(&path, format!("invalid template: {e}")),
             Ok(names) => {
                 for n in names {
+                    if n == OTHER_TENANT && !all_need_other_tenant {
+                        f.at(
+                            &path,
+                            "`{{other_tenant}}` is only set on targets with a second tenant, so a suite var may use it only if every case requires `other_tenant`",
+                        );
+                    }
                     if !n.starts_with("env.") && !targets.contains(n.as_str()) {
                         let why = if suite.vars.contains_key(&n) {
                             "suite vars cannot use each other"
@@ -66,6 +78,10 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
             let check = Check {
                 scope: &scope,
                 captured_at: &captured_at,
+                has_other_tenant: match list.case {
+                    Some(ci) => suite.cases[ci].requires.contains(&Feature::OtherTenant),
+                    None => all_need_other_tenant,
+                },
             };
             check_step(
                 step,
@@ -83,12 +99,12 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
 
 fn check_name(name: &str, path: &str, what: &str, targets: &BTreeSet<&str>, f: &mut Findings<'_>) {
     if !is_ident(name) {
-        f.at(
+        f.at_key(
             path,
             format!("{what} name `{name}` cannot be used as `{{{{{name}}}}}`; use letters, digits and `_`"),
         );
     } else if targets.contains(name) {
-        f.at(
+        f.at_key(
             path,
             format!("{what} `{name}` would hide the target variable of the same name; pick another name"),
         );
@@ -97,6 +113,9 @@ fn check_name(name: &str, path: &str, what: &str, targets: &BTreeSet<&str>, f: &
 
 struct Check<'a> {
     scope: &'a BTreeSet<&'a str>,
+    /// `{{other_tenant}}` is unset on targets without a second tenant, so only cases
+    /// that require the feature (and are skipped without it) may use it.
+    has_other_tenant: bool,
     captured_at: &'a BTreeMap<&'a str, String>,
 }
 
@@ -120,6 +139,11 @@ impl Check<'_> {
                     }
                     if !self.scope.contains(n.as_str()) {
                         f.at(path, format!("{place}{}", self.undefined(&n)));
+                    } else if n == OTHER_TENANT && !self.has_other_tenant {
+                        f.at(
+                            path,
+                            format!("{place}`{{{{other_tenant}}}}` is only set on targets with a second tenant; add `other_tenant` to the case's `requires`"),
+                        );
                     }
                 }
             }
