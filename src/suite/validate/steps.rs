@@ -292,12 +292,31 @@ fn check_replay_of(
         .filter(|s| s.name.as_deref() == Some(target))
         .collect();
     if named.is_empty() {
-        f.at(
-            path,
-            format!(
+        // The runner keeps sent callbacks per case, so a replay must live in the case
+        // that sent the original; say where the name is if it is elsewhere.
+        let has_it = |c: &Case| c.steps.iter().any(|s| s.name.as_deref() == Some(target));
+        let later_here = list.steps[index..]
+            .iter()
+            .any(|s| s.name.as_deref() == Some(target));
+        let elsewhere = suite
+            .cases
+            .iter()
+            .enumerate()
+            .find(|(i, c)| Some(*i) != list.case && has_it(c))
+            .map(|(_, c)| c);
+        let message = match elsewhere {
+            _ if later_here => format!(
+                "replay_of names step `{target}`, which comes later; only an earlier callback can be replayed"
+            ),
+            Some(c) => format!(
+                "replay_of names step `{target}` of case `{}`; a replay must be in the same case as the callback it resends",
+                c.id
+            ),
+            None => format!(
                 "replay_of names step `{target}`, but no earlier step of this case has that name"
             ),
-        );
+        };
+        f.at(path, message);
     } else if !named.iter().any(|s| s.pam_callback.is_some()) {
         f.at(
             path,
