@@ -109,6 +109,11 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
                 &format!("{base}.expect.status"),
                 f,
             );
+            check_header_names(
+                step.expect.headers.keys(),
+                &format!("{base}.expect.headers"),
+                f,
+            );
             for (j, a) in step.expect.json.iter().enumerate() {
                 check_assert(a, &format!("{base}.expect.json[{j}]"), f);
             }
@@ -247,6 +252,29 @@ fn check_request(r: &Request, base: &str, admin: bool, fixtures_dir: &Path, f: &
     }
     if let Some(file) = &r.body_file {
         check_fixture(file, &format!("{base}.body_file"), fixtures_dir, f);
+    }
+    check_header_names(r.headers.keys(), &format!("{base}.headers"), f);
+}
+
+/// RFC 9110 token characters; anything else cannot be sent or received as a header name.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+fn check_header_names<'a>(
+    names: impl Iterator<Item = &'a String>,
+    base: &str,
+    f: &mut Findings<'_>,
+) {
+    for name in names {
+        if !is_header_name(name) {
+            f.at_key(
+                &format!("{base}.{name}"),
+                format!("`{name}` is not a valid HTTP header name"),
+            );
+        }
     }
 }
 
