@@ -13,6 +13,7 @@ use super::load::Parsed;
 use super::model::{Step, Suite};
 use crate::catalogue::Catalogue;
 
+mod asserts;
 mod steps;
 mod vars;
 
