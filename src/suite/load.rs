@@ -74,10 +74,14 @@ pub fn load_files(
     let mut diags = Diagnostics::default();
     let catalogue = parse_file::<Catalogue>(catalogue_path);
     let mut suites = Vec::new();
+    let mut complete = true;
     for file in suite_files {
         match parse_file::<Suite>(file) {
             Ok(p) => suites.push(p),
-            Err(d) => diags.push(d),
+            Err(d) => {
+                complete = false;
+                diags.push(d);
+            }
         }
     }
 
@@ -95,6 +99,7 @@ pub fn load_files(
         &suites,
         catalogue.as_ref(),
         fixtures_dir,
+        complete,
     ));
 
     match catalogue {
