@@ -334,6 +334,13 @@ mod tests {
         }
 
         #[test]
+        fn brace_heavy_text_never_panics(s in "[{} a-z_.]{0,40}") {
+            let _ = render(&s, &vars());
+            let _ = placeholders(&s);
+            let _ = render_json(&Value::String(s), &vars());
+        }
+
+        #[test]
         fn text_without_braces_renders_unchanged(s in "[^{]*") {
             prop_assert_eq!(render(&s, &vars()).unwrap(), s);
         }
