@@ -220,6 +220,15 @@ fn project_directory_problems_are_diagnostics() {
     let d = load_project(&suites, &fixtures).unwrap_err();
     assert!(d.to_string().contains("no `*.yaml` files"), "{d}");
 
+    std::fs::write(suites.join("phase.yml"), "phase: p\n").unwrap();
+    let d = load_project(&suites, &fixtures).unwrap_err();
+    assert!(
+        d.to_string()
+            .contains("phase.yml:0:0: find suites: suite files must end in `.yaml`"),
+        "{d}"
+    );
+    std::fs::remove_file(suites.join("phase.yml")).unwrap();
+
     std::fs::remove_file(suites.join("requirements.yaml")).unwrap();
     std::fs::copy(
         "tests/fixtures/broken/self_after.yaml",

@@ -32,7 +32,8 @@ pub struct LoadedSuite {
 /// Everything a run needs from disk, all of it validated.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// Sorted by file name, so runs and reports are stable.
+    /// In file name order for [`load_project`] (so runs and reports are stable), in the
+    /// given order for [`load_files`].
     pub suites: Vec<LoadedSuite>,
     pub catalogue: Catalogue,
     pub fixtures_dir: PathBuf,
@@ -146,7 +147,17 @@ fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
         let entry = entry.map_err(|e| whole_file(dir, format!("read suites directory: {e}")))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.ends_with(".yaml") && name != CATALOGUE_FILE && !name.starts_with('.') {
+        if name.starts_with('.') {
+            continue;
+        }
+        if name.ends_with(".yml") {
+            // Silently skipping it would leave a whole phase out of every run.
+            return Err(whole_file(
+                &dir.join(name),
+                "find suites: suite files must end in `.yaml`; rename this file".to_string(),
+            ));
+        }
+        if name.ends_with(".yaml") && name != CATALOGUE_FILE {
             files.push(dir.join(name));
         }
     }
