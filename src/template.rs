@@ -89,7 +89,8 @@ enum Piece<'a> {
     Var(&'a str),
 }
 
-fn is_ident(s: &str) -> bool {
+/// A name usable as `{{name}}`: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -286,10 +286,8 @@ fn find_cycles<'a>(
     reported: &mut BTreeSet<Vec<&'a str>>,
     out: &mut Diagnostics,
 ) {
-    match state.get(node) {
-        Some(Visit::Done) => return,
-        Some(Visit::InProgress) => return,
-        None => {}
+    if state.contains_key(node) {
+        return;
     }
     state.insert(node, Visit::InProgress);
     stack.push(node);

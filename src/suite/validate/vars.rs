@@ -13,15 +13,9 @@ use serde_json::Value;
 
 use super::{step_lists, Findings, ListKind};
 use crate::suite::model::{Capture, Feature, JsonAssert, Step, Suite};
-use crate::template::{placeholders, TARGET_VARS};
+use crate::template::{is_ident, placeholders, TARGET_VARS};
 
 const OTHER_TENANT: &str = "other_tenant";
-
-fn is_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings<'_>) {
     let targets: BTreeSet<&str> = TARGET_VARS.iter().copied().collect();
