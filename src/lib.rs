@@ -8,4 +8,5 @@ pub mod outcome;
 pub mod redact;
 pub mod report;
 pub mod suite;
+pub mod template;
 pub mod verdict;

@@ -1,0 +1,390 @@
+//! Reading `suites/*.yaml` and `suites/requirements.yaml` into the model, with a precise
+//! [`Diagnostic`] for every problem.
+//!
+//! Parsing uses serde-saphyr (duplicate keys are errors, anchors bounded by its budget)
+//! under `serde_path_to_error`, so a type error names both the position serde-saphyr saw
+//! and the field path. A second pass over the same text ([`SourceIndex`]) keeps the
+//! positions of every field, which the semantic checks in [`super::validate`] need.
+
+use std::borrow::Cow;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::{DefaultMessageFormatter, DuplicateKeyPolicy, MessageFormatter, Options};
+
+use super::diag::{Diagnostic, Diagnostics};
+use super::model::Suite;
+use super::source_index::{Pos, SourceIndex};
+use super::validate;
+use crate::catalogue::Catalogue;
+
+/// The catalogue's file name inside the suites directory; never loaded as a suite.
+pub const CATALOGUE_FILE: &str = "requirements.yaml";
+
+/// One suite file, parsed and validated.
+#[derive(Debug, Clone)]
+pub struct LoadedSuite {
+    pub path: PathBuf,
+    pub suite: Suite,
+}
+
+/// Everything a run needs from disk, all of it validated.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// In file name order for [`load_project`] (so runs and reports are stable), in the
+    /// given order for [`load_files`].
+    pub suites: Vec<LoadedSuite>,
+    pub catalogue: Catalogue,
+    pub fixtures_dir: PathBuf,
+    pub suites_dir: PathBuf,
+}
+
+/// A parsed document together with where its fields are.
+#[derive(Debug, Clone)]
+pub struct Parsed<T> {
+    pub path: PathBuf,
+    pub value: T,
+    pub index: SourceIndex,
+}
+
+/// Loads every `*.yaml` in `suites_dir` except `requirements.yaml` (the catalogue) and
+/// validates all of it. Every file is parsed even when an earlier one failed, so one run
+/// shows the first parse error of each broken file; semantic checks run on every file
+/// that parsed, and all their findings are reported.
+pub fn load_project(suites_dir: &Path, fixtures_dir: &Path) -> Result<Project, Diagnostics> {
+    let files = suite_files(suites_dir).map_err(|d| Diagnostics(vec![d]))?;
+    if files.is_empty() {
+        return Err(Diagnostics(vec![whole_file(
+            suites_dir,
+            format!("find suites: no `*.yaml` files besides `{CATALOGUE_FILE}`"),
+        )]));
+    }
+    let mut project = load_files(&files, &suites_dir.join(CATALOGUE_FILE), fixtures_dir)?;
+    project.suites_dir = suites_dir.to_path_buf();
+    Ok(project)
+}
+
+/// Loads and validates exactly these suite files against the catalogue at
+/// `catalogue_path`. `suites_dir` of the result is the catalogue's directory.
+pub fn load_files(
+    suite_files: &[PathBuf],
+    catalogue_path: &Path,
+    fixtures_dir: &Path,
+) -> Result<Project, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let catalogue = parse_file::<Catalogue>(catalogue_path);
+    let mut suites = Vec::new();
+    let mut complete = true;
+    for file in suite_files {
+        match parse_file::<Suite>(file) {
+            Ok(p) => suites.push(p),
+            Err(d) => {
+                complete = false;
+                diags.push(d);
+            }
+        }
+    }
+
+    let catalogue = match catalogue {
+        Ok(c) => {
+            diags.extend(validate::validate_catalogue(&c));
+            Some(c)
+        }
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    };
+    diags.extend(validate::validate_suites(
+        &suites,
+        catalogue.as_ref(),
+        fixtures_dir,
+        complete,
+    ));
+
+    match catalogue {
+        Some(c) if diags.is_empty() => Ok(Project {
+            suites: suites
+                .into_iter()
+                .map(|p| LoadedSuite {
+                    path: p.path,
+                    suite: p.value,
+                })
+                .collect(),
+            catalogue: c.value,
+            fixtures_dir: fixtures_dir.to_path_buf(),
+            suites_dir: catalogue_path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        }),
+        _ => {
+            diags.sort();
+            Err(diags)
+        }
+    }
+}
+
+/// Loads and checks the catalogue alone (ids unique, ids well-formed).
+pub fn load_catalogue(path: &Path) -> Result<Catalogue, Diagnostics> {
+    let parsed = parse_file::<Catalogue>(path).map_err(|d| Diagnostics(vec![d]))?;
+    let mut diags = validate::validate_catalogue(&parsed);
+    if diags.is_empty() {
+        Ok(parsed.value)
+    } else {
+        diags.sort();
+        Err(diags)
+    }
+}
+
+/// `*.yaml` files of the suites directory, sorted, without the catalogue.
+fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| whole_file(dir, format!("read suites directory: {e}")))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| whole_file(dir, format!("read suites directory: {e}")))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        if name.ends_with(".yml") {
+            // Silently skipping it would leave a whole phase out of every run.
+            return Err(whole_file(
+                &dir.join(name),
+                "find suites: suite files must end in `.yaml`; rename this file".to_string(),
+            ));
+        }
+        if name.ends_with(".yaml") && name != CATALOGUE_FILE {
+            files.push(dir.join(name));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn whole_file(path: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: path.to_path_buf(),
+        line: Pos::NONE.line,
+        column: Pos::NONE.column,
+        field_path: String::new(),
+        message,
+    }
+}
+
+/// Reads and parses one file.
+pub fn parse_file<T: DeserializeOwned>(path: &Path) -> Result<Parsed<T>, Diagnostic> {
+    let bytes = fs::read(path).map_err(|e| whole_file(path, format!("read file: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| whole_file(path, format!("read file: not UTF-8 ({e})")))?;
+    parse_str(path, &text)
+}
+
+fn options() -> Options {
+    let mut o = Options::default();
+    // Explicit although it is the default: a repeated key would silently drop a check.
+    o.duplicate_keys = DuplicateKeyPolicy::Error;
+    // YAML 1.1's `yes`/`on` as booleans surprise authors; only `true`/`false` are.
+    o.strict_booleans = true;
+    // Our diagnostics are one line each; the snippet would be noise.
+    o.with_snippet = false;
+    o
+}
+
+/// Parses `text` (read from `path`, which is only used in diagnostics).
+pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<T>, Diagnostic> {
+    let index = SourceIndex::build(text);
+    if !index.contains("") && only_comments(text) {
+        return Err(whole_file(
+            path,
+            "parse file: it is empty (expected a YAML mapping)".to_string(),
+        ));
+    }
+
+    let mut field_path = String::new();
+    let result = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            field_path = e.path().to_string();
+            e.into_inner()
+        })
+    });
+    match result {
+        Ok(value) => Ok(Parsed {
+            path: path.to_path_buf(),
+            value,
+            index,
+        }),
+        Err(err) => {
+            let outer = err.without_snippet();
+            let err = original(&err);
+            // serde_path_to_error writes "." for the root, and `?` for a key it never
+            // handed to serde (a duplicate one).
+            if field_path == "." {
+                field_path.clear();
+            }
+            if let serde_saphyr::Error::DuplicateMappingKey { key: Some(k), .. } = err {
+                if let Some(parent) = field_path.strip_suffix('?') {
+                    field_path = format!("{parent}{k}");
+                }
+            }
+            let own = outer.location().filter(|l| l.line() > 0).map(|l| Pos {
+                line: l.line(),
+                column: l.column(),
+            });
+            let pos = match (err, own) {
+                // serde-saphyr notices a missing field at the end of the mapping, which
+                // is the next field's line; the mapping's start is where to look.
+                (serde_saphyr::Error::SerdeMissingField { .. }, _) | (_, None) => {
+                    index.locate(&field_path)
+                }
+                (_, Some(p)) => p,
+            };
+            Err(Diagnostic {
+                file: path.to_path_buf(),
+                line: pos.line,
+                column: pos.column,
+                field_path,
+                message: message_of(err).into_owned(),
+            })
+        }
+    }
+}
+
+/// The error itself, without the wrappers that only add where an alias was used or a
+/// source snippet.
+fn original(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = err
+    {
+        err = error;
+    }
+    err
+}
+
+fn only_comments(text: &str) -> bool {
+    text.lines()
+        .map(|l| l.trim_start_matches('\u{feff}').trim())
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "...")
+}
+
+/// The error's message without position (we print our own) and without control
+/// characters, which could forge lines in a terminal.
+fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
+    let err = original(err);
+    let msg: Cow<'_, str> = match err {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => Cow::Owned(format!(
+            "unknown field `{field}`; allowed fields: {}",
+            list(expected)
+        )),
+        serde_saphyr::Error::SerdeUnknownVariant {
+            variant, expected, ..
+        } => Cow::Owned(format!(
+            "unknown value `{variant}`; expected one of: {}",
+            list(expected)
+        )),
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => Cow::Owned(match key {
+            Some(k) => format!("duplicate key `{k}` (each key may appear once per mapping)"),
+            None => "duplicate key (each key may appear once per mapping)".to_string(),
+        }),
+        serde_saphyr::Error::Budget { breach, .. } => Cow::Owned(format!(
+            "the document exceeds a size limit ({breach:?}); anchors and aliases may expand too far"
+        )),
+        serde_saphyr::Error::MultipleDocuments { .. } => Cow::Borrowed(
+            "the file holds more than one YAML document (`---`); a suite file is exactly one",
+        ),
+        serde_saphyr::Error::Unexpected { expected, .. } => Cow::Owned(format!(
+            "invalid type: expected {}",
+            expected.trim_end_matches(" start")
+        )),
+        serde_saphyr::Error::Message { msg, .. } if msg.contains("untagged enum") => {
+            Cow::Owned(untagged_message(msg))
+        }
+        other => DefaultMessageFormatter.format_message(other),
+    };
+    if msg.chars().any(char::is_control) {
+        Cow::Owned(msg.chars().flat_map(char::escape_debug).collect())
+    } else {
+        msg
+    }
+}
+
+/// Serde's "did not match any variant of untagged enum X" names a Rust type; say instead
+/// what the field accepts.
+fn untagged_message(msg: &str) -> String {
+    let accepted = if msg.ends_with("StatusSet") {
+        "an HTTP status code (e.g. `200`) or a list of them (e.g. `[200, 204]`)"
+    } else if msg.ends_with("Capture") {
+        "a JSONPath (e.g. `$.id`) or a mapping with `path` or `header` (and optionally `secret: true`)"
+    } else {
+        return msg.to_string();
+    };
+    format!("invalid value: expected {accepted}")
+}
+
+fn list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Parsed<Suite>, Diagnostic> {
+        parse_str(Path::new("t.yaml"), text)
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_budget() {
+        // "Billion laughs": each level doubles nine-fold; without a budget this would
+        // expand to 9^8 strings.
+        // The bomb sits in a request's `json`, which accepts any value, so nothing but
+        // the budget stops the expansion.
+        let mut text = String::from(
+            "phase: p\ntitle: t\nrunbook: r\ncases:\n- id: c\n  title: t\n  capability: x\n  effect: read\n  steps:\n  - request:\n      method: POST\n      path: /x\n      json:\n        a0: &a0 [x, x, x, x, x, x, x, x, x]\n",
+        );
+        for i in 1..=8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "        a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = parse(&text).unwrap_err();
+        assert!(d.line > 0, "{d}");
+        assert!(d.message.contains("exceeds a size limit"), "{d}");
+        assert!(
+            d.field_path.starts_with("cases[0].steps[0].request.json"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_messages_are_escaped() {
+        let d = parse("phase: p\n\"bad\\u001b[31mkey\": 1\n").unwrap_err();
+        assert!(!d.message.contains('\u{1b}'), "{d}");
+        assert!(d.message.contains("unknown field"), "{d}");
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn parsing_yamlish_text_never_panics(
+            text in "([a-z_]{1,6}: ?(\\[|\\{|-|&a|\\*a|\"|'|[a-z0-9]{1,4}|\\}|\\]|,)?\n?( {0,4}|\t)){0,30}"
+        ) {
+            let _ = parse(&text);
+        }
+    }
+}

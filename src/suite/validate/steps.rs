@@ -1,0 +1,429 @@
+//! Per-step checks: exactly one action, declared features, request bodies and fixtures,
+//! durations, JSONPaths, regexes, captures, PAM replays and retries.
+
+use std::collections::HashMap;
+use std::path::{Component, Path};
+
+use super::asserts::{check_assert, check_capture};
+use super::{step_lists, Findings, ListKind, StepList};
+use crate::suite::duration::parse_duration;
+use crate::suite::model::{Case, Feature, Request, Retry, StatusSet, Step, Suite, Surface};
+
+/// Highest `retry.attempts`: more would hammer a target that is already struggling.
+const MAX_RETRY_ATTEMPTS: u32 = 10;
+
+/// The action fields of a step, by name, in declaration order.
+fn actions(step: &Step) -> Vec<&'static str> {
+    let mut a = Vec::new();
+    if step.request.is_some() {
+        a.push("request");
+    }
+    if step.admin.is_some() {
+        a.push("admin");
+    }
+    if step.pam_callback.is_some() {
+        a.push("pam_callback");
+    }
+    if step.sink_wait.is_some() {
+        a.push("sink_wait");
+    }
+    if step.thothctl.is_some() {
+        a.push("thothctl");
+    }
+    a
+}
+
+fn feature_name(f: Feature) -> &'static str {
+    match f {
+        Feature::MockAdmin => "mock_admin",
+        Feature::Sink => "sink",
+        Feature::Thothctl => "thothctl",
+        Feature::OtherTenant => "other_tenant",
+    }
+}
+
+/// The target feature an action cannot run without.
+fn feature_of(action: &str) -> Option<Feature> {
+    match action {
+        "admin" => Some(Feature::MockAdmin),
+        "sink_wait" => Some(Feature::Sink),
+        "thothctl" => Some(Feature::Thothctl),
+        _ => None,
+    }
+}
+
+pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Findings<'_>) {
+    for list in step_lists(suite) {
+        let case = list.case.map(|i| &suite.cases[i]);
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (i, step) in list.steps.iter().enumerate() {
+            let base = format!("{}[{i}]", list.base);
+            check_action_count(step, &base, f);
+            check_features(step, &base, case, &list, suite, f);
+            if let Some(name) = &step.name {
+                if let Some(first) = names.insert(name, i) {
+                    f.at(
+                        &format!("{base}.name"),
+                        format!("step name `{name}` is already used by {}[{first}] (names identify steps in replays and messages)", list.base),
+                    );
+                }
+            }
+            if let Some(r) = &step.request {
+                check_request(r, &format!("{base}.request"), false, fixtures_dir, f);
+            }
+            if let Some(r) = &step.admin {
+                check_request(r, &format!("{base}.admin"), true, fixtures_dir, f);
+            }
+            if let Some(p) = &step.pam_callback {
+                let pb = format!("{base}.pam_callback");
+                if !p.decision.contains("{{") && !matches!(p.decision.as_str(), "approve" | "deny")
+                {
+                    f.at(
+                        &format!("{pb}.decision"),
+                        format!("decision `{}` is neither `approve` nor `deny`", p.decision),
+                    );
+                }
+                if let Some(target) = &p.replay_of {
+                    check_replay_of(target, &format!("{pb}.replay_of"), &list, i, suite, f);
+                }
+            }
+            if let Some(s) = &step.sink_wait {
+                check_duration(&s.timeout, &format!("{base}.sink_wait.timeout"), f);
+            }
+            if let Some(t) = &step.thothctl {
+                if t.args.is_empty() {
+                    f.at(
+                        &format!("{base}.thothctl.args"),
+                        "thothctl needs at least one argument (the command)",
+                    );
+                }
+            }
+            check_status(
+                &step.expect.status,
+                step,
+                &format!("{base}.expect.status"),
+                f,
+            );
+            check_header_names(
+                step.expect.headers.keys(),
+                &format!("{base}.expect.headers"),
+                f,
+            );
+            for (j, a) in step.expect.json.iter().enumerate() {
+                check_assert(a, &format!("{base}.expect.json[{j}]"), f);
+            }
+            if let Some(ev) = &step.eventually {
+                let eb = format!("{base}.eventually");
+                let timeout = check_duration(&ev.timeout, &format!("{eb}.timeout"), f);
+                let interval = check_duration(&ev.interval, &format!("{eb}.interval"), f);
+                if let Some(iv) = interval {
+                    if iv.is_zero() {
+                        f.at(&format!("{eb}.interval"), "interval must be more than 0");
+                    } else if timeout.is_some_and(|t| iv > t) {
+                        f.at(
+                            &format!("{eb}.interval"),
+                            "interval is longer than the timeout, so it would poll only once",
+                        );
+                    }
+                }
+                for (j, a) in ev.fail_if.iter().enumerate() {
+                    check_assert(a, &format!("{eb}.fail_if[{j}]"), f);
+                }
+                if matches!(actions(step).as_slice(), ["pam_callback"]) {
+                    f.at(
+                        &eb,
+                        "`eventually` would resend the PAM callback; poll the approval with a `request` step instead",
+                    );
+                }
+            }
+            for (name, cap) in &step.capture {
+                check_capture(cap, &format!("{base}.capture.{name}"), f);
+            }
+            if let Some(r) = &step.retry {
+                check_retry(r, step, &format!("{base}.retry"), f);
+            }
+        }
+    }
+}
+
+fn check_action_count(step: &Step, base: &str, f: &mut Findings<'_>) {
+    let a = actions(step);
+    match a.as_slice() {
+        [] => f.at(
+            base,
+            "step has no action; set exactly one of `request`, `admin`, `pam_callback`, `sink_wait`, `thothctl`",
+        ),
+        [_] => {}
+        [first, rest @ ..] => {
+            for other in rest {
+                f.at(
+                    &format!("{base}.{other}"),
+                    format!("step sets both `{first}` and `{other}`; a step has exactly one action (split it into two steps)"),
+                );
+            }
+        }
+    }
+}
+
+fn check_features(
+    step: &Step,
+    base: &str,
+    case: Option<&Case>,
+    list: &StepList<'_>,
+    suite: &Suite,
+    f: &mut Findings<'_>,
+) {
+    for action in actions(step) {
+        let Some(feature) = feature_of(action) else {
+            continue;
+        };
+        let name = feature_name(feature);
+        match case {
+            Some(case) => {
+                if !case.requires.contains(&feature) {
+                    f.at(
+                        &format!("{base}.{action}"),
+                        format!("this `{action}` step needs the `{name}` feature; add `{name}` to the case's `requires`"),
+                    );
+                }
+                if feature == Feature::Thothctl && case.surface != Surface::Thothctl {
+                    f.at(
+                        &format!("{base}.{action}"),
+                        "a case with a `thothctl` step must set `surface: thothctl`",
+                    );
+                }
+            }
+            None => {
+                // Suite-level steps have no `requires`; they may use a feature only if
+                // every case needs it anyway, so a target without it skips the whole phase.
+                if !suite.cases.iter().all(|c| c.requires.contains(&feature)) {
+                    let which = match list.kind {
+                        ListKind::SuiteSetup => "setup",
+                        _ => "cleanup",
+                    };
+                    f.at(
+                        &format!("{base}.{action}"),
+                        format!("a suite {which} `{action}` step needs the `{name}` feature, so every case of the suite must list `{name}` in `requires`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_request(r: &Request, base: &str, admin: bool, fixtures_dir: &Path, f: &mut Findings<'_>) {
+    let bodies: Vec<&str> = [
+        r.json.as_ref().map(|_| "json"),
+        r.body.as_ref().map(|_| "body"),
+        r.body_file.as_ref().map(|_| "body_file"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if bodies.len() > 1 {
+        f.at(
+            &format!("{base}.{}", bodies[1]),
+            format!(
+                "request sets both `{}` and `{}`; give at most one body",
+                bodies[0], bodies[1]
+            ),
+        );
+    }
+    let path = r.path.as_str();
+    if admin {
+        if !(path.starts_with("/__admin/") || path.starts_with("/__sink/")) {
+            f.at(
+                &format!("{base}.path"),
+                format!(
+                    "admin path `{path}` is outside the mock's `/__admin/` and `/__sink/` APIs"
+                ),
+            );
+        }
+    } else if !(path.starts_with('/') || path.starts_with("{{")) {
+        f.at(
+            &format!("{base}.path"),
+            format!("path `{path}` must start with `/` (it is relative to the tenant base URL)"),
+        );
+    }
+    if let Some(file) = &r.body_file {
+        check_fixture(file, &format!("{base}.body_file"), fixtures_dir, f);
+    }
+    check_header_names(r.headers.keys(), &format!("{base}.headers"), f);
+}
+
+/// RFC 9110 token characters; anything else cannot be sent or received as a header name.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+fn check_header_names<'a>(
+    names: impl Iterator<Item = &'a String>,
+    base: &str,
+    f: &mut Findings<'_>,
+) {
+    for name in names {
+        if !is_header_name(name) {
+            f.at_key(
+                &format!("{base}.{name}"),
+                format!("`{name}` is not a valid HTTP header name"),
+            );
+        }
+    }
+}
+
+fn check_fixture(file: &str, path: &str, fixtures_dir: &Path, f: &mut Findings<'_>) {
+    let rel = Path::new(file);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        f.at(
+            path,
+            format!("body_file `{file}` must be a plain relative path inside the fixtures directory (no `..`, no absolute path)"),
+        );
+        return;
+    }
+    if file.contains("{{") {
+        return; // resolved at run time; the variable check covers the placeholders
+    }
+    if !fixtures_dir.join(rel).is_file() {
+        f.at(
+            path,
+            format!("body_file `{file}` does not exist under the fixtures directory"),
+        );
+    }
+}
+
+fn check_replay_of(
+    target: &str,
+    path: &str,
+    list: &StepList<'_>,
+    index: usize,
+    suite: &Suite,
+    f: &mut Findings<'_>,
+) {
+    // Earlier steps of the same list, and for a case's cleanup, all of the case's steps.
+    let mut earlier: Vec<&Step> = list.steps[..index].iter().collect();
+    if let (ListKind::CaseCleanup, Some(ci)) = (list.kind, list.case) {
+        earlier.extend(suite.cases[ci].steps.iter());
+    }
+    let named: Vec<&&Step> = earlier
+        .iter()
+        .filter(|s| s.name.as_deref() == Some(target))
+        .collect();
+    if named.is_empty() {
+        // The runner keeps sent callbacks per case, so a replay must live in the case
+        // that sent the original; say where the name is if it is elsewhere.
+        let has_it = |c: &Case| c.steps.iter().any(|s| s.name.as_deref() == Some(target));
+        let later_here = list.steps[index..]
+            .iter()
+            .any(|s| s.name.as_deref() == Some(target));
+        let elsewhere = suite
+            .cases
+            .iter()
+            .enumerate()
+            .find(|(i, c)| Some(*i) != list.case && has_it(c))
+            .map(|(_, c)| c);
+        let message = match elsewhere {
+            _ if later_here => format!(
+                "replay_of names step `{target}`, which comes later; only an earlier callback can be replayed"
+            ),
+            Some(c) => format!(
+                "replay_of names step `{target}` of case `{}`; a replay must be in the same case as the callback it resends",
+                c.id
+            ),
+            None => format!(
+                "replay_of names step `{target}`, but no earlier step of this case has that name"
+            ),
+        };
+        f.at(path, message);
+    } else if !named.iter().any(|s| s.pam_callback.is_some()) {
+        f.at(
+            path,
+            format!("replay_of names step `{target}`, which is not a `pam_callback` step"),
+        );
+    }
+}
+
+fn check_duration(s: &str, path: &str, f: &mut Findings<'_>) -> Option<std::time::Duration> {
+    match parse_duration(s) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            f.at(path, format!("invalid duration: {e}"));
+            None
+        }
+    }
+}
+
+fn check_status(status: &StatusSet, step: &Step, path: &str, f: &mut Findings<'_>) {
+    let codes: &[u16] = match status {
+        StatusSet::AnySuccess => &[],
+        StatusSet::One(c) => std::slice::from_ref(c),
+        StatusSet::Many(cs) => cs,
+    };
+    if matches!(status, StatusSet::Many(cs) if cs.is_empty()) {
+        f.at(
+            path,
+            "status list is empty; omit `status` to accept any 2xx",
+        );
+    }
+    let exit_codes = step.thothctl.is_some();
+    for c in codes {
+        let ok = if exit_codes {
+            *c <= 255
+        } else {
+            (100..=599).contains(c)
+        };
+        if !ok {
+            f.at(
+                path,
+                if exit_codes {
+                    format!("`{c}` is not a process exit code (0..=255)")
+                } else {
+                    format!("`{c}` is not an HTTP status code (100..=599)")
+                },
+            );
+        }
+    }
+}
+
+fn check_retry(r: &Retry, step: &Step, base: &str, f: &mut Findings<'_>) {
+    if !(1..=MAX_RETRY_ATTEMPTS).contains(&r.attempts) {
+        f.at(
+            &format!("{base}.attempts"),
+            format!(
+                "attempts must be between 1 and {MAX_RETRY_ATTEMPTS}, not {}",
+                r.attempts
+            ),
+        );
+    }
+    check_duration(&r.backoff, &format!("{base}.backoff"), f);
+    for (i, s) in r.on_status.iter().enumerate() {
+        if !(100..=599).contains(s) {
+            f.at(
+                &format!("{base}.on_status[{i}]"),
+                format!("`{s}` is not an HTTP status code (100..=599)"),
+            );
+        }
+    }
+    let method = step
+        .request
+        .as_ref()
+        .or(step.admin.as_ref())
+        .map(|r| r.method);
+    match method {
+        Some(m) if m.is_idempotent() => {}
+        Some(m) => f.at(
+            base,
+            format!("retry on a {} request could apply it twice; only GET, PUT and DELETE may be retried", m.as_str()),
+        ),
+        None if step.pam_callback.is_some() => f.at(
+            base,
+            "a PAM callback is never retried: a resend is a replay, which the target must reject",
+        ),
+        None => f.at(base, "retry applies only to `request` and `admin` steps"),
+    }
+}
