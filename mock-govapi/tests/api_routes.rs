@@ -424,6 +424,16 @@ async fn endpoint_list_filters_get_and_errors() {
     );
     assert_eq!(h.get("endpoints").await.body["total"], 3);
 
+    // Unknown fields are kept; server-owned ones cannot be spoofed.
+    let spoof = h
+        .register(
+            "ep-a",
+            json!({"last_seen": "2020-01-01T00:00:00Z", "online": true, "site": "berlin"}),
+        )
+        .await;
+    assert_eq!(spoof.body["last_seen"], Value::Null);
+    assert_eq!(spoof.body["online"], false);
+    assert_eq!(spoof.body["site"], "berlin");
     // Upsert keeps the row and updates fields.
     let again = h.register("ep-a", json!({"hostname": "renamed"})).await;
     assert_eq!(
