@@ -204,6 +204,12 @@ async fn main() -> ExitCode {
     if skip_auth {
         eprintln!("authentication is OFF (--skip-auth)");
     }
+    if !running.addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}: /__admin and /__sink have no authentication; keep this on a trusted network",
+            running.addr
+        );
+    }
     for fault in &faults {
         eprintln!("fault active: {fault}  ({})", fault.description());
     }
