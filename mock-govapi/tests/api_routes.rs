@@ -99,6 +99,17 @@ async fn webhook_test_delivers_a_signed_event_to_the_sink() {
     assert_eq!(body["tenant_id"], "conformance");
     assert!(body["occurred_at"].is_string());
 
+    // The attempt is kept in the tenant's state.
+    let dump = h
+        .internal(Method::GET, "/__admin/tenants/conformance/state", None)
+        .await
+        .body;
+    let attempt = &dump["webhook_deliveries"][0];
+    assert_eq!(
+        (attempt["status"].as_str(), attempt["signed"].as_bool()),
+        (Some("delivered"), Some(true))
+    );
+
     // Independently re-verify the signature with the shared scheme.
     let ts = delivery["headers"]["x-thoth-timestamp"].as_str().unwrap();
     let sig = delivery["headers"]["x-thoth-signature"].as_str().unwrap();
