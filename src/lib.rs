@@ -7,5 +7,6 @@ pub mod catalogue;
 pub mod outcome;
 pub mod redact;
 pub mod report;
+pub mod schema;
 pub mod suite;
 pub mod verdict;
