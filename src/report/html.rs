@@ -66,7 +66,7 @@ a{color:#0969da}
 .case{border:1px solid var(--line);border-left:6px solid var(--skip);border-radius:6px;padding:10px 14px;margin:10px 0}
 .case.c-pass{border-left-color:var(--pass)}.case.c-fail{border-left-color:var(--fail)}.case.c-error{border-left-color:var(--error)}
 .case h4{margin:0 0 6px;font-size:15px}
-.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0}
+.facts{display:grid;grid-template-columns:repeat(3,max-content minmax(0,1fr));gap:2px 12px;margin:4px 0}
 .facts dt{color:#57606a}.facts dd{margin:0}
 .message{background:#fff8c5;border-radius:4px;padding:6px 10px;white-space:pre-wrap;margin:6px 0}
 details summary{cursor:pointer;color:#0969da}

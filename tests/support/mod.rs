@@ -44,6 +44,13 @@ pub fn required_tool(test: &str, names: &[&str], install: &str) -> Option<PathBu
         "failed to find {wanted} on PATH, which `{test}` needs; CI is set, so this is a \
          failure rather than a skip ({install})"
     );
-    eprintln!("SKIPPED {test}: {wanted} not found on PATH ({install})");
+    skipped(test, &format!("{wanted} not found on PATH ({install})"));
     None
+}
+
+/// Says a test is skipped where a person sees it: straight to stderr, because the test
+/// harness captures `eprintln!` of passing tests.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
