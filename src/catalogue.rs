@@ -2,9 +2,10 @@
 //! fail criterion of the runbook and the seeds' checklists, with a stable ID, and the
 //! capabilities (rows of the coverage matrix) they belong to.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
     /// Rows of the coverage matrix, in display order.
@@ -12,7 +13,7 @@ pub struct Catalogue {
     pub requirements: Vec<Requirement>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capability {
     /// snake_case id that cases name in `capability:`.
@@ -25,7 +26,7 @@ pub struct Capability {
     pub runbook_row: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     /// Stable ID, e.g. `RB-P4-02`. Never renumbered: reports and waivers refer to it.
@@ -42,7 +43,9 @@ pub struct Requirement {
     pub gap: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
@@ -51,7 +54,7 @@ pub enum Severity {
     Low,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequirementKind {
     /// An "Acceptance" or "Expected" line of a runbook phase.

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod outcome;
 pub mod redact;
 pub mod report;
+pub mod schema;
 pub mod suite;
 pub mod template;
 pub mod verdict;

@@ -1,5 +1,5 @@
-//! The run's reports: `junit.xml`, `coverage.md`, `coverage.json` and `results.json`,
-//! each a view of one [`RunResult`], every string redacted on the way out.
+//! The run's reports: `junit.xml`, `coverage.md`, `coverage.json`, `results.json` and
+//! `report.html`, each a view of one [`RunResult`], every string redacted on the way out.
 //!
 //! Files are written to a temporary sibling and renamed into place, so an interrupted
 //! run (Ctrl-C between two reports) leaves each file either whole or as it was before,
@@ -7,6 +7,7 @@
 
 pub mod console;
 pub mod coverage;
+pub mod html;
 pub mod junit;
 pub mod redacted;
 pub mod results;
@@ -29,6 +30,8 @@ pub struct ReportPaths {
     pub coverage_md: PathBuf,
     pub coverage_json: PathBuf,
     pub results: PathBuf,
+    /// The self-contained evidence page for a sign-off.
+    pub html: PathBuf,
 }
 
 impl ReportPaths {
@@ -39,6 +42,7 @@ impl ReportPaths {
             coverage_md: dir.join("coverage.md"),
             coverage_json: dir.join("coverage.json"),
             results: dir.join("results.json"),
+            html: dir.join("report.html"),
         }
     }
 
@@ -49,6 +53,7 @@ impl ReportPaths {
             self.coverage_md.clone(),
             self.coverage_json.clone(),
             self.results.clone(),
+            self.html.clone(),
         ]
     }
 }
@@ -103,11 +108,13 @@ pub fn write_reports(
     let coverage_md = coverage::render_markdown(&coverage);
     let coverage_json = coverage::render_json(&coverage)?;
     let results = results::render_results(run, redactor)?;
+    let html = html::render(&coverage, run, redactor);
 
     write_atomic(&paths.results, results.as_bytes())?;
     write_atomic(&paths.junit, junit.as_bytes())?;
     write_atomic(&paths.coverage_json, coverage_json.as_bytes())?;
     write_atomic(&paths.coverage_md, coverage_md.as_bytes())?;
+    write_atomic(&paths.html, html.as_bytes())?;
     Ok(paths)
 }
 

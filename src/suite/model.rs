@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One YAML file in `suites/`: one runbook phase.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Suite {
     /// Stable identifier, used in `phase::case` test names (snake_case).
@@ -39,7 +40,7 @@ pub struct Suite {
 }
 
 /// One acceptance criterion. Cases in a suite run in file order and share captures.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// Unique within the suite (snake_case).
@@ -66,7 +67,18 @@ pub struct Case {
 }
 
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    Serialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
@@ -76,7 +88,9 @@ pub enum Surface {
 }
 
 /// What running the case does to the tenant; profiles (read-only, staging) filter on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     /// Only reads.
@@ -87,7 +101,9 @@ pub enum Effect {
     External,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     /// The bundled mock's `/__admin` API (decision simulation, state inspection).
@@ -102,7 +118,7 @@ pub enum Feature {
 
 /// One action plus what must hold afterwards. Exactly one of the action fields
 /// (`request`, `admin`, `pam_callback`, `sink_wait`, `thothctl`) is set.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Shown in failure messages and transcripts; defaults to "step N".
@@ -132,7 +148,7 @@ pub struct Step {
     pub retry: Option<Retry>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Get,
@@ -158,7 +174,7 @@ impl Method {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     pub method: Method,
@@ -186,7 +202,7 @@ pub struct Request {
 }
 
 /// Which credential a request carries.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Auth {
     /// The target's configured credential: admin bearer token if set, else the org key.
@@ -207,7 +223,7 @@ pub enum Auth {
 }
 
 /// A PAM approval callback, signed with the target's PAM scheme.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PamCallback {
     /// Templated.
@@ -231,7 +247,7 @@ pub struct PamCallback {
     pub replay_of: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Tamper {
     #[default]
@@ -245,7 +261,7 @@ pub enum Tamper {
 }
 
 /// Wait until the SIEM sink has received a delivery whose body satisfies `expect.json`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SinkWait {
     /// Sink name (templated); the delivery URL is `{{sink_url}}/<name>`.
@@ -269,7 +285,7 @@ fn default_sink_timeout() -> String {
 }
 
 /// Run the `thothctl` binary with target flags appended and `--json` output parsed.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thothctl {
     /// Templated arguments, e.g. `[api-keys, list]`; `--tenant-id`, `--apex-domain` or
@@ -280,7 +296,7 @@ pub struct Thothctl {
 }
 
 /// What must hold after a step. All listed checks must pass.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// Allowed HTTP status codes (or thothctl exit codes); empty means 2xx.
@@ -296,7 +312,7 @@ pub struct Expect {
     pub headers: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StatusSet {
     #[default]
@@ -307,7 +323,7 @@ pub enum StatusSet {
 
 /// One JSONPath assertion. `path` selects nodes; exactly the given checks apply.
 /// Checks other than `exists`/`absent`/`count` need the path to select exactly one node.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonAssert {
     /// RFC 9535 JSONPath (templated), e.g. `$.data[?@.key_id == '{{key_id}}']`.
@@ -344,7 +360,7 @@ pub struct JsonAssert {
     pub delta: Option<Delta>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Delta {
     pub var: String,
@@ -352,14 +368,14 @@ pub struct Delta {
 }
 
 /// A capture: a JSONPath into the response body, or a full spec.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Capture {
     Path(String),
     Spec(CaptureSpec),
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureSpec {
     /// JSONPath selecting exactly one node of the response body.
@@ -380,7 +396,7 @@ impl Capture {
 }
 
 /// Poll until the expectations hold.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Eventually {
     /// e.g. "10s".
@@ -397,7 +413,7 @@ fn default_interval() -> String {
     "250ms".to_string()
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     pub attempts: u32,

@@ -4,6 +4,7 @@
 mod canary;
 mod coverage;
 mod fixture;
+mod html;
 
 use std::collections::HashSet;
 
@@ -174,7 +175,13 @@ fn write_reports_creates_the_directory_and_leaves_no_temporary_files() {
     files.sort();
     assert_eq!(
         files,
-        ["coverage.json", "coverage.md", "junit.xml", "results.json"]
+        [
+            "coverage.json",
+            "coverage.md",
+            "junit.xml",
+            "report.html",
+            "results.json"
+        ]
     );
     // A second run replaces the files whole.
     write_reports(
@@ -184,7 +191,7 @@ fn write_reports_creates_the_directory_and_leaves_no_temporary_files() {
         &Redactor::new(),
     )
     .unwrap();
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 4);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 5);
 }
 
 #[test]

@@ -1,0 +1,56 @@
+//! External programs some tests drive (chromium, xmllint, actionlint), found on PATH.
+//!
+//! Policy: on a developer machine without the program the test says it is skipped and
+//! passes; under CI (`CI` set, as every CI service and `.ci/run` do) a missing program
+//! fails the test, so CI can never go green by silently skipping the check.
+
+use std::path::{Path, PathBuf};
+
+/// The first of `names` found as an executable file on PATH.
+pub fn find_on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| is_executable(p))
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+/// True when running under CI.
+pub fn in_ci() -> bool {
+    matches!(std::env::var("CI"), Ok(v) if !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The program, or `None` after printing why the calling test is skipped; panics
+/// under CI. `install` tells a person how to get it.
+pub fn required_tool(test: &str, names: &[&str], install: &str) -> Option<PathBuf> {
+    if let Some(found) = find_on_path(names) {
+        return Some(found);
+    }
+    let wanted = names.join(" or ");
+    assert!(
+        !in_ci(),
+        "failed to find {wanted} on PATH, which `{test}` needs; CI is set, so this is a \
+         failure rather than a skip ({install})"
+    );
+    skipped(test, &format!("{wanted} not found on PATH ({install})"));
+    None
+}
+
+/// Says a test is skipped where a person sees it: straight to stderr, because the test
+/// harness captures `eprintln!` of passing tests.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
