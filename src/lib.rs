@@ -4,5 +4,11 @@
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
 pub mod catalogue;
+pub mod cli;
+pub mod client;
 pub mod outcome;
+pub mod runner;
+pub mod signing;
 pub mod suite;
+pub mod target;
+pub mod thothctl;
