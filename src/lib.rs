@@ -11,4 +11,5 @@ pub mod runner;
 pub mod signing;
 pub mod suite;
 pub mod target;
+pub mod template;
 pub mod thothctl;
