@@ -291,7 +291,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
         .map(|c| filter::matches(&ctx.opts.filters, &format!("{phase}::{}", c.id)))
         .collect();
     let mut out = Vec::with_capacity(cases.len());
-    let mut emit = |r: CaseResult, out: &mut Vec<CaseResult>| {
+    let emit = |r: CaseResult, out: &mut Vec<CaseResult>| {
         ctx.finished(&r);
         out.push(r);
     };

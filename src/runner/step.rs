@@ -467,7 +467,7 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
     };
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut last = Failure::fail("no delivery yet");
+    let mut last: Failure;
     loop {
         polled.attempts += 1;
         let attempt = tokio::select! {
