@@ -163,7 +163,14 @@ fn list(args: &ProjectArgs) -> i32 {
 /// The `list` table.
 pub fn list_table(project: &Project) -> String {
     let mut b = tabled::builder::Builder::default();
-    b.push_record(["phase", "case", "capability", "surface", "effect", "requirements"]);
+    b.push_record([
+        "phase",
+        "case",
+        "capability",
+        "surface",
+        "effect",
+        "requirements",
+    ]);
     for s in &project.suites {
         for c in &s.suite.cases {
             b.push_record([
@@ -200,7 +207,11 @@ fn validate(args: &ValidateArgs) -> i32 {
         match load_project(&dir, &args.fixtures) {
             Ok(p) => {
                 let cases: usize = p.suites.iter().map(|s| s.suite.cases.len()).sum();
-                println!("ok: {} ({} suites, {cases} cases)", path.display(), p.suites.len());
+                println!(
+                    "ok: {} ({} suites, {cases} cases)",
+                    path.display(),
+                    p.suites.len()
+                );
             }
             Err(diags) => {
                 let shown: Vec<_> = diags
@@ -271,7 +282,10 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
     if let Some(p) = &args.thothctl {
         if !p.is_file() {
             target.shutdown().await;
-            return Err(config_error(format!("--thothctl {}: no such file", p.display())));
+            return Err(config_error(format!(
+                "--thothctl {}: no such file",
+                p.display()
+            )));
         }
     }
     Ok(target
@@ -280,7 +294,9 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
 }
 
 async fn run(args: &RunArgs) -> i32 {
-    let parse = |flag: &str, v: &str| parse_duration(v).map_err(|e| config_error(format!("{flag} {v}: {e}")));
+    let parse = |flag: &str, v: &str| {
+        parse_duration(v).map_err(|e| config_error(format!("{flag} {v}: {e}")))
+    };
     let (request_timeout, thothctl_timeout) = match (
         parse("--request-timeout", &args.request_timeout),
         parse("--thothctl-timeout", &args.thothctl_timeout),
@@ -330,7 +346,12 @@ async fn run(args: &RunArgs) -> i32 {
         })
     };
     let opts = RunOptions {
-        filters: args.filter_args.iter().chain(&args.filters).cloned().collect(),
+        filters: args
+            .filter_args
+            .iter()
+            .chain(&args.filters)
+            .cloned()
+            .collect(),
         fail_fast: args.fail_fast,
         client,
         thothctl_timeout,
@@ -343,7 +364,10 @@ async fn run(args: &RunArgs) -> i32 {
     ctrl_c.abort();
     target.shutdown().await;
 
-    let mut console_out = console_text.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut console_out = console_text
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let summary = redactor.redact(&console::summary_table(&result, color));
     println!("{summary}");
     console_out.push_str(&summary);

@@ -126,7 +126,10 @@ impl HttpClient {
 
     /// Sends the request once. The [`Exchange`] records what was sent and what came back,
     /// also when the exchange failed half way.
-    pub async fn send(&self, req: &HttpRequest) -> (Exchange, Result<HttpResponse, TransportError>) {
+    pub async fn send(
+        &self,
+        req: &HttpRequest,
+    ) -> (Exchange, Result<HttpResponse, TransportError>) {
         let started = Instant::now();
         let mut exchange = Exchange {
             request_line: format!("{} {}", req.method, req.url),
@@ -166,7 +169,10 @@ impl HttpClient {
         if let Some(body) = &req.body {
             builder = builder.body(body.clone());
         }
-        let mut resp = builder.send().await.map_err(|e| self.classify(&req.url, e))?;
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| self.classify(&req.url, e))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -211,7 +217,10 @@ impl HttpClient {
         } else if e.is_connect() {
             let host = reqwest::Url::parse(url)
                 .ok()
-                .and_then(|u| u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0))))
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+                })
                 .unwrap_or_else(|| url.to_string());
             TransportError::Connect(host, error_chain(&e))
         } else {
@@ -236,7 +245,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 pub fn mask_credential(name: &str, value: &str) -> String {
-    if CREDENTIAL_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+    if CREDENTIAL_HEADERS
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+    {
         match value.split_once(' ') {
             Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => {
                 format!("{scheme} <redacted>")

@@ -121,7 +121,12 @@ fn describe_status_set(set: &StatusSet, kind: StatusKind) -> String {
 }
 
 /// Checks everything `expect` lists; the first check that does not hold is returned.
-pub fn check(expect: &Expect, kind: StatusKind, obs: &Observed, vars: &Vars) -> Result<(), Failure> {
+pub fn check(
+    expect: &Expect,
+    kind: StatusKind,
+    obs: &Observed,
+    vars: &Vars,
+) -> Result<(), Failure> {
     if !status_allowed(&expect.status, kind, obs.status) {
         let what = match kind {
             StatusKind::Http => "status",
@@ -200,7 +205,10 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
 
 fn number(v: &Value, path: &str, check: &str) -> Result<f64, Failure> {
     v.as_f64().ok_or_else(|| {
-        Failure::fail(format!("{path}: {check}: expected a number, got {}", show(v)))
+        Failure::fail(format!(
+            "{path}: {check}: expected a number, got {}",
+            show(v)
+        ))
     })
 }
 
@@ -227,7 +235,9 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
     };
     match want_exists {
         Some(true) if nodes.is_empty() => {
-            return Err(Failure::fail(format!("{p}: expected to exist, got no node")))
+            return Err(Failure::fail(format!(
+                "{p}: expected to exist, got no node"
+            )))
         }
         Some(false) if !nodes.is_empty() => {
             return Err(Failure::fail(format!(
@@ -357,10 +367,7 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
     }
     if let Some(delta) = &a.delta {
         let base = vars.get(&delta.var).ok_or_else(|| {
-            Failure::error(format!(
-                "{p}: delta: no captured variable `{}`",
-                delta.var
-            ))
+            Failure::error(format!("{p}: delta: no captured variable `{}`", delta.var))
         })?;
         let base = base
             .as_f64()
@@ -404,7 +411,9 @@ pub fn capture(
             (Some(path), None) => {
                 let path_text = render(path, vars)?;
                 let jp = JsonPath::parse(&path_text).map_err(|e| {
-                    Failure::error(format!("capture `{name}`: invalid JSONPath {path_text}: {e}"))
+                    Failure::error(format!(
+                        "capture `{name}`: invalid JSONPath {path_text}: {e}"
+                    ))
                 })?;
                 let Some(doc) = &obs.json else {
                     return Err(Failure::fail(format!(
@@ -486,10 +495,12 @@ mod tests {
 
     /// Runs the assertion and returns its failure message (None when it holds).
     fn run(yaml: &str) -> Option<String> {
-        check_json(&assert_from(yaml), &doc(), &vars()).err().map(|f| {
-            assert_eq!(f.status, Status::Fail, "{}", f.message);
-            f.message
-        })
+        check_json(&assert_from(yaml), &doc(), &vars())
+            .err()
+            .map(|f| {
+                assert_eq!(f.status, Status::Fail, "{}", f.message);
+                f.message
+            })
     }
 
     #[test]
@@ -500,7 +511,10 @@ mod tests {
             "$.scope_allowed: expected true, got false"
         );
         assert_eq!(run("{path: $.count, equals: 1}"), None, "1 == 1.0");
-        assert_eq!(run("{path: \"$.data[?@.key_id == '{{key_id}}'].active\", equals: true}"), None);
+        assert_eq!(
+            run("{path: \"$.data[?@.key_id == '{{key_id}}'].active\", equals: true}"),
+            None
+        );
         assert_eq!(run("{path: $.name, not_equals: other}"), None);
         assert_eq!(
             run("{path: $.name, not_equals: rightway-endpoint-e2e}").unwrap(),
@@ -555,10 +569,22 @@ mod tests {
     #[test]
     fn numeric_bounds() {
         assert_eq!(run("{path: $.total, gt: 5, gte: 6, lt: 7, lte: 6}"), None);
-        assert_eq!(run("{path: $.total, gt: 6}").unwrap(), "$.total: expected > 6, got 6");
-        assert_eq!(run("{path: $.total, gte: 7}").unwrap(), "$.total: expected >= 7, got 6");
-        assert_eq!(run("{path: $.total, lt: 6}").unwrap(), "$.total: expected < 6, got 6");
-        assert_eq!(run("{path: $.ratio, lte: 0.25}").unwrap(), "$.ratio: expected <= 0.25, got 0.5");
+        assert_eq!(
+            run("{path: $.total, gt: 6}").unwrap(),
+            "$.total: expected > 6, got 6"
+        );
+        assert_eq!(
+            run("{path: $.total, gte: 7}").unwrap(),
+            "$.total: expected >= 7, got 6"
+        );
+        assert_eq!(
+            run("{path: $.total, lt: 6}").unwrap(),
+            "$.total: expected < 6, got 6"
+        );
+        assert_eq!(
+            run("{path: $.ratio, lte: 0.25}").unwrap(),
+            "$.ratio: expected <= 0.25, got 0.5"
+        );
         assert_eq!(
             run("{path: $.name, gt: 1}").unwrap(),
             "$.name: >: expected a number, got \"rightway-endpoint-e2e\""
@@ -567,7 +593,10 @@ mod tests {
 
     #[test]
     fn delta_against_a_captured_number() {
-        assert_eq!(run("{path: $.total, delta: {var: total_before, by: 1}}"), None);
+        assert_eq!(
+            run("{path: $.total, delta: {var: total_before, by: 1}}"),
+            None
+        );
         assert_eq!(
             run("{path: $.total, delta: {var: total_before, by: 2}}").unwrap(),
             "$.total: expected 7 (total_before 5 +2), got 6"
@@ -632,21 +661,23 @@ mod tests {
         assert_eq!(check(&expect, StatusKind::Http, &ok, &vars()), Ok(()));
         let bad_status = Observed::new(500, vec![], r#"{"error":"boom"}"#.into());
         assert_eq!(
-            check(&expect, StatusKind::Http, &bad_status, &vars()).unwrap_err().message,
+            check(&expect, StatusKind::Http, &bad_status, &vars())
+                .unwrap_err()
+                .message,
             "status: expected one of 200, 201, got 500 (body: {\"error\":\"boom\"})"
         );
         let no_header = Observed::new(200, vec![], r#"{"ok":true}"#.into());
         assert_eq!(
-            check(&expect, StatusKind::Http, &no_header, &vars()).unwrap_err().message,
+            check(&expect, StatusKind::Http, &no_header, &vars())
+                .unwrap_err()
+                .message,
             "header x-thoth-event: expected \"settings.updated\", got no such header"
         );
-        let leaks = Observed::new(
-            200,
-            ok.headers.clone(),
-            r#"{"ok":true,"id":"k-1"}"#.into(),
-        );
+        let leaks = Observed::new(200, ok.headers.clone(), r#"{"ok":true,"id":"k-1"}"#.into());
         assert_eq!(
-            check(&expect, StatusKind::Http, &leaks, &vars()).unwrap_err().message,
+            check(&expect, StatusKind::Http, &leaks, &vars())
+                .unwrap_err()
+                .message,
             "body_not_contains: the response body contains \"k-1\""
         );
         let garbage = Observed::new(200, ok.headers.clone(), "<html>oops</html>".into());
@@ -655,10 +686,15 @@ mod tests {
         assert_eq!(f.message, "response is not JSON (body: <html>oops</html>)");
         // Exit codes default to 0.
         let ctl = Observed::new(0, vec![], "{}".into());
-        assert_eq!(check(&Expect::default(), StatusKind::ExitCode, &ctl, &vars()), Ok(()));
+        assert_eq!(
+            check(&Expect::default(), StatusKind::ExitCode, &ctl, &vars()),
+            Ok(())
+        );
         let ctl_bad = Observed::new(2, vec![], String::new());
         assert_eq!(
-            check(&Expect::default(), StatusKind::ExitCode, &ctl_bad, &vars()).unwrap_err().message,
+            check(&Expect::default(), StatusKind::ExitCode, &ctl_bad, &vars())
+                .unwrap_err()
+                .message,
             "exit code: expected 0, got 2"
         );
     }

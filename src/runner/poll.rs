@@ -48,7 +48,12 @@ pub fn duration(field: &str, text: &str) -> Result<Duration, Failure> {
 }
 
 /// Sends once and checks the expectations.
-pub async fn once(exec: &mut StepExec<'_>, expect: &Expect, kind: StatusKind, vars: &Vars) -> Polled {
+pub async fn once(
+    exec: &mut StepExec<'_>,
+    expect: &Expect,
+    kind: StatusKind,
+    vars: &Vars,
+) -> Polled {
     let Attempt { exchanges, result } = exec.attempt(vars).await;
     let result = result.and_then(|obs| check(expect, kind, &obs, vars).map(|_| obs));
     Polled {
@@ -188,10 +193,7 @@ pub async fn retry(
                 return polled;
             }
         };
-        let transient = policy
-            .on_status
-            .iter()
-            .any(|s| i64::from(*s) == obs.status);
+        let transient = policy.on_status.iter().any(|s| i64::from(*s) == obs.status);
         if transient && polled.attempts < total {
             let exp = 2u32.saturating_pow(polled.attempts - 1);
             let wait = retry_after(&obs)

@@ -155,7 +155,9 @@ impl StepExec<'_> {
         match prepared {
             Ok(req) => {
                 if step.pam_callback.is_some() {
-                    self.state.sent_pam.insert(self.name.to_string(), req.clone());
+                    self.state
+                        .sent_pam
+                        .insert(self.name.to_string(), req.clone());
                 }
                 self.send(&req).await
             }
@@ -174,7 +176,12 @@ impl StepExec<'_> {
         }
     }
 
-    fn prepare_request(&self, r: &Request, vars: &Vars, admin: bool) -> Result<HttpRequest, Failure> {
+    fn prepare_request(
+        &self,
+        r: &Request,
+        vars: &Vars,
+        admin: bool,
+    ) -> Result<HttpRequest, Failure> {
         let target = self.env.target;
         let path = render(&r.path, vars)?;
         let base = if admin {
@@ -327,7 +334,11 @@ impl StepExec<'_> {
             Tamper::None | Tamper::OmitSignature => {}
             Tamper::Signature => signature = flip_mac_char(&signature, scheme.prefix.len()),
             Tamper::Body => {
-                let flipped = if decision == "approve" { "deny" } else { "approve" };
+                let flipped = if decision == "approve" {
+                    "deny"
+                } else {
+                    "approve"
+                };
                 sent_body = body_of(flipped)?;
             }
         }
@@ -339,7 +350,11 @@ impl StepExec<'_> {
         }
         Ok(HttpRequest {
             method: "POST".into(),
-            url: format!("{}{}", target.tenant_base(), target.schemes.pam_callback_path),
+            url: format!(
+                "{}{}",
+                target.tenant_base(),
+                target.schemes.pam_callback_path
+            ),
             headers,
             body: Some(sent_body),
         })
@@ -349,7 +364,11 @@ impl StepExec<'_> {
         let Some(bin) = &self.env.target.thothctl else {
             return Attempt::failed(Failure::error("not run: thothctl not found"));
         };
-        let args = match args.iter().map(|a| render(a, vars)).collect::<Result<Vec<_>, _>>() {
+        let args = match args
+            .iter()
+            .map(|a| render(a, vars))
+            .collect::<Result<Vec<_>, _>>()
+        {
             Ok(a) => a,
             Err(e) => return Attempt::failed(e.into()),
         };
@@ -402,7 +421,10 @@ fn parse_deliveries(doc: &Value) -> Option<Vec<Delivery>> {
                     .map(|h| {
                         h.iter()
                             .map(|(k, v)| {
-                                let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                                let v = v
+                                    .as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| v.to_string());
                                 (k.to_ascii_lowercase(), v)
                             })
                             .collect()
@@ -442,7 +464,9 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
             Some(match &sink.secret {
                 Some(s) => render(s, vars)?,
                 None => target.webhook_secret.clone().ok_or_else(|| {
-                    Failure::error("sink_wait: no webhook secret to verify with (THOTH_WEBHOOK_SECRET)")
+                    Failure::error(
+                        "sink_wait: no webhook secret to verify with (THOTH_WEBHOOK_SECRET)",
+                    )
                 })?,
             })
         } else {
@@ -485,11 +509,25 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
                 last = Failure::error(format!("read sink {}: status {}", req.url, obs.status));
             }
             Ok(obs) => match obs.json.as_ref().and_then(parse_deliveries) {
-                None => last = Failure::error(format!("read sink {}: not a delivery list", req.url)),
+                None => {
+                    last = Failure::error(format!("read sink {}: not a delivery list", req.url))
+                }
                 Some(deliveries) => {
-                    match matching_delivery(exec.env.target, &deliveries, &exec.step.expect.json, secret.as_deref(), vars) {
+                    match matching_delivery(
+                        exec.env.target,
+                        &deliveries,
+                        &exec.step.expect.json,
+                        secret.as_deref(),
+                        vars,
+                    ) {
                         Ok(Some(obs)) => {
-                            polled.result = super::expect::check(&exec.step.expect, StatusKind::Http, &obs, vars).map(|_| obs);
+                            polled.result = super::expect::check(
+                                &exec.step.expect,
+                                StatusKind::Http,
+                                &obs,
+                                vars,
+                            )
+                            .map(|_| obs);
                             return polled;
                         }
                         Ok(None) => {
