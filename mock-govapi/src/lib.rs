@@ -1,1 +1,208 @@
+//! A stateful mock of the Thoth GovAPI control plane, in the style of Let's Encrypt's
+//! Pebble: real HTTP, real per-tenant state, the auth rules, signed webhooks, sync jobs
+//! that progress over time, an admin API (`/__admin`) to seed and inspect it, a SIEM
+//! sink (`/__sink`), and named [`Fault`]s that each break one promised property.
+//!
+//! # Adding a route module
+//! 1. Create `src/routes/<group>.rs` with `pub fn router() -> Router<AppState>`; paths
+//!    are relative to the area, e.g. `.route("/approvals", get(list))` serves
+//!    `/<tenant>/thoth/approvals`. Merge it in [`routes::router`] ("other route groups
+//!    are merged here").
+//! 2. Handlers take `State(state): State<AppState>` and the caller as a
+//!    [`auth::Principal`] extractor (`principal.tenant` is the path's tenant, already
+//!    checked). Authentication, tenant isolation and the read/write/execute permission
+//!    check have run before the handler; an action route (POST whose last segment is
+//!    e.g. `sync`, `resolve`) must be listed in `auth::ACTION_SEGMENTS`, and a route
+//!    that authenticates by signature instead of credentials in `auth::SIGNED_ROUTES`.
+//!    Routes that apply resource scope themselves go in `auth::SCOPE_AWARE_ROUTES`.
+//! 3. Data: `let mut data = state.tenant(&principal.tenant)?;` locks that tenant's
+//!    [`records::TenantState`]. Do not hold the guard across an `.await`.
+//! 4. Errors: return [`error::ApiResult<T>`]; build errors with [`error::ApiError`]
+//!    (`ApiError::conflict("request_id_mismatch", "...")`). JSON bodies via
+//!    [`extract::ApiJson`] (or [`extract::OptionalJson`] where `{}`/no body is fine);
+//!    lists via [`extract::paginate_for`].
+//! 5. Faults: `if state.fault(Fault::FeedDropsDecisions) { ... }`.
+//! 6. The request journal, realism (jitter, 429s) and JSON error bodies are layers on
+//!    every route; nothing to do. Time comes from `state.now()` (tests advance it).
+//! 7. Outgoing webhooks: [`webhook::deliver_webhook`]; signatures: [`signing`].
 
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod extract;
+pub mod faults;
+pub mod journal;
+pub mod realism;
+pub mod records;
+pub mod routes;
+pub mod scope;
+pub mod signing;
+pub mod sink;
+pub mod state;
+pub mod webhook;
+
+pub use faults::Fault;
+pub use state::AppState;
+
+/// How the mock behaves. Credentials in here are secrets: never log it.
+#[derive(Clone)]
+pub struct MockConfig {
+    /// At least one.
+    pub tenants: Vec<TenantConfig>,
+    /// Accept every request without credentials (`GOVAPI_SKIP_AUTH=true`).
+    pub skip_auth: bool,
+    pub faults: BTreeSet<Fault>,
+    pub realism: Realism,
+    /// A sync job goes queued -> running -> succeeded over this long.
+    pub sync_job_duration: Duration,
+    /// An endpoint is "online" if it checked in within this window.
+    pub online_window: Duration,
+    /// Larger request bodies get 413 `payload_too_large`.
+    pub max_body_bytes: usize,
+}
+
+/// One tenant and the credentials configured for it.
+#[derive(Clone)]
+pub struct TenantConfig {
+    pub id: String,
+    pub admin_tokens: Vec<String>,
+    pub org_api_keys: Vec<String>,
+}
+
+/// Behaviour of a busy real tenant; everything off by default.
+#[derive(Debug, Clone, Default)]
+pub struct Realism {
+    /// Seed of the RNG behind jitter, so runs are reproducible.
+    pub seed: u64,
+    /// Each request waits a random 0..=this many ms.
+    pub latency_jitter_ms: u64,
+    /// A check-in shows in lists and stats only this long after it was received.
+    pub checkin_lag_ms: u64,
+    /// Every Nth tenant API request gets 429 with `Retry-After: 1`.
+    pub rate_limit_every: Option<u32>,
+    /// Lists return at most this many rows per page.
+    pub page_size: Option<usize>,
+}
+
+pub const DEV_TENANT: &str = "acme";
+pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+pub const DEV_ORG_API_KEY: &str = "thoth_dev_org_key";
+
+impl MockConfig {
+    /// One tenant `acme` with admin token `dev-admin-token` and org key
+    /// `thoth_dev_org_key`; auth on, no faults, no realism.
+    pub fn dev_default() -> Self {
+        MockConfig::with_tenants(vec![TenantConfig {
+            id: DEV_TENANT.into(),
+            admin_tokens: vec![DEV_ADMIN_TOKEN.into()],
+            org_api_keys: vec![DEV_ORG_API_KEY.into()],
+        }])
+    }
+
+    /// The given tenants with default settings otherwise.
+    pub fn with_tenants(tenants: Vec<TenantConfig>) -> Self {
+        MockConfig {
+            tenants,
+            skip_auth: false,
+            faults: BTreeSet::new(),
+            realism: Realism::default(),
+            sync_job_duration: Duration::from_millis(300),
+            online_window: Duration::from_secs(300),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl std::fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockConfig")
+            .field(
+                "tenants",
+                &self.tenants.iter().map(|t| &t.id).collect::<Vec<_>>(),
+            )
+            .field("skip_auth", &self.skip_auth)
+            .field("faults", &self.faults)
+            .field("realism", &self.realism)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The mock as an axum router.
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// A mock serving on a loopback port. Dropping it stops the server.
+pub struct RunningMock {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base_url: String,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningMock {
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningMock {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the mock on `127.0.0.1:0`.
+pub async fn spawn(config: MockConfig) -> std::io::Result<RunningMock> {
+    spawn_at(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+/// Starts the mock on `addr`.
+pub async fn spawn_at(config: MockConfig, addr: SocketAddr) -> std::io::Result<RunningMock> {
+    if config.tenants.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "start mock: at least one tenant is required",
+        ));
+    }
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(config);
+    let router = app(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(err) = served {
+            tracing::error!("mock-govapi server stopped: {err}");
+        }
+    });
+    Ok(RunningMock {
+        addr,
+        base_url: format!("http://{addr}"),
+        state,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}

@@ -1,3 +1,8 @@
 //! Suite files: their format ([`model`]) and loading them with precise diagnostics.
 
+pub mod diag;
+pub mod duration;
+pub mod load;
 pub mod model;
+pub mod source_index;
+pub mod validate;

@@ -1,0 +1,178 @@
+//! Request extractors with GovAPI-shaped errors, and list pagination.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. Unlike `axum::Json` it does not insist on a `Content-Type` header (the
+/// runbook's curl calls and the vendor clients are not consistent about it), and every
+/// failure is an [`ApiError`]: 413 `payload_too_large` over the body limit, 400
+/// `invalid_json` for syntax errors or an empty body, 400 `invalid_request` for a body
+/// of the wrong shape or types.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+/// Like [`ApiJson`], but an empty body means `T::default()`: for action routes such as
+/// `POST .../sync` that clients call with `{}` or with no body at all.
+#[derive(Debug, Clone)]
+pub struct OptionalJson<T>(pub T);
+
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is larger than the server accepts",
+                )
+            } else {
+                ApiError::bad_request("invalid_body", rejection.body_text())
+            }
+        })
+}
+
+/// Parses JSON into `T`, naming the kind of mistake in the error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::bad_request("invalid_request", format!("request body: {err}"))
+        }
+        _ => ApiError::bad_request("invalid_json", format!("request body is not JSON: {err}")),
+    })
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "request body is empty; a JSON object is required",
+            ));
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJson)
+    }
+}
+
+/// `?page=&per_page=` of list routes. Both 1-based/positive; absent means "everything"
+/// unless the realism switch forces a page size.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<usize>,
+    pub per_page: Option<usize>,
+}
+
+/// One page of a list, serialised as `{"data":[...],"total":N,"page":P,"per_page":S}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+/// Cuts `items` to the requested page. A forced page size (realism) caps `per_page`, so
+/// clients that ignore pagination see only the first page, as on a busy real tenant.
+pub fn paginate<T>(
+    items: Vec<T>,
+    query: PageQuery,
+    forced_page_size: Option<usize>,
+) -> Result<Page<T>, ApiError> {
+    if query.page == Some(0) || query.per_page == Some(0) {
+        return Err(ApiError::bad_request(
+            "invalid_pagination",
+            "page and per_page start at 1",
+        ));
+    }
+    let total = items.len();
+    let requested = query.per_page.unwrap_or(total.max(1));
+    let per_page = match forced_page_size {
+        Some(forced) => requested.min(forced.max(1)),
+        None => requested,
+    };
+    let page = query.page.unwrap_or(1);
+    let data = items
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    Ok(Page {
+        data,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Convenience for handlers: paginate with the state's forced page size.
+pub fn paginate_for<T>(
+    state: &AppState,
+    items: Vec<T>,
+    query: PageQuery,
+) -> Result<Page<T>, ApiError> {
+    paginate(items, query, state.config().realism.page_size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_query_returns_everything() {
+        let page = paginate((1..=5).collect(), PageQuery::default(), None).unwrap();
+        assert_eq!(page.data, vec![1, 2, 3, 4, 5]);
+        assert_eq!((page.total, page.page, page.per_page), (5, 1, 5));
+    }
+
+    #[test]
+    fn forced_page_size_caps_requests() {
+        let query = PageQuery {
+            page: Some(2),
+            per_page: Some(10),
+        };
+        let page = paginate((1..=5).collect(), query, Some(2)).unwrap();
+        assert_eq!(page.data, vec![3, 4]);
+        assert_eq!((page.total, page.per_page), (5, 2));
+    }
+
+    #[test]
+    fn page_past_the_end_is_empty_and_zero_is_rejected() {
+        let query = PageQuery {
+            page: Some(9),
+            per_page: Some(2),
+        };
+        assert!(paginate(vec![1, 2, 3], query, None)
+            .unwrap()
+            .data
+            .is_empty());
+        let zero = PageQuery {
+            page: Some(0),
+            per_page: None,
+        };
+        assert_eq!(
+            paginate(vec![1], zero, None).unwrap_err().code,
+            "invalid_pagination"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Named defect modes. Each one is the smallest change to the mock that breaks exactly one
+//! property the runbook promises, so the harness's own tests can prove that a suite
+//! catches it (a mutation test for the suites).
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! faults {
+    ($( $variant:ident => $name:literal, $description:literal; )*) => {
+        /// A defect mode of the mock, named in kebab-case (`--fault NAME`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Fault {
+            $( #[doc = $description] $variant, )*
+        }
+
+        impl Fault {
+            /// Every fault, in declaration order.
+            pub const ALL: &'static [Fault] = &[ $( Fault::$variant, )* ];
+
+            /// The kebab-case name used on the command line and in the admin API.
+            pub fn name(&self) -> &'static str {
+                match self { $( Fault::$variant => $name, )* }
+            }
+
+            /// One sentence: which property this fault breaks.
+            pub fn description(&self) -> &'static str {
+                match self { $( Fault::$variant => $description, )* }
+            }
+        }
+    };
+}
+
+faults! {
+    SettingsNotPersisted => "settings-not-persisted",
+        "Settings PUT answers 200 but the stored document is not changed.";
+    SecretsEchoed => "secrets-echoed",
+        "Settings GET returns webhook, SIEM and PAM secrets in plaintext.";
+    WebhookNeverDelivered => "webhook-never-delivered",
+        "Webhook test reports delivered but no request is sent.";
+    WebhookUnsigned => "webhook-unsigned",
+        "Webhooks are sent without the timestamp and signature headers.";
+    MdmSyncRefused => "mdm-sync-refused",
+        "Starting an MDM sync answers 503.";
+    MdmSyncStuck => "mdm-sync-stuck",
+        "MDM sync jobs never leave the running state.";
+    CheckinIgnoresStats => "checkin-ignores-stats",
+        "Endpoint check-ins answer 200 but last_seen and stats do not change.";
+    KeyScopeIgnored => "key-scope-ignored",
+        "API key authorize reports scope_allowed=true for any resource.";
+    KeyPermissionIgnored => "key-permission-ignored",
+        "API key authorize reports permission_allowed=true for any permission.";
+    RevokedKeyValid => "revoked-key-valid",
+        "API key revoke answers 200 but the key stays valid.";
+    TenantIsolationBroken => "tenant-isolation-broken",
+        "Credentials of one tenant are accepted on another tenant's routes.";
+    AuthNotEnforced => "auth-not-enforced",
+        "Requests without any credentials are accepted as admin.";
+    ReadonlyKeyCanMutate => "readonly-key-can-mutate",
+        "Requests authenticated by a scoped API key skip the permission check.";
+    PamBadSignatureAccepted => "pam-bad-signature-accepted",
+        "PAM callbacks with a wrong or missing signature are accepted.";
+    PamStaleTimestampAccepted => "pam-stale-timestamp-accepted",
+        "PAM callbacks with a timestamp outside the allowed skew are accepted.";
+    PamReplayReapplied => "pam-replay-reapplied",
+        "A replayed PAM callback is applied again instead of being ignored.";
+    PamRequestIdMismatchAccepted => "pam-request-id-mismatch-accepted",
+        "A PAM callback whose request_id does not match the approval resolves it.";
+    EvidenceSloBreached => "evidence-slo-breached",
+        "Evidence SLO metrics report a breach although the evidence is complete.";
+    FeedDropsDecisions => "feed-drops-decisions",
+        "Governance decisions are not shown in the governance feed.";
+    AlertsNotRaised => "alerts-not-raised",
+        "Blocked decisions raise no alert.";
+    StepUpCreatesNoApproval => "step-up-creates-no-approval",
+        "A step_up decision creates no pending approval.";
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The name given is not one of [`Fault::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault `{0}` (see --list-faults)")]
+pub struct UnknownFault(pub String);
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::ALL
+            .iter()
+            .copied()
+            .find(|fault| fault.name() == s.trim())
+            .ok_or_else(|| UnknownFault(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_round_trips_through_its_name() {
+        for fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
+            assert_eq!(fault.to_string(), fault.name());
+            assert!(fault.description().ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn names_are_unique_kebab_case() {
+        let mut names: Vec<_> = Fault::ALL.iter().map(Fault::name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Fault::ALL.len());
+        assert!(names
+            .iter()
+            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
+    }
+
+    #[test]
+    fn unknown_name_is_an_error() {
+        assert_eq!(
+            "no-such-fault".parse::<Fault>(),
+            Err(UnknownFault("no-such-fault".into()))
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! The per-tenant data the mock keeps. Plain serialisable records: the admin state dump
+//! (`GET /__admin/tenants/{t}/state`) is their JSON, secrets included.
+//!
+//! Domains whose response shape is not public (governance events, alerts, evidence,
+//! browser and integration rows) are kept as open `serde_json::Value`s.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::clock::Timestamp;
+
+/// Everything one tenant owns. Cleared by `POST /__admin/reset`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantState {
+    /// The settings document as stored: secrets in plaintext, `updated_at` included.
+    pub settings: Map<String, Value>,
+    pub mdm_providers: BTreeMap<String, MdmProvider>,
+    pub sync_jobs: BTreeMap<String, SyncJob>,
+    pub endpoints: BTreeMap<String, Endpoint>,
+    pub api_keys: BTreeMap<String, ApiKey>,
+    /// Outgoing webhook attempts, newest last.
+    pub webhook_deliveries: Vec<WebhookDelivery>,
+    /// Approvals by `approval_id` (step-up decisions waiting for a human or PAM).
+    pub approvals: BTreeMap<String, Approval>,
+    /// Governance decisions and other feed events, oldest first.
+    pub governance_events: Vec<Value>,
+    pub alerts: Vec<Value>,
+    /// Signatures (or digests) of PAM callbacks already applied, for replay detection.
+    pub pam_replay_cache: BTreeSet<String>,
+    pub browser_providers: BTreeMap<String, Value>,
+    pub browser_policies: BTreeMap<String, Value>,
+    pub browser_enrollments: BTreeMap<String, Value>,
+    /// Governance integrations (SIEM, PAM) by id.
+    pub integrations: BTreeMap<String, Value>,
+    /// Evidence records created for decisions, oldest first.
+    pub evidence: Vec<Value>,
+}
+
+/// A permission an API key can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Read,
+    Write,
+    Execute,
+}
+
+/// How far an API key reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeLevel {
+    Organization,
+    Fleet,
+    Endpoint,
+    Agent,
+}
+
+/// An API key created through `POST /api-keys`. Only the SHA-256 of the key is kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub key_id: String,
+    pub name: String,
+    /// First characters of the key, shown in lists so a human can tell keys apart.
+    pub prefix: String,
+    /// Lowercase hex SHA-256 of the plaintext key.
+    pub key_hash: String,
+    pub scope_level: ScopeLevel,
+    pub scope_target_id: Option<String>,
+    pub permissions: BTreeSet<Permission>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl ApiKey {
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && !self.is_expired(now)
+    }
+}
+
+/// An MDM provider row, keyed by `provider`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MdmProvider {
+    pub provider: String,
+    pub name: String,
+    pub enabled: bool,
+    /// As given, secrets included; redacted when shown through the API.
+    pub config: Map<String, Value>,
+    pub status: String,
+    pub last_sync_at: Option<Timestamp>,
+    pub last_sync_status: Option<String>,
+    pub last_sync_job_id: Option<String>,
+    pub last_error: Option<String>,
+    pub synced_endpoints: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An MDM sync job. Its status is a function of the time since `created_at`, so no
+/// background task is needed; `outcome` is decided when the job starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncJob {
+    pub job_id: String,
+    pub provider: String,
+    pub created_at: Timestamp,
+    /// `Ok(endpoints synced)` or `Err(reason)`, revealed once the job finishes.
+    pub outcome: Result<u64, String>,
+}
+
+/// A registered endpoint (a machine running the Thoth proxy).
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub endpoint_id: String,
+    pub hostname: String,
+    pub employee_email: Option<String>,
+    pub enrollment: String,
+    pub environment: Option<String>,
+    pub proxy_version: Option<String>,
+    pub agent_ids: Vec<String>,
+    pub os: Option<String>,
+    pub fleet_id: Option<String>,
+    pub risk_score: u32,
+    pub violations_today: u64,
+    pub sessions_today: u64,
+    /// `active` or `quarantined`.
+    pub status: String,
+    pub last_seen: Option<Timestamp>,
+    pub registered_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Fields the mock does not interpret, kept and returned as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    /// Check-ins received but not yet visible (realism: check-in lag).
+    #[serde(skip)]
+    pub pending_checkins: Vec<PendingCheckin>,
+}
+
+/// The telemetry of one check-in.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Checkin {
+    pub proxy_version: Option<String>,
+    pub agent_ids: Option<Vec<String>>,
+    pub risk_score: Option<u32>,
+    pub violations_today: Option<u64>,
+    pub sessions_today: Option<u64>,
+}
+
+/// A check-in that becomes visible at `visible_at`.
+#[derive(Debug, Clone)]
+pub struct PendingCheckin {
+    pub received_at: Timestamp,
+    pub visible_at: Timestamp,
+    pub checkin: Checkin,
+}
+
+/// One attempt to deliver an outgoing webhook.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookDelivery {
+    pub event_type: String,
+    pub url: String,
+    pub status: String,
+    pub http_status: u16,
+    pub error: String,
+    pub signed: bool,
+    pub attempted_at: Timestamp,
+}
+
+/// Status of an approval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    #[default]
+    Pending,
+    Approved,
+    Denied,
+}
+
+/// A pending or decided approval, created by a `step_up` decision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Approval {
+    pub approval_id: String,
+    /// Correlation id a PAM callback must echo.
+    pub request_id: String,
+    pub status: ApprovalStatus,
+    pub agent_id: Option<String>,
+    pub tool_name: Option<String>,
+    pub risk_tier: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub user_id: Option<String>,
+    /// The governance event that asked for this approval.
+    pub event_id: Option<String>,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+    /// `api`, `pam` or a user id.
+    pub decided_by: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}

@@ -1,0 +1,99 @@
+//! Route composition. Each route group lives in its own module and exposes
+//! `pub fn router() -> Router<AppState>` with paths relative to its area:
+//! `/<tenant>/thoth/...` (area `thoth`) or `/<tenant>/governance/...` (area `governance`).
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::{middleware, Router};
+
+use crate::error::{json_error_bodies, method_not_allowed, route_not_found};
+use crate::state::AppState;
+use crate::{auth, journal, realism};
+
+pub mod admin;
+pub mod sink;
+
+/// Splits a tenant route path `/<tenant>/<area>/<tail>` into its parts, where area is
+/// `thoth` or `governance`; `None` for any other path.
+pub fn tenant_of_path(path: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = path.trim_start_matches('/').splitn(3, '/');
+    let tenant = parts
+        .next()
+        .filter(|t| !t.is_empty() && !t.starts_with("__"))?;
+    let area = parts
+        .next()
+        .filter(|a| matches!(*a, "thoth" | "governance"))?;
+    Some((tenant, area, parts.next().unwrap_or("")))
+}
+
+/// The request path as the client sent it. Nested routers see their URI with the
+/// prefix stripped, so middleware that needs the tenant reads this instead.
+#[derive(Debug, Clone)]
+pub struct FullPath(pub String);
+
+async fn remember_full_path(mut request: Request, next: Next) -> Response {
+    let path = FullPath(request.uri().path().to_string());
+    request.extensions_mut().insert(path);
+    next.run(request).await
+}
+
+/// The whole mock: tenant API behind authentication, admin API, sinks, and the
+/// cross-cutting layers (journal, JSON error bodies, realism, body limit).
+pub fn router(state: AppState) -> Router {
+    let thoth: Router<AppState> = Router::new();
+    // Route groups of the `thoth` area are merged here, e.g. `.merge(settings::router())`.
+    // Other route groups are merged here too (approvals, PAM callback, governance feed,
+    // alerts, evidence SLOs, browser): add `.merge(<module>::router())`.
+
+    let governance: Router<AppState> = Router::new();
+    // Routes of the `governance` area (evidence backfill, integrations) are merged here.
+
+    let tenant_api = Router::new()
+        .nest("/{tenant}/thoth", thoth)
+        .nest("/{tenant}/governance", governance)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+
+    let max_body = state.config().max_body_bytes;
+    Router::new()
+        .merge(tenant_api)
+        .merge(admin::router())
+        .merge(sink::router())
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            realism::apply,
+        ))
+        .layer(middleware::from_fn(json_error_bodies))
+        .layer(middleware::from_fn(remember_full_path))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            journal::record,
+        ))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_tenant_paths_only() {
+        assert_eq!(
+            tenant_of_path("/acme/thoth/mdm/providers"),
+            Some(("acme", "thoth", "mdm/providers"))
+        );
+        assert_eq!(
+            tenant_of_path("/acme/governance/integrations"),
+            Some(("acme", "governance", "integrations"))
+        );
+        assert_eq!(tenant_of_path("/__admin/reset"), None);
+        assert_eq!(tenant_of_path("/acme/other/x"), None);
+        assert_eq!(tenant_of_path("/"), None);
+    }
+}

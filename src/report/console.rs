@@ -1,0 +1,113 @@
+//! Console output: one line per finished case, and the summary table at the end.
+//!
+//! These functions do not redact: the caller prints through `Redactor::redact`, like
+//! everything else that leaves the process. Colour only when the caller asks for it.
+
+use std::fmt::Write as _;
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use crate::outcome::{CaseResult, RunResult, Status};
+use crate::verdict::{verdict, Counts, RunStatus};
+
+const RESET: &str = "\x1b[0m";
+
+fn colour(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "\x1b[32m",
+        Status::Fail => "\x1b[1;31m",
+        Status::Error => "\x1b[1;33m",
+        Status::Skip => "\x1b[36m",
+        Status::Disabled => "\x1b[2m",
+    }
+}
+
+fn label(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Error => "ERROR",
+        Status::Skip => "SKIP",
+        Status::Disabled => "DISABLED",
+    }
+}
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("{code}{text}{RESET}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `PASS      scoped_keys::authorize_in_scope  (12 ms)`; for fail and error the message
+/// follows on indented lines, for skip the reason.
+pub fn case_line(case: &CaseResult, color: bool) -> String {
+    let padded = format!("{:<8}", label(case.status));
+    let mut line = format!(
+        "{}  {}  ({} ms)",
+        paint(&padded, colour(case.status), color),
+        case.full_name(),
+        case.duration_ms
+    );
+    if matches!(case.status, Status::Fail | Status::Error | Status::Skip) {
+        if let Some(message) = &case.message {
+            for l in message.lines() {
+                let _ = write!(line, "\n          {l}");
+            }
+        }
+    }
+    line
+}
+
+/// Counts per phase and status, a total row, and the verdict line under the table.
+pub fn summary_table(run: &RunResult, color: bool) -> String {
+    let mut phases: Vec<&str> = Vec::new();
+    for case in &run.cases {
+        if !phases.contains(&case.phase.as_str()) {
+            phases.push(&case.phase);
+        }
+    }
+    let statuses = [
+        Status::Pass,
+        Status::Fail,
+        Status::Error,
+        Status::Skip,
+        Status::Disabled,
+    ];
+    let mut b = Builder::default();
+    let mut header = vec!["phase".to_owned()];
+    header.extend(statuses.iter().map(|s| s.as_str().to_owned()));
+    header.push("total".to_owned());
+    b.push_record(header);
+    let row = |name: &str, counts: Counts| {
+        let mut r = vec![name.to_owned()];
+        r.extend(statuses.iter().map(|s| counts.get(*s).to_string()));
+        r.push(counts.total.to_string());
+        r
+    };
+    for phase in &phases {
+        let counts = Counts::of(run.cases.iter().filter(|c| c.phase == *phase));
+        b.push_record(row(phase, counts));
+    }
+    let v = verdict(run);
+    b.push_record(row("total", v.counts));
+    let table = b.build().with(Style::sharp()).to_string();
+    let verdict_colour = match v.status {
+        RunStatus::Passed => colour(Status::Pass),
+        RunStatus::Failed => colour(Status::Fail),
+        RunStatus::Errored | RunStatus::Unreachable => colour(Status::Error),
+    };
+    let verdict_line = paint(
+        &format!(
+            "{} (exit {}): {}",
+            v.status.as_str().to_uppercase(),
+            v.exit_code,
+            v.message
+        ),
+        verdict_colour,
+        color,
+    );
+    format!("{table}\n{verdict_line}")
+}

@@ -1,0 +1,528 @@
+//! The coverage report: the runbook's command coverage matrix and the requirements
+//! catalogue, filled in with this run's results (`coverage.md` and `coverage.json`).
+//!
+//! A cell or requirement takes the most telling status of the cases behind it:
+//! fail > error > pass > skip > disabled, and "no case" when none names it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::ReportError;
+use crate::catalogue::{Catalogue, RequirementKind, Severity};
+use crate::outcome::{CaseResult, RunResult, Status};
+use crate::redact::Redactor;
+use crate::suite::model::Surface;
+use crate::verdict::{verdict, Verdict};
+
+/// Shown in a thothctl cell whose cases were skipped because no thothctl was found.
+pub const THOTHCTL_ABSENT_NOTE: &str = "not run: thothctl not found";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellStatus {
+    Fail,
+    Error,
+    Pass,
+    Skip,
+    Disabled,
+    NoCase,
+}
+
+impl CellStatus {
+    fn rank(self) -> u8 {
+        match self {
+            CellStatus::Fail => 0,
+            CellStatus::Error => 1,
+            CellStatus::Pass => 2,
+            CellStatus::Skip => 3,
+            CellStatus::Disabled => 4,
+            CellStatus::NoCase => 5,
+        }
+    }
+
+    fn from_status(s: Status) -> Self {
+        match s {
+            Status::Pass => CellStatus::Pass,
+            Status::Fail => CellStatus::Fail,
+            Status::Error => CellStatus::Error,
+            Status::Skip => CellStatus::Skip,
+            Status::Disabled => CellStatus::Disabled,
+        }
+    }
+
+    /// The most telling status of `cases`.
+    pub fn aggregate<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Self {
+        cases
+            .into_iter()
+            .map(|c| CellStatus::from_status(c.status))
+            .min_by_key(|s| s.rank())
+            .unwrap_or(CellStatus::NoCase)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CellStatus::Fail => "FAIL",
+            CellStatus::Error => "ERROR",
+            CellStatus::Pass => "PASS",
+            CellStatus::Skip => "SKIP",
+            CellStatus::Disabled => "DISABLED",
+            CellStatus::NoCase => "no case",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Cell {
+    pub status: CellStatus,
+    /// `phase::case` of every case behind the cell.
+    pub cases: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct MatrixRow {
+    pub capability: String,
+    pub title: String,
+    /// A row of the runbook's own matrix (as opposed to one this project adds).
+    pub runbook_row: bool,
+    /// False for a capability some case names that the catalogue does not list.
+    pub in_catalogue: bool,
+    pub thothctl: Cell,
+    pub api: Cell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequirementStatus {
+    Fail,
+    Error,
+    Pass,
+    Skip,
+    Disabled,
+    /// No case names it and the catalogue does not say why.
+    Gap,
+    /// No case names it; the catalogue explains why none can.
+    ExplainedGap,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RequirementRow {
+    pub id: String,
+    pub text: String,
+    pub severity: Severity,
+    pub kind: RequirementKind,
+    pub source: String,
+    pub status: RequirementStatus,
+    pub cases: Vec<String>,
+    /// The catalogue's explanation of why no case can check it.
+    pub gap: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RequirementSummary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skip: usize,
+    pub disabled: usize,
+    pub explained_gaps: usize,
+    /// Requirements no case checks and no gap text explains: the number to drive to 0.
+    pub unexplained_gaps: usize,
+    pub unexplained_gap_ids: Vec<String>,
+    /// Requirement IDs that cases name but the catalogue does not list.
+    pub unknown_requirement_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub harness_version: String,
+    pub suites_hash: String,
+    pub target_kind: String,
+    pub base_url: String,
+    pub tenant: String,
+    pub mock_faults: Vec<String>,
+    pub thothctl_available: bool,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    pub interrupted: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Coverage {
+    pub run: RunMeta,
+    pub verdict: Verdict,
+    pub matrix: Vec<MatrixRow>,
+    pub requirements: Vec<RequirementRow>,
+    pub requirement_summary: RequirementSummary,
+}
+
+fn cell(cases: &[&CaseResult], surface: Surface, thothctl_available: bool) -> Cell {
+    let on_surface: Vec<&CaseResult> = cases
+        .iter()
+        .copied()
+        .filter(|c| c.surface == surface)
+        .collect();
+    let status = CellStatus::aggregate(on_surface.iter().copied());
+    // A skipped thothctl cell on a machine without thothctl says so plainly: it must
+    // never read as coverage the run did not have.
+    let note = (surface == Surface::Thothctl && !thothctl_available && status == CellStatus::Skip)
+        .then(|| THOTHCTL_ABSENT_NOTE.to_owned());
+    Cell {
+        status,
+        cases: on_surface.iter().map(|c| c.full_name()).collect(),
+        note,
+    }
+}
+
+/// Builds the coverage data; every string from the run or catalogue is redacted.
+pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redactor) -> Coverage {
+    let thothctl_available = run.target.surfaces.contains(&Surface::Thothctl);
+    let mut by_capability: HashMap<&str, Vec<&CaseResult>> = HashMap::new();
+    let mut by_requirement: HashMap<&str, Vec<&CaseResult>> = HashMap::new();
+    for case in &run.cases {
+        by_capability
+            .entry(&case.capability)
+            .or_default()
+            .push(case);
+        for req in &case.requirements {
+            by_requirement.entry(req).or_default().push(case);
+        }
+    }
+
+    // Runbook rows first, each group in catalogue order; then capabilities only cases
+    // name, in the order they first appear.
+    let mut rows: Vec<(String, String, bool, bool)> = catalogue
+        .capabilities
+        .iter()
+        .filter(|c| c.runbook_row)
+        .chain(catalogue.capabilities.iter().filter(|c| !c.runbook_row))
+        .map(|c| (c.id.clone(), c.title.clone(), c.runbook_row, true))
+        .collect();
+    for case in &run.cases {
+        if !rows.iter().any(|r| r.0 == case.capability) {
+            let id = case.capability.clone();
+            rows.push((id.clone(), id, false, false));
+        }
+    }
+    let none = Vec::new();
+    let matrix = rows
+        .into_iter()
+        .map(|(id, title, runbook_row, in_catalogue)| {
+            let cases = by_capability.get(id.as_str()).unwrap_or(&none);
+            MatrixRow {
+                thothctl: cell(cases, Surface::Thothctl, thothctl_available),
+                api: cell(cases, Surface::Api, thothctl_available),
+                capability: id,
+                title,
+                runbook_row,
+                in_catalogue,
+            }
+        })
+        .collect();
+
+    let mut summary = RequirementSummary::default();
+    let requirements = catalogue
+        .requirements
+        .iter()
+        .map(|req| {
+            let cases = by_requirement.get(req.id.as_str()).unwrap_or(&none);
+            let status = match (CellStatus::aggregate(cases.iter().copied()), &req.gap) {
+                (CellStatus::Fail, _) => RequirementStatus::Fail,
+                (CellStatus::Error, _) => RequirementStatus::Error,
+                (CellStatus::Pass, _) => RequirementStatus::Pass,
+                (CellStatus::Skip, _) => RequirementStatus::Skip,
+                (CellStatus::Disabled, _) => RequirementStatus::Disabled,
+                (CellStatus::NoCase, Some(_)) => RequirementStatus::ExplainedGap,
+                (CellStatus::NoCase, None) => RequirementStatus::Gap,
+            };
+            summary.total += 1;
+            match status {
+                RequirementStatus::Fail => summary.fail += 1,
+                RequirementStatus::Error => summary.error += 1,
+                RequirementStatus::Pass => summary.pass += 1,
+                RequirementStatus::Skip => summary.skip += 1,
+                RequirementStatus::Disabled => summary.disabled += 1,
+                RequirementStatus::ExplainedGap => summary.explained_gaps += 1,
+                RequirementStatus::Gap => {
+                    summary.unexplained_gaps += 1;
+                    summary.unexplained_gap_ids.push(req.id.clone());
+                }
+            }
+            RequirementRow {
+                id: req.id.clone(),
+                text: req.text.clone(),
+                severity: req.severity,
+                kind: req.kind,
+                source: req.source.clone(),
+                status,
+                cases: cases.iter().map(|c| c.full_name()).collect(),
+                gap: req.gap.clone(),
+            }
+        })
+        .collect();
+    let known: BTreeSet<&str> = catalogue
+        .requirements
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut unknown: Vec<String> = by_requirement
+        .keys()
+        .filter(|id| !known.contains(*id))
+        .map(|id| id.to_string())
+        .collect();
+    unknown.sort();
+    summary.unknown_requirement_ids = unknown;
+
+    let coverage = Coverage {
+        run: RunMeta {
+            run_id: run.run_id.clone(),
+            harness_version: run.harness_version.clone(),
+            suites_hash: run.suites_hash.clone(),
+            target_kind: run.target.kind.clone(),
+            base_url: run.target.base_url.clone(),
+            tenant: run.target.tenant.clone(),
+            mock_faults: run.target.mock_faults.clone(),
+            thothctl_available,
+            started_at: run.started_at.clone(),
+            finished_at: run.finished_at.clone(),
+            duration_ms: run.duration_ms,
+            interrupted: run.interrupted.clone(),
+        },
+        verdict: verdict(run),
+        matrix,
+        requirements,
+        requirement_summary: summary,
+    };
+    redact_coverage(coverage, redactor)
+}
+
+/// Redacts every string by a round trip through the JSON tree, so no field can be
+/// forgotten; the types are this module's own, so the round trip cannot fail in practice,
+/// and if it ever did the unredacted data is dropped, not returned.
+fn redact_coverage(coverage: Coverage, redactor: &Redactor) -> Coverage {
+    serde_json::to_value(&coverage)
+        .and_then(|v| serde_json::from_value(redactor.redact_json(&v)))
+        .unwrap_or_else(|_| Coverage {
+            requirements: Vec::new(),
+            matrix: Vec::new(),
+            ..withheld(coverage)
+        })
+}
+
+fn withheld(mut c: Coverage) -> Coverage {
+    let w = crate::redact::REDACTED.to_owned();
+    c.run = RunMeta {
+        run_id: w.clone(),
+        harness_version: w.clone(),
+        suites_hash: w.clone(),
+        target_kind: w.clone(),
+        base_url: w.clone(),
+        tenant: w.clone(),
+        mock_faults: Vec::new(),
+        interrupted: None,
+        started_at: w.clone(),
+        finished_at: w,
+        ..c.run
+    };
+    c
+}
+
+/// `coverage.json`: the same data as the markdown, stable field names.
+pub fn render_json(coverage: &Coverage) -> Result<String, ReportError> {
+    let mut text = serde_json::to_string_pretty(coverage).map_err(|source| ReportError::Json {
+        name: "coverage.json",
+        source,
+    })?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// A table cell: pipes escaped and line breaks flattened, which would otherwise end the
+/// markdown row.
+fn md(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace("\r\n", " ")
+        .replace(['\n', '\r'], " ")
+}
+
+fn cell_text(c: &Cell) -> String {
+    let mut text = if c.status == CellStatus::NoCase {
+        "no case".to_owned()
+    } else {
+        format!("**{}**", c.status.label())
+    };
+    if let Some(note) = &c.note {
+        text = format!("{text}: {note}");
+    }
+    if !c.cases.is_empty() {
+        let _ = write!(text, " ({})", c.cases.join(", "));
+    }
+    md(&text)
+}
+
+fn requirement_status_text(r: &RequirementRow) -> String {
+    match (r.status, &r.gap) {
+        (RequirementStatus::Gap, _) => "**GAP: no case**".to_owned(),
+        (RequirementStatus::ExplainedGap, Some(why)) => format!("GAP (explained): {why}"),
+        (RequirementStatus::ExplainedGap, None) => "GAP (explained)".to_owned(),
+        (status, _) => {
+            let label = match status {
+                RequirementStatus::Fail => "FAIL",
+                RequirementStatus::Error => "ERROR",
+                RequirementStatus::Pass => "PASS",
+                RequirementStatus::Skip => "SKIP",
+                _ => "DISABLED",
+            };
+            format!("**{label}**")
+        }
+    }
+}
+
+fn snake(v: &impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `coverage.md`.
+pub fn render_markdown(c: &Coverage) -> String {
+    let mut out = String::new();
+    let v = &c.verdict;
+    let _ = writeln!(out, "# Thoth conformance coverage\n");
+    let _ = writeln!(
+        out,
+        "**Verdict: {} (exit {})**: {}\n",
+        v.status.as_str().to_uppercase(),
+        v.exit_code,
+        v.message
+    );
+    let _ = writeln!(
+        out,
+        "Cases: {} pass, {} fail, {} error, {} skip, {} disabled ({} total).\n",
+        v.counts.pass,
+        v.counts.fail,
+        v.counts.error,
+        v.counts.skip,
+        v.counts.disabled,
+        v.counts.total
+    );
+    let r = &c.run;
+    let _ = writeln!(out, "- Run: `{}`, harness {}", r.run_id, r.harness_version);
+    let _ = writeln!(
+        out,
+        "- Target: {} `{}`, tenant `{}`",
+        r.target_kind, r.base_url, r.tenant
+    );
+    if !r.mock_faults.is_empty() {
+        let _ = writeln!(out, "- Mock faults: {}", r.mock_faults.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "- thothctl: {}",
+        if r.thothctl_available {
+            "found"
+        } else {
+            "not found (thothctl cells not run)"
+        }
+    );
+    let _ = writeln!(out, "- Suites hash: `{}`", r.suites_hash);
+    let _ = writeln!(
+        out,
+        "- Started {}, finished {} ({} ms)",
+        r.started_at, r.finished_at, r.duration_ms
+    );
+    if let Some(why) = &r.interrupted {
+        let _ = writeln!(out, "- **Run cut short: {why}**");
+    }
+
+    let s = &c.requirement_summary;
+    let _ = writeln!(out, "\n## Requirement gaps\n");
+    if s.unexplained_gaps > 0 {
+        let _ = writeln!(
+            out,
+            "**{} of {} requirement(s) have no case and no explained gap:** {}\n",
+            s.unexplained_gaps,
+            s.total,
+            s.unexplained_gap_ids.join(", ")
+        );
+    } else {
+        let _ = writeln!(out, "Every requirement has a case or an explained gap.\n");
+    }
+    let _ = writeln!(
+        out,
+        "Requirements: {} pass, {} fail, {} error, {} skip, {} disabled, {} explained gap(s), {} unexplained gap(s) ({} total).",
+        s.pass, s.fail, s.error, s.skip, s.disabled, s.explained_gaps, s.unexplained_gaps, s.total
+    );
+    if !s.unknown_requirement_ids.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCases name requirement IDs the catalogue does not list: {}",
+            s.unknown_requirement_ids.join(", ")
+        );
+    }
+
+    let _ = writeln!(out, "\n## Command coverage matrix\n");
+    let mut b = Builder::default();
+    b.push_record(["Capability", "Runbook row", "thothctl", "GovAPI/API"]);
+    for row in &c.matrix {
+        let title = if row.in_catalogue {
+            row.title.clone()
+        } else {
+            format!("{} (not in catalogue)", row.title)
+        };
+        b.push_record([
+            md(&title),
+            if row.runbook_row { "yes" } else { "" }.to_owned(),
+            cell_text(&row.thothctl),
+            cell_text(&row.api),
+        ]);
+    }
+    let _ = writeln!(out, "{}", b.build().with(Style::markdown()));
+
+    let _ = writeln!(out, "\n## Requirements\n");
+    let mut b = Builder::default();
+    b.push_record([
+        "ID",
+        "Severity",
+        "Kind",
+        "Status",
+        "Cases",
+        "Requirement",
+        "Source",
+    ]);
+    for req in &c.requirements {
+        b.push_record([
+            md(&req.id),
+            snake(&req.severity),
+            snake(&req.kind),
+            md(&requirement_status_text(req)),
+            md(&req.cases.join(", ")),
+            md(&req.text),
+            md(&req.source),
+        ]);
+    }
+    let _ = writeln!(out, "{}", b.build().with(Style::markdown()));
+
+    out.push_str(
+        "\n## Legend\n\n\
+         - **PASS**: every case behind it passed (or passed alongside skipped ones).\n\
+         - **FAIL**: a case found the target breaking a requirement.\n\
+         - **ERROR**: the harness or the network broke; no verdict on the target.\n\
+         - **SKIP**: not applicable or unsupported on this target (the case says why).\n\
+         - **DISABLED**: excluded by a profile or filter.\n\
+         - no case: no case covers it.\n\
+         - A cell shows its most telling case: FAIL > ERROR > PASS > SKIP > DISABLED.\n\
+         - **GAP: no case**: a requirement nothing checks and nothing explains.\n\
+         - GAP (explained): the catalogue says why no case can check it.\n",
+    );
+    out
+}

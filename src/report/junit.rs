@@ -1,0 +1,144 @@
+//! `junit.xml`: one `testsuite` per phase (in the order phases first appear), one
+//! `testcase` per case named `phase::case`, the redacted transcript in `system-out`.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::transcript::case_transcript;
+use super::ReportError;
+use crate::outcome::{CaseResult, RunResult, Status};
+use crate::redact::Redactor;
+use crate::suite::model::{Effect, Surface};
+
+/// The `name` of the `testsuites` element.
+pub const REPORT_NAME: &str = "thoth-conformance";
+
+fn timestamp(rfc3339: &str) -> Option<DateTime<FixedOffset>> {
+    // A malformed timestamp costs the attribute, not the report.
+    DateTime::parse_from_rfc3339(rfc3339).ok()
+}
+
+pub fn surface_name(surface: Surface) -> &'static str {
+    match surface {
+        Surface::Api => "api",
+        Surface::Thothctl => "thothctl",
+    }
+}
+
+pub fn effect_name(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Read => "read",
+        Effect::Mutate => "mutate",
+        Effect::External => "external",
+    }
+}
+
+/// The message of the step that decided the verdict: the first failing (or erroring)
+/// step, else the case's own message.
+fn deciding_message(case: &CaseResult) -> Option<&str> {
+    case.steps
+        .iter()
+        .find(|s| s.status == case.status && s.message.is_some())
+        .and_then(|s| s.message.as_deref())
+        .or(case.message.as_deref())
+}
+
+fn test_case(case: &CaseResult, name: String, run: &RunResult, r: &Redactor) -> TestCase {
+    let message = case.message.as_deref().map(|m| r.redact(m));
+    let status = match case.status {
+        Status::Pass => TestCaseStatus::success(),
+        Status::Fail | Status::Error => {
+            let (kind, ty) = if case.status == Status::Fail {
+                (NonSuccessKind::Failure, "requirement_failed")
+            } else {
+                (NonSuccessKind::Error, "harness_error")
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            status.set_type(ty);
+            if let Some(m) = &message {
+                status.set_message(m.as_str());
+            }
+            if let Some(body) = deciding_message(case) {
+                status.set_description(r.redact(body));
+            }
+            status
+        }
+        Status::Skip | Status::Disabled => {
+            let mut status = TestCaseStatus::skipped();
+            let reason = message.unwrap_or_else(|| "no reason given".to_owned());
+            status.set_message(if case.status == Status::Disabled {
+                format!("disabled: {reason}")
+            } else {
+                reason
+            });
+            status
+        }
+    };
+    let mut tc = TestCase::new(name, status);
+    tc.set_classname(r.redact(&case.phase));
+    tc.set_time(Duration::from_millis(case.duration_ms));
+    if let Some(ts) = timestamp(&case.started_at) {
+        tc.set_timestamp(ts);
+    }
+    tc.add_properties([
+        Property::new("title", r.redact(&case.title)),
+        Property::new("requirements", r.redact(&case.requirements.join(","))),
+        Property::new("capability", r.redact(&case.capability)),
+        Property::new("surface", surface_name(case.surface)),
+        Property::new("effect", effect_name(case.effect)),
+        Property::new("target", r.redact(&run.target.kind)),
+        Property::new("tenant", r.redact(&run.target.tenant)),
+    ]);
+    tc.set_system_out(case_transcript(case, r));
+    tc
+}
+
+/// Renders the whole run as JUnit XML.
+pub fn render_junit(run: &RunResult, redactor: &Redactor) -> Result<String, ReportError> {
+    let mut report = Report::new(REPORT_NAME);
+    if let Some(ts) = timestamp(&run.started_at) {
+        report.set_timestamp(ts);
+    }
+    report.set_time(Duration::from_millis(run.duration_ms));
+
+    let mut phases: Vec<&str> = Vec::new();
+    for case in &run.cases {
+        if !phases.contains(&case.phase.as_str()) {
+            phases.push(&case.phase);
+        }
+    }
+    // Names are unique by construction of the run; a merged or hand-edited results file
+    // might repeat one, and CI views silently fold duplicates, so they get a suffix.
+    let mut names = HashSet::new();
+    for phase in phases {
+        let cases: Vec<&CaseResult> = run.cases.iter().filter(|c| c.phase == phase).collect();
+        let mut suite = TestSuite::new(redactor.redact(phase));
+        if let Some(ts) = cases.iter().filter_map(|c| timestamp(&c.started_at)).min() {
+            suite.set_timestamp(ts);
+        }
+        suite.set_time(Duration::from_millis(
+            cases.iter().map(|c| c.duration_ms).sum(),
+        ));
+        suite.add_properties([
+            Property::new("target", redactor.redact(&run.target.kind)),
+            Property::new("base_url", redactor.redact(&run.target.base_url)),
+            Property::new("tenant", redactor.redact(&run.target.tenant)),
+            Property::new("run_id", redactor.redact(&run.run_id)),
+        ]);
+        for case in cases {
+            let base = redactor.redact(&case.full_name());
+            let mut name = base.clone();
+            let mut n = 1;
+            while !names.insert(name.clone()) {
+                n += 1;
+                name = format!("{base} ({n})");
+            }
+            suite.add_test_case(test_case(case, name, run, redactor));
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string().map_err(ReportError::Junit)
+}

@@ -1,0 +1,138 @@
+//! The run's reports: `junit.xml`, `coverage.md`, `coverage.json` and `results.json`,
+//! each a view of one [`RunResult`], every string redacted on the way out.
+//!
+//! Files are written to a temporary sibling and renamed into place, so an interrupted
+//! run (Ctrl-C between two reports) leaves each file either whole or as it was before,
+//! never half written.
+
+pub mod console;
+pub mod coverage;
+pub mod junit;
+pub mod results;
+pub mod transcript;
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::catalogue::Catalogue;
+use crate::outcome::RunResult;
+use crate::redact::Redactor;
+
+pub use results::read_results;
+
+/// Where [`write_reports`] put each file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    pub junit: PathBuf,
+    pub coverage_md: PathBuf,
+    pub coverage_json: PathBuf,
+    pub results: PathBuf,
+}
+
+impl ReportPaths {
+    /// The standard file names inside `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        ReportPaths {
+            junit: dir.join("junit.xml"),
+            coverage_md: dir.join("coverage.md"),
+            coverage_json: dir.join("coverage.json"),
+            results: dir.join("results.json"),
+        }
+    }
+
+    /// Every file, for the final secret scan.
+    pub fn all(&self) -> Vec<PathBuf> {
+        vec![
+            self.junit.clone(),
+            self.coverage_md.clone(),
+            self.coverage_json.clone(),
+            self.results.clone(),
+        ]
+    }
+}
+
+/// Why the reports could not be written or read. Messages read after "failed to".
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("create report directory `{}`", path.display())]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("write report `{}`", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("render JUnit XML")]
+    Junit(#[source] quick_junit::SerializeError),
+    #[error("render `{name}` as JSON")]
+    Json {
+        name: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("read results file `{}`", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("parse results file `{}`", path.display())]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "read results file `{}`: its schema is `{found}`, this harness reads `{expected}`",
+        path.display()
+    )]
+    Schema {
+        path: PathBuf,
+        found: String,
+        expected: &'static str,
+    },
+}
+
+/// Writes every report into `dir` (created if missing) and returns where.
+pub fn write_reports(
+    run: &RunResult,
+    project_catalogue: &Catalogue,
+    dir: &Path,
+    redactor: &Redactor,
+) -> Result<ReportPaths, ReportError> {
+    fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let paths = ReportPaths::in_dir(dir);
+    // Render everything first, so a rendering error leaves the previous reports intact.
+    let junit = junit::render_junit(run, redactor)?;
+    let coverage = coverage::build_coverage(run, project_catalogue, redactor);
+    let coverage_md = coverage::render_markdown(&coverage);
+    let coverage_json = coverage::render_json(&coverage)?;
+    let results = results::render_results(run, redactor)?;
+
+    write_atomic(&paths.results, results.as_bytes())?;
+    write_atomic(&paths.junit, junit.as_bytes())?;
+    write_atomic(&paths.coverage_json, coverage_json.as_bytes())?;
+    write_atomic(&paths.coverage_md, coverage_md.as_bytes())?;
+    Ok(paths)
+}
+
+/// Writes `contents` to a temporary file next to `path`, then renames it over `path`.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let err = |source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| err(io::Error::new(io::ErrorKind::InvalidInput, "no file name")))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(contents)?;
+        // Flushed to disk before the rename, so the rename never exposes an empty file.
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(source) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(err(source));
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! `results.json`: the whole run, redacted, with its verdict, in a form the harness reads
+//! back ([`read_results`]) to merge shards and re-run failures.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::ReportError;
+use crate::outcome::RunResult;
+use crate::redact::Redactor;
+use crate::verdict::{verdict, Verdict};
+
+/// The `schema` field of `results.json`; bumped on any incompatible change.
+pub const RESULTS_SCHEMA: &str = "thoth-conformance/results/v1";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ResultsFile {
+    pub schema: String,
+    pub verdict: Verdict,
+    pub run: RunResult,
+}
+
+/// The results file as pretty JSON. Redaction runs over every string of the JSON tree
+/// before it is serialised, so a secret holding quotes or backslashes cannot turn the
+/// file into invalid JSON, and escaping cannot hide a secret from the redactor.
+pub fn render_results(run: &RunResult, redactor: &Redactor) -> Result<String, ReportError> {
+    let file = ResultsFile {
+        schema: RESULTS_SCHEMA.to_owned(),
+        verdict: verdict(run),
+        run: run.clone(),
+    };
+    let json_err = |source| ReportError::Json {
+        name: "results.json",
+        source,
+    };
+    let value = serde_json::to_value(&file).map_err(json_err)?;
+    let mut text = serde_json::to_string_pretty(&redactor.redact_json(&value)).map_err(json_err)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Reads a `results.json` written by [`render_results`] back into the run it holds.
+pub fn read_results(path: &Path) -> Result<RunResult, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    // Check the schema first, so a file from another version says so instead of failing
+    // on whichever field happened to change.
+    #[derive(Deserialize)]
+    struct Header {
+        schema: String,
+    }
+    let header: Header = serde_json::from_str(&text).map_err(|source| ReportError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    if header.schema != RESULTS_SCHEMA {
+        return Err(ReportError::Schema {
+            path: path.to_owned(),
+            found: header.schema,
+            expected: RESULTS_SCHEMA,
+        });
+    }
+    let file: ResultsFile = serde_json::from_str(&text).map_err(|source| ReportError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(file.run)
+}

@@ -1,0 +1,163 @@
+//! A readable, redacted transcript of a case: every exchange of every step, cleanup
+//! apart. It goes into JUnit's `system-out`, where CI shows it next to the failure.
+
+use std::fmt::Write as _;
+
+use crate::outcome::{CaseResult, Exchange, StepResult};
+use crate::redact::{Redactor, REDACTED};
+
+/// Bodies longer than this (after redaction) are cut, with a note saying how much.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Headers whose values are credentials by nature: masked whatever their value, because
+/// a credential may never have been registered (a token read by thothctl itself) or may
+/// appear only inside an encoding the redactor does not know (Basic auth).
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-thoth-signature",
+    "cookie",
+    "set-cookie",
+];
+
+/// The header value as shown: credentials masked (keeping an auth scheme such as
+/// `Bearer`, which tells a reader which credential was used), everything else redacted.
+pub fn shown_header_value(name: &str, value: &str, redactor: &Redactor) -> String {
+    let lower = name.to_ascii_lowercase();
+    if !CREDENTIAL_HEADERS.contains(&lower.as_str()) {
+        return redactor.redact(value);
+    }
+    let scheme = value.split_once(' ').map(|(s, _)| s).filter(|s| {
+        (lower == "authorization" || lower == "proxy-authorization")
+            && !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    match scheme {
+        Some(scheme) => format!("{scheme} {REDACTED}"),
+        None => REDACTED.to_owned(),
+    }
+}
+
+/// Redacts, then cuts to [`MAX_BODY_BYTES`] on a character boundary. Redacting first
+/// matters: a cut through a secret would otherwise leave its first half unredacted.
+pub fn shown_body(body: &str, redactor: &Redactor) -> String {
+    let body = redactor.redact(body);
+    if body.len() <= MAX_BODY_BYTES {
+        return body;
+    }
+    let mut cut = MAX_BODY_BYTES;
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n[... truncated: {} of {} bytes not shown]",
+        &body[..cut],
+        body.len() - cut,
+        body.len()
+    )
+}
+
+fn push_indented(out: &mut String, prefix: &str, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "{prefix}{line}");
+    }
+}
+
+fn push_exchange(out: &mut String, x: &Exchange, redactor: &Redactor) {
+    let _ = writeln!(out, "  > {}", redactor.redact(&x.request_line));
+    for (name, value) in &x.request_headers {
+        let _ = writeln!(
+            out,
+            "  > {}: {}",
+            redactor.redact(name),
+            shown_header_value(name, value, redactor)
+        );
+    }
+    if let Some(body) = &x.request_body {
+        out.push_str("  >\n");
+        push_indented(out, "    ", &shown_body(body, redactor));
+    }
+    let is_process = x.request_line.starts_with("thothctl");
+    match (x.status, &x.transport_error) {
+        (_, Some(e)) => {
+            let _ = writeln!(
+                out,
+                "  ! transport error after {} ms: {}",
+                x.duration_ms,
+                redactor.redact(e)
+            );
+        }
+        (Some(code), None) if is_process => {
+            let _ = writeln!(out, "  < exit code {code} ({} ms)", x.duration_ms);
+        }
+        (Some(code), None) => {
+            let _ = writeln!(out, "  < {code} ({} ms)", x.duration_ms);
+        }
+        (None, None) => {
+            let _ = writeln!(out, "  < no response ({} ms)", x.duration_ms);
+        }
+    }
+    for (name, value) in &x.response_headers {
+        let _ = writeln!(
+            out,
+            "  < {}: {}",
+            redactor.redact(name),
+            shown_header_value(name, value, redactor)
+        );
+    }
+    if let Some(body) = &x.response_body {
+        out.push_str("  <\n");
+        push_indented(out, "    ", &shown_body(body, redactor));
+    }
+}
+
+fn push_steps(out: &mut String, steps: &[StepResult], redactor: &Redactor) {
+    if steps.is_empty() {
+        out.push_str("(none)\n");
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "[{}] {}: {} ({} attempt{}, {} ms)",
+            i + 1,
+            redactor.redact(&step.name),
+            step.status.as_str(),
+            step.attempts,
+            if step.attempts == 1 { "" } else { "s" },
+            step.duration_ms
+        );
+        if let Some(message) = &step.message {
+            push_indented(out, "  ! ", &redactor.redact(message));
+        }
+        for x in &step.exchanges {
+            push_exchange(out, x, redactor);
+        }
+    }
+}
+
+/// The whole case as text; every string redacted.
+pub fn case_transcript(case: &CaseResult, redactor: &Redactor) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        redactor.redact(&case.full_name()),
+        redactor.redact(&case.title)
+    );
+    let _ = writeln!(
+        out,
+        "status: {} ({} ms), started {}",
+        case.status.as_str(),
+        case.duration_ms,
+        redactor.redact(&case.started_at)
+    );
+    if let Some(message) = &case.message {
+        push_indented(&mut out, "message: ", &redactor.redact(message));
+    }
+    out.push_str("\n== steps ==\n");
+    push_steps(&mut out, &case.steps, redactor);
+    out.push_str("\n== cleanup (never changes the verdict) ==\n");
+    push_steps(&mut out, &case.cleanup, redactor);
+    out
+}

@@ -1,0 +1,266 @@
+//! Where each field of a parsed YAML document came from.
+//!
+//! Serde hands the loader plain values, but semantic errors ("`needs` names a later case")
+//! must still point at a line and column. This module walks the parser's event stream once
+//! more and records, for every node, its field path (`cases[1].steps[0].request.method`,
+//! spelled as `serde_path_to_error` spells it) and position. Keeping this apart from the
+//! model means the shared types stay plain data, without span wrappers.
+
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{Event, Parser, Span};
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
+
+impl Pos {
+    /// For problems with no position at all (unreadable or empty file).
+    pub const NONE: Pos = Pos { line: 0, column: 0 };
+
+    fn from_span(span: &Span) -> Pos {
+        Pos {
+            line: span.start.line() as u64,
+            column: span.start.col() as u64 + 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The mapping key naming this node, when it is a mapping value.
+    key: Option<Pos>,
+    /// The node itself; for a block mapping or sequence that is its first entry.
+    value: Pos,
+    scalar: bool,
+}
+
+/// Field path → position for one document.
+#[derive(Debug, Clone, Default)]
+pub struct SourceIndex {
+    entries: HashMap<String, Entry>,
+}
+
+enum Frame {
+    Map {
+        path: String,
+        /// The key just read, waiting for its value.
+        pending_key: Option<(String, Pos)>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
+}
+
+fn child_of_map(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl SourceIndex {
+    /// Indexes what can be parsed of `text`; stops quietly at the first syntax error (the
+    /// deserializer reports that one with its own position).
+    pub fn build(text: &str) -> SourceIndex {
+        let mut index = SourceIndex::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut parser = Parser::new_from_str(text);
+        // Only the first document counts: the loader rejects files with more than one.
+        let mut seen_root = false;
+        while let Some(Ok((event, span))) = parser.next_event() {
+            let pos = Pos::from_span(&span);
+            let (is_node, opens, scalar_text) = match &event {
+                Event::Scalar(text, ..) => (true, false, Some(text.to_string())),
+                Event::Alias(_) => (true, false, None),
+                Event::MappingStart(..) | Event::SequenceStart(..) => (true, true, None),
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                    if stack.is_empty() && seen_root {
+                        return index;
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if !is_node {
+                continue;
+            }
+            // Is this node a mapping key? Then remember it and wait for the value.
+            if let Some(Frame::Map { pending_key, path }) = stack.last_mut() {
+                if pending_key.is_none() {
+                    let key_text = scalar_text.clone().unwrap_or_else(|| "?".to_string());
+                    *pending_key = Some((key_text, pos));
+                    if opens {
+                        // A complex (non-scalar) key: index its insides under `?` so they
+                        // cannot shadow real fields.
+                        let p = child_of_map(path, "?");
+                        stack.push(new_frame(&event, p));
+                    }
+                    continue;
+                }
+            }
+            let (path, key_pos) = match stack.last_mut() {
+                None => {
+                    if seen_root {
+                        return index;
+                    }
+                    seen_root = true;
+                    (String::new(), None)
+                }
+                Some(Frame::Map { path, pending_key }) => {
+                    let (k, kp) = pending_key.take().expect("checked above");
+                    // A complex key's own frame was pushed and popped; mark the value.
+                    (child_of_map(path, &k), Some(kp))
+                }
+                Some(Frame::Seq { path, next }) => {
+                    let p = format!("{path}[{next}]");
+                    *next += 1;
+                    (p, None)
+                }
+            };
+            index.entries.entry(path.clone()).or_insert(Entry {
+                key: key_pos,
+                value: pos,
+                scalar: !opens,
+            });
+            if opens {
+                stack.push(new_frame(&event, path));
+            } else if stack.is_empty() {
+                // A scalar document: nothing more to index.
+                return index;
+            }
+        }
+        index
+    }
+
+    /// Where the token for `path` is: the value of a scalar, or the key line of a
+    /// mapping or sequence (its first entry may sit on the next line). Falls back to the
+    /// nearest indexed ancestor, since defaulted fields have no token of their own.
+    pub fn locate(&self, path: &str) -> Pos {
+        let mut p = path;
+        loop {
+            if let Some(e) = self.entries.get(p) {
+                return match (e.scalar, e.key) {
+                    (false, Some(k)) => k,
+                    _ => e.value,
+                };
+            }
+            match parent_path(p) {
+                Some(parent) => p = parent,
+                None => return Pos { line: 1, column: 1 },
+            }
+        }
+    }
+
+    /// The position of the key that names `path`, if it is a mapping value.
+    pub fn key_pos(&self, path: &str) -> Option<Pos> {
+        self.entries.get(path).and_then(|e| e.key)
+    }
+
+    /// True when the document has a node at exactly `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.entries.contains_key(path)
+    }
+}
+
+fn new_frame(event: &Event<'_>, path: String) -> Frame {
+    match event {
+        Event::SequenceStart(..) => Frame::Seq { path, next: 0 },
+        _ => Frame::Map {
+            path,
+            pending_key: None,
+        },
+    }
+}
+
+/// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → `` → None.
+pub fn parent_path(p: &str) -> Option<&str> {
+    if p.is_empty() {
+        return None;
+    }
+    if p.ends_with(']') {
+        if let Some(i) = p.rfind('[') {
+            return Some(&p[..i]);
+        }
+    }
+    Some(match p.rfind(['.', '[']) {
+        Some(i) => &p[..i],
+        None => "",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+phase: p1
+cases:
+  - id: first
+    steps:
+      - request:
+          method: GET
+          path: /x
+        expect: {status: 200, json: [{path: $.a, equals: 1}]}
+  - id: second
+    needs: [first]
+";
+
+    fn at(line: u64, column: u64) -> Pos {
+        Pos { line, column }
+    }
+
+    #[test]
+    fn scalars_point_at_their_value() {
+        let ix = SourceIndex::build(DOC);
+        assert_eq!(ix.locate("phase"), at(1, 8));
+        assert_eq!(ix.locate("cases[0].id"), at(3, 9));
+        assert_eq!(ix.locate("cases[0].steps[0].request.method"), at(6, 19));
+        assert_eq!(ix.locate("cases[1].needs[0]"), at(10, 13));
+        assert_eq!(
+            ix.locate("cases[0].steps[0].expect.json[0].equals"),
+            at(8, 58)
+        );
+    }
+
+    #[test]
+    fn containers_point_at_their_key() {
+        let ix = SourceIndex::build(DOC);
+        assert_eq!(ix.locate("cases[0].steps[0].request"), at(5, 9));
+        assert_eq!(ix.locate("cases"), at(2, 1));
+        assert_eq!(ix.key_pos("cases[1].needs"), Some(at(10, 5)));
+    }
+
+    #[test]
+    fn sequence_items_point_at_the_item() {
+        let ix = SourceIndex::build(DOC);
+        assert_eq!(ix.locate("cases[1]"), at(9, 5));
+    }
+
+    #[test]
+    fn missing_paths_fall_back_to_the_nearest_ancestor() {
+        let ix = SourceIndex::build(DOC);
+        assert_eq!(ix.locate("cases[1].steps"), at(9, 5));
+        assert_eq!(ix.locate("nothing.here[3]"), at(1, 1));
+    }
+
+    #[test]
+    fn stops_quietly_at_syntax_errors() {
+        let ix = SourceIndex::build("a: 1\nb: [unclosed\n");
+        assert_eq!(ix.locate("a"), at(1, 4));
+    }
+
+    #[test]
+    fn parent_paths() {
+        assert_eq!(parent_path("a.b[2].c"), Some("a.b[2]"));
+        assert_eq!(parent_path("a.b[2]"), Some("a.b"));
+        assert_eq!(parent_path("a"), Some(""));
+        assert_eq!(parent_path(""), None);
+    }
+}
