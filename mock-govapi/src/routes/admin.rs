@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::faults::Fault;
+use crate::routes::endpoints::{upsert_endpoint, RegisterBody};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/__admin/faults", get(faults).put(set_faults))
         .route("/__admin/clock", post(advance_clock))
         .route("/__admin/tenants/{tenant}/state", get(tenant_state))
+        .route("/__admin/tenants/{tenant}/seed", post(seed))
 }
 
 async fn reset(State(state): State<AppState>) -> StatusCode {
@@ -102,4 +104,59 @@ async fn tenant_state(
             format!("serialise tenant state: {err}"),
         )
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedBody {
+    #[serde(default)]
+    endpoints: Vec<RegisterBody>,
+    #[serde(default)]
+    decisions: Vec<Value>,
+}
+
+/// Seeds endpoints (all or none: a bad one leaves the tenant unchanged), then runs the
+/// decisions through [`seed_decisions`].
+async fn seed(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    ApiJson(body): ApiJson<SeedBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let count = body.endpoints.len();
+    {
+        let mut data = state.tenant(&tenant)?;
+        let mut staged = data.clone();
+        let now = state.now();
+        for (index, endpoint) in body.endpoints.into_iter().enumerate() {
+            upsert_endpoint(&mut staged, endpoint, now).map_err(|mut err| {
+                err.message = format!("endpoints[{index}]: {}", err.message);
+                err
+            })?;
+        }
+        *data = staged;
+    }
+    let decisions = seed_decisions(&state, &tenant, body.decisions).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "endpoints": count, "decisions": decisions })),
+    ))
+}
+
+/// Hook for the `decisions` part of a seed: the governance decision simulation
+/// (`POST /__admin/tenants/{t}/decisions`) is a separate route group, which replaces
+/// this body with a call to its simulator, one result per decision.
+async fn seed_decisions(
+    _state: &AppState,
+    _tenant: &str,
+    decisions: Vec<Value>,
+) -> ApiResult<Vec<Value>> {
+    if decisions.is_empty() {
+        Ok(Vec::new())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "decisions_not_supported",
+            "this build of the mock has no decision simulation",
+        ))
+    }
 }

@@ -12,6 +12,10 @@ use crate::state::AppState;
 use crate::{auth, journal, realism};
 
 pub mod admin;
+pub mod api_keys;
+pub mod endpoints;
+pub mod mdm;
+pub mod settings;
 pub mod sink;
 
 /// Splits a tenant route path `/<tenant>/<area>/<tail>` into its parts, where area is
@@ -41,8 +45,11 @@ async fn remember_full_path(mut request: Request, next: Next) -> Response {
 /// The whole mock: tenant API behind authentication, admin API, sinks, and the
 /// cross-cutting layers (journal, JSON error bodies, realism, body limit).
 pub fn router(state: AppState) -> Router {
-    let thoth: Router<AppState> = Router::new();
-    // Route groups of the `thoth` area are merged here, e.g. `.merge(settings::router())`.
+    let thoth: Router<AppState> = Router::new()
+        .merge(settings::router())
+        .merge(mdm::router())
+        .merge(endpoints::router())
+        .merge(api_keys::router());
     // Other route groups are merged here too (approvals, PAM callback, governance feed,
     // alerts, evidence SLOs, browser): add `.merge(<module>::router())`.
 

@@ -1,0 +1,266 @@
+//! Scoped API keys: create (plaintext shown once, only its SHA-256 kept), list, authorize
+//! (the real scope and permission decision), revoke.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use rand::distr::Alphanumeric;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{Principal, PrincipalKind};
+use crate::clock::Timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::faults::Fault;
+use crate::records::{ApiKey, Permission, ScopeLevel, TenantState};
+use crate::scope::scope_allows;
+use crate::signing::{constant_time_eq, sha256_hex};
+use crate::state::AppState;
+
+/// Random characters after `thoth_` (~238 bits).
+const KEY_RANDOM_CHARS: usize = 40;
+/// Characters of the key shown as its `prefix`.
+const PREFIX_CHARS: usize = 12;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api-keys", get(list).post(create))
+        .route("/api-keys/{key_id}", delete(revoke))
+        .route("/api-keys/{key_id}/authorize", post(authorize))
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_api_key_request", message)
+}
+
+fn parse_scope(level: &str) -> Result<ScopeLevel, ApiError> {
+    serde_json::from_value(Value::String(level.to_string())).map_err(|_| {
+        invalid(format!(
+            "scope_level `{level}` is not one of organization, fleet, endpoint, agent"
+        ))
+    })
+}
+
+fn parse_permission(name: &str) -> Result<Permission, ApiError> {
+    serde_json::from_value(Value::String(name.to_string())).map_err(|_| {
+        invalid(format!(
+            "permission `{name}` is not one of read, write, execute"
+        ))
+    })
+}
+
+fn row_json(key: &ApiKey, now: Timestamp) -> Value {
+    json!({
+        "key_id": key.key_id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scope_level": key.scope_level,
+        "scope_target_id": key.scope_target_id,
+        "permissions": key.permissions,
+        "created_at": key.created_at,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+        "last_used_at": key.last_used_at,
+        "active": key.is_active(now),
+    })
+}
+
+async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let data = state.tenant(&principal.tenant)?;
+    let rows: Vec<Value> = data.api_keys.values().map(|k| row_json(k, now)).collect();
+    Ok(Json(json!({ "api_keys": rows })))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    name: String,
+    #[serde(default = "organization")]
+    scope_level: String,
+    scope_target_id: Option<String>,
+    #[serde(default)]
+    permissions: Vec<String>,
+    ttl_seconds: Option<u64>,
+}
+
+fn organization() -> String {
+    "organization".into()
+}
+
+fn new_key_material() -> String {
+    let random: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(KEY_RANDOM_CHARS)
+        .map(char::from)
+        .collect();
+    format!("thoth_{random}")
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = body.name.trim().to_string();
+    if name.is_empty() {
+        return Err(invalid("name must not be empty"));
+    }
+    let scope_level = parse_scope(&body.scope_level)?;
+    let target = body.scope_target_id.filter(|t| !t.trim().is_empty());
+    if scope_level != ScopeLevel::Organization && target.is_none() {
+        return Err(invalid(format!(
+            "scope_level {} needs a scope_target_id",
+            body.scope_level
+        )));
+    }
+    if body.permissions.is_empty() {
+        return Err(invalid(
+            "permissions must name at least one of read, write, execute",
+        ));
+    }
+    let permissions = body
+        .permissions
+        .iter()
+        .map(|p| parse_permission(p))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    if body.ttl_seconds == Some(0) {
+        return Err(invalid("ttl_seconds must be positive"));
+    }
+    // A key must not mint a key with more rights than it has itself.
+    if matches!(principal.kind, PrincipalKind::ApiKey { .. })
+        && !permissions.is_subset(&principal.permissions)
+    {
+        return Err(ApiError::forbidden(
+            "permission_escalation",
+            "an API key cannot create a key with permissions it does not hold",
+        ));
+    }
+    let now = state.now();
+    let plaintext = new_key_material();
+    let key = ApiKey {
+        key_id: format!("key_{}", uuid::Uuid::new_v4().simple()),
+        name,
+        prefix: plaintext.chars().take(PREFIX_CHARS).collect(),
+        key_hash: sha256_hex(plaintext.as_bytes()),
+        scope_level,
+        scope_target_id: target.map(|t| t.trim().to_string()),
+        permissions,
+        created_at: now,
+        expires_at: body
+            .ttl_seconds
+            .map(|ttl| now.plus(std::time::Duration::from_secs(ttl))),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let mut answer = row_json(&key, now);
+    answer["api_key"] = Value::String(plaintext);
+    state
+        .tenant(&principal.tenant)?
+        .api_keys
+        .insert(key.key_id.clone(), key);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyPath {
+    key_id: String,
+}
+
+fn key_not_found(id: &str) -> ApiError {
+    ApiError::not_found("api_key_not_found", format!("no API key `{id}`"))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<KeyPath>,
+) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let key = data
+        .api_keys
+        .get_mut(&path.key_id)
+        .ok_or_else(|| key_not_found(&path.key_id))?;
+    // Revoking twice is fine (clients retry DELETE); the first time stays recorded.
+    let revoked_at = key.revoked_at.unwrap_or(now);
+    if !state.fault(Fault::RevokedKeyValid) {
+        key.revoked_at = Some(revoked_at);
+    }
+    Ok(Json(json!({
+        "key_id": key.key_id,
+        "revoked": true,
+        "revoked_at": revoked_at,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuthorizeBody {
+    api_key: String,
+    permission: String,
+    resource_type: String,
+    resource_id: String,
+}
+
+/// The authorize decision for `key`, presented as `request.api_key`.
+fn decide(
+    state: &AppState,
+    data: &TenantState,
+    key: &ApiKey,
+    request: &AuthorizeBody,
+    permission: Permission,
+    now: Timestamp,
+) -> Value {
+    let (resource_type, resource_id) =
+        (request.resource_type.as_str(), request.resource_id.as_str());
+    let matches = constant_time_eq(
+        sha256_hex(request.api_key.as_bytes()).as_bytes(),
+        key.key_hash.as_bytes(),
+    );
+    let expired = key.is_expired(now);
+    let valid = matches && key.revoked_at.is_none() && !expired;
+    let permission_allowed = state.fault(Fault::KeyPermissionIgnored)
+        || (valid && key.permissions.contains(&permission));
+    let scope_allowed = state.fault(Fault::KeyScopeIgnored)
+        || (valid
+            && scope_allows(
+                key.scope_level,
+                key.scope_target_id.as_deref(),
+                resource_type,
+                resource_id,
+                |id| data.endpoints.get(id).and_then(|e| e.fleet_id.clone()),
+            ));
+    json!({
+        "valid": valid,
+        "permission_allowed": permission_allowed,
+        "scope_allowed": scope_allowed,
+        "expired": expired,
+        "revoked": key.revoked_at.is_some(),
+        "scope_level": key.scope_level,
+        "scope_target_id": key.scope_target_id,
+        "validated_at": now,
+    })
+}
+
+async fn authorize(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<KeyPath>,
+    ApiJson(body): ApiJson<AuthorizeBody>,
+) -> ApiResult<Json<Value>> {
+    let permission = parse_permission(&body.permission)?;
+    if body.resource_type.trim().is_empty() {
+        return Err(invalid("resource_type must not be empty"));
+    }
+    let now = state.now();
+    let data = state.tenant(&principal.tenant)?;
+    let key = data
+        .api_keys
+        .get(&path.key_id)
+        .ok_or_else(|| key_not_found(&path.key_id))?;
+    Ok(Json(decide(&state, &data, key, &body, permission, now)))
+}

@@ -1,0 +1,431 @@
+//! Endpoint registration, check-ins, listing and fleet statistics.
+//!
+//! Definitions used by `GET /endpoints/stats` (over the endpoints the caller may see):
+//! - `online`: last check-in within `online_window`; `stale`: every other endpoint
+//!   (never checked in, or not recently), so `online + stale == total`;
+//! - `managed`: enrolled through an MDM (`jamf`, `intune`, `kandji`, `workspace_one`,
+//!   `mdm`); `unmanaged`: every other enrollment (e.g. `manual`);
+//! - `quarantined`: `status == "quarantined"`; `at_risk`: `risk_score >= 70`;
+//! - `latest_version`: highest `proxy_version` seen; `proxy_outdated`: endpoints
+//!   reporting a lower one.
+
+use std::cmp::Ordering;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::auth::Principal;
+use crate::clock::Timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
+use crate::faults::Fault;
+use crate::records::{Checkin, Endpoint, PendingCheckin, TenantState};
+use crate::scope::scope_allows;
+use crate::state::AppState;
+
+pub const MANAGED_ENROLLMENTS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "mdm"];
+pub const AT_RISK_SCORE: u32 = 70;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/endpoints", get(list).post(register))
+        .route("/endpoints/stats", get(stats))
+        .route("/endpoints/{endpoint_id}", get(get_one))
+        .route("/endpoints/{endpoint_id}/checkin", post(checkin))
+}
+
+/// Registration body; fields the mock does not know are kept in `extra`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegisterBody {
+    pub endpoint_id: String,
+    pub hostname: String,
+    pub employee_email: Option<String>,
+    pub enrollment: Option<String>,
+    pub environment: Option<String>,
+    pub proxy_version: Option<String>,
+    pub agent_ids: Option<Vec<String>>,
+    pub os: Option<String>,
+    pub fleet_id: Option<String>,
+    pub risk_score: Option<u32>,
+    pub violations_today: Option<u64>,
+    pub sessions_today: Option<u64>,
+    pub status: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_endpoint", message)
+}
+
+fn validate_id(id: &str) -> Result<(), ApiError> {
+    let ok_chars = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if id.is_empty() || id.len() > 128 || !ok_chars {
+        return Err(invalid(format!(
+            "endpoint_id `{id}` must be 1-128 characters of letters, digits, - _ . :"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_risk(score: Option<u32>) -> Result<(), ApiError> {
+    match score {
+        Some(s) if s > 100 => Err(invalid(format!("risk_score {s} is not within 0-100"))),
+        _ => Ok(()),
+    }
+}
+
+/// Registers or updates an endpoint; `Ok(true)` when it was new. Shared with the
+/// admin seed route.
+pub fn upsert_endpoint(
+    data: &mut TenantState,
+    body: RegisterBody,
+    now: Timestamp,
+) -> Result<bool, ApiError> {
+    validate_id(&body.endpoint_id)?;
+    if body.hostname.trim().is_empty() {
+        return Err(invalid("hostname must not be empty"));
+    }
+    validate_risk(body.risk_score)?;
+    if let Some(status) = &body.status {
+        if !matches!(status.as_str(), "active" | "quarantined") {
+            return Err(invalid(format!(
+                "status `{status}` is not active or quarantined"
+            )));
+        }
+    }
+    let created = !data.endpoints.contains_key(&body.endpoint_id);
+    let row = data
+        .endpoints
+        .entry(body.endpoint_id.clone())
+        .or_insert_with(|| Endpoint {
+            endpoint_id: body.endpoint_id.clone(),
+            hostname: body.hostname.clone(),
+            employee_email: None,
+            enrollment: "manual".into(),
+            environment: None,
+            proxy_version: None,
+            agent_ids: Vec::new(),
+            os: None,
+            fleet_id: None,
+            risk_score: 0,
+            violations_today: 0,
+            sessions_today: 0,
+            status: "active".into(),
+            last_seen: None,
+            registered_at: now,
+            updated_at: now,
+            extra: Map::new(),
+            pending_checkins: Vec::new(),
+        });
+    row.hostname = body.hostname;
+    let keep = |new: Option<String>, old: &mut Option<String>| {
+        if new.is_some() {
+            *old = new;
+        }
+    };
+    keep(body.employee_email, &mut row.employee_email);
+    keep(body.environment, &mut row.environment);
+    keep(body.proxy_version, &mut row.proxy_version);
+    keep(body.os, &mut row.os);
+    keep(body.fleet_id, &mut row.fleet_id);
+    if let Some(enrollment) = body.enrollment.filter(|e| !e.is_empty()) {
+        row.enrollment = enrollment;
+    }
+    if let Some(agent_ids) = body.agent_ids {
+        row.agent_ids = agent_ids;
+    }
+    row.risk_score = body.risk_score.unwrap_or(row.risk_score);
+    row.violations_today = body.violations_today.unwrap_or(row.violations_today);
+    row.sessions_today = body.sessions_today.unwrap_or(row.sessions_today);
+    if let Some(status) = body.status {
+        row.status = status;
+    }
+    row.extra.extend(body.extra);
+    row.updated_at = now;
+    Ok(created)
+}
+
+fn apply_checkin(row: &mut Endpoint, pending: PendingCheckin) {
+    let c = pending.checkin;
+    if let Some(v) = c.proxy_version {
+        row.proxy_version = Some(v);
+    }
+    if let Some(ids) = c.agent_ids {
+        row.agent_ids = ids;
+    }
+    row.risk_score = c.risk_score.unwrap_or(row.risk_score);
+    row.violations_today = c.violations_today.unwrap_or(row.violations_today);
+    row.sessions_today = c.sessions_today.unwrap_or(row.sessions_today);
+    row.last_seen = Some(pending.received_at);
+    row.updated_at = pending.visible_at;
+}
+
+/// Makes check-ins whose lag has passed visible.
+fn apply_due_checkins(data: &mut TenantState, now: Timestamp) {
+    for row in data.endpoints.values_mut() {
+        if row.pending_checkins.is_empty() {
+            continue;
+        }
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut row.pending_checkins)
+            .into_iter()
+            .partition(|p| p.visible_at <= now);
+        row.pending_checkins = later;
+        for pending in due {
+            apply_checkin(row, pending);
+        }
+    }
+}
+
+pub fn is_managed(row: &Endpoint) -> bool {
+    MANAGED_ENROLLMENTS
+        .iter()
+        .any(|m| row.enrollment.eq_ignore_ascii_case(m))
+}
+
+fn is_online(state: &AppState, row: &Endpoint, now: Timestamp) -> bool {
+    row.last_seen
+        .is_some_and(|seen| now.since(seen) <= state.config().online_window)
+}
+
+fn row_json(state: &AppState, row: &Endpoint, now: Timestamp) -> Value {
+    let mut value = serde_json::to_value(row).unwrap_or(Value::Null);
+    value["online"] = is_online(state, row, now).into();
+    value["managed"] = is_managed(row).into();
+    value
+}
+
+/// Orders version strings by their numeric dot-separated parts (`0.2.10 > 0.2.9`),
+/// ignoring a leading `v` and any pre-release or build suffix.
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    fn key(v: &str) -> Vec<u64> {
+        v.trim()
+            .trim_start_matches(['v', 'V'])
+            .split(['-', '+'])
+            .next()
+            .unwrap_or("")
+            .split('.')
+            .map(|part| part.parse().unwrap_or(0))
+            .collect()
+    }
+    let (ka, kb) = (key(a), key(b));
+    let len = ka.len().max(kb.len());
+    let pad = |mut k: Vec<u64>| {
+        k.resize(len, 0);
+        k
+    };
+    pad(ka).cmp(&pad(kb))
+}
+
+fn visible<'a>(
+    principal: &'a Principal,
+    data: &'a TenantState,
+) -> impl Iterator<Item = &'a Endpoint> {
+    data.endpoints
+        .values()
+        .filter(move |row| principal.covers("endpoint", &row.endpoint_id, data))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    env: Option<String>,
+    fleet_id: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Page<Value>>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    apply_due_checkins(&mut data, now);
+    let rows = visible(&principal, &data)
+        .filter(|r| {
+            query
+                .env
+                .as_ref()
+                .is_none_or(|env| r.environment.as_ref() == Some(env))
+        })
+        .filter(|r| {
+            query
+                .fleet_id
+                .as_ref()
+                .is_none_or(|f| r.fleet_id.as_ref() == Some(f))
+        })
+        .map(|r| row_json(&state, r, now))
+        .collect();
+    paginate_for(&state, rows, query.page).map(Json)
+}
+
+async fn register(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    // A new endpoint is not in state yet, so a fleet key is checked against the fleet
+    // the body claims.
+    let fleet = data
+        .endpoints
+        .get(&body.endpoint_id)
+        .and_then(|e| e.fleet_id.clone())
+        .or_else(|| body.fleet_id.clone());
+    if !scope_allows(
+        principal.scope_level,
+        principal.scope_target_id.as_deref(),
+        "endpoint",
+        &body.endpoint_id,
+        |_| fleet.clone(),
+    ) {
+        return Err(ApiError::forbidden(
+            "scope_denied",
+            format!(
+                "the API key's scope does not cover endpoint `{}`",
+                body.endpoint_id
+            ),
+        ));
+    }
+    let id = body.endpoint_id.clone();
+    let created = upsert_endpoint(&mut data, body, now)?;
+    let row = row_json(&state, &data.endpoints[&id], now);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(row)))
+}
+
+#[derive(Debug, Deserialize)]
+struct EndpointPath {
+    endpoint_id: String,
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found("endpoint_not_found", format!("no endpoint `{id}`"))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<EndpointPath>,
+) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    apply_due_checkins(&mut data, now);
+    principal.require_covers("endpoint", &path.endpoint_id, &data)?;
+    let row = data
+        .endpoints
+        .get(&path.endpoint_id)
+        .ok_or_else(|| not_found(&path.endpoint_id))?;
+    Ok(Json(row_json(&state, row, now)))
+}
+
+async fn checkin(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<EndpointPath>,
+    OptionalJson(body): OptionalJson<Checkin>,
+) -> ApiResult<Json<Value>> {
+    validate_risk(body.risk_score)?;
+    let now = state.now();
+    let lag = std::time::Duration::from_millis(state.config().realism.checkin_lag_ms);
+    let mut data = state.tenant(&principal.tenant)?;
+    principal.require_covers("endpoint", &path.endpoint_id, &data)?;
+    let row = data
+        .endpoints
+        .get_mut(&path.endpoint_id)
+        .ok_or_else(|| not_found(&path.endpoint_id))?;
+    if !state.fault(Fault::CheckinIgnoresStats) {
+        row.pending_checkins.push(PendingCheckin {
+            received_at: now,
+            visible_at: now.plus(lag),
+            checkin: body,
+        });
+        apply_due_checkins(&mut data, now);
+    }
+    Ok(Json(json!({
+        "status": "accepted",
+        "endpoint_id": path.endpoint_id,
+        "received_at": now,
+    })))
+}
+
+/// `GET /endpoints/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EndpointStats {
+    pub total: u64,
+    pub managed: u64,
+    pub unmanaged: u64,
+    pub online: u64,
+    pub quarantined: u64,
+    pub stale: u64,
+    pub at_risk: u64,
+    pub proxy_outdated: u64,
+    pub latest_version: Option<String>,
+}
+
+fn compute_stats(state: &AppState, rows: &[&Endpoint], now: Timestamp) -> EndpointStats {
+    let latest = rows
+        .iter()
+        .filter_map(|r| r.proxy_version.as_deref())
+        .max_by(|a, b| compare_versions(a, b))
+        .map(str::to_string);
+    let mut stats = EndpointStats {
+        latest_version: latest.clone(),
+        ..EndpointStats::default()
+    };
+    for row in rows.iter().copied() {
+        stats.total += 1;
+        if is_managed(row) {
+            stats.managed += 1;
+        } else {
+            stats.unmanaged += 1;
+        }
+        if is_online(state, row, now) {
+            stats.online += 1;
+        } else {
+            stats.stale += 1;
+        }
+        stats.quarantined += u64::from(row.status == "quarantined");
+        stats.at_risk += u64::from(row.risk_score >= AT_RISK_SCORE);
+        if let (Some(v), Some(latest)) = (&row.proxy_version, &latest) {
+            stats.proxy_outdated += u64::from(compare_versions(v, latest) == Ordering::Less);
+        }
+    }
+    stats
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<EndpointStats>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    apply_due_checkins(&mut data, now);
+    let rows: Vec<&Endpoint> = visible(&principal, &data).collect();
+    Ok(Json(compute_stats(&state, &rows, now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(compare_versions("0.2.10", "0.2.9"), Ordering::Greater);
+        assert_eq!(compare_versions("v0.2.8", "0.2.8"), Ordering::Equal);
+        assert_eq!(compare_versions("0.3", "0.2.9"), Ordering::Greater);
+        assert_eq!(compare_versions("1.0.0-rc1", "0.9.9"), Ordering::Greater);
+    }
+}

@@ -1,0 +1,329 @@
+//! MDM providers (upsert keyed by `provider`), sync start, and sync job status.
+//!
+//! A sync job's status is computed from the time since it started: `queued` for the
+//! first quarter of `sync_job_duration`, `running` until it has passed, then
+//! `succeeded` (or `failed`, e.g. a jamf provider without credentials). Reads update
+//! the provider row from its latest job, so no background task is needed.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::auth::Principal;
+use crate::clock::Timestamp;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
+use crate::faults::Fault;
+use crate::records::{MdmProvider, SyncJob, TenantState};
+use crate::routes::settings::REDACTED;
+use crate::state::AppState;
+
+pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "custom"];
+
+/// Config keys whose values are secrets (matched as substrings, case-insensitively).
+const SECRET_KEY_PARTS: &[&str] = &["secret", "password", "token", "private_key"];
+
+/// jamf cannot sync without these.
+const JAMF_REQUIRED: &[&str] = &["base_url", "client_id", "client_secret"];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/mdm/providers", get(list).post(upsert))
+        .route("/mdm/providers/{provider}/sync", post(start_sync))
+        .route("/mdm/sync-jobs/{job_id}", get(job))
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_KEY_PARTS.iter().any(|part| key.contains(part))
+}
+
+fn redact_config(config: &Map<String, Value>) -> Map<String, Value> {
+    config
+        .iter()
+        .map(|(k, v)| {
+            let shown = match v {
+                Value::String(s) if is_secret_key(k) && !s.is_empty() => REDACTED.into(),
+                Value::Object(inner) => Value::Object(redact_config(inner)),
+                other => other.clone(),
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
+/// A re-sent [`REDACTED`] keeps the stored secret (clients GET, edit, upsert).
+fn keep_redacted(old: &Map<String, Value>, new: &mut Map<String, Value>) {
+    for (key, value) in new.iter_mut() {
+        match value {
+            Value::String(s) if s == REDACTED => {
+                *value = old.get(key).cloned().unwrap_or(Value::Null);
+            }
+            Value::Object(inner) => {
+                if let Some(Value::Object(old_inner)) = old.get(key) {
+                    keep_redacted(old_inner, inner);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Job status at `now`: `(status, finished_at)`.
+pub fn job_status(
+    state: &AppState,
+    job: &SyncJob,
+    now: Timestamp,
+) -> (&'static str, Option<Timestamp>) {
+    let duration = state.config().sync_job_duration;
+    let elapsed = now.since(job.created_at);
+    if elapsed < duration / 4 {
+        ("queued", None)
+    } else if elapsed < duration || state.fault(Fault::MdmSyncStuck) {
+        ("running", None)
+    } else {
+        let finished = Some(job.created_at.plus(duration));
+        match job.outcome {
+            Ok(_) => ("succeeded", finished),
+            Err(_) => ("failed", finished),
+        }
+    }
+}
+
+fn job_json(state: &AppState, job: &SyncJob, now: Timestamp) -> Value {
+    let (status, finished_at) = job_status(state, job, now);
+    let done = finished_at.is_some();
+    json!({
+        "job_id": job.job_id,
+        "provider": job.provider,
+        "status": status,
+        "synced_endpoints": match (&job.outcome, done) { (Ok(n), true) => *n, _ => 0 },
+        "error": match (&job.outcome, done) { (Err(e), true) => e.as_str(), _ => "" },
+        "created_at": job.created_at,
+        "finished_at": finished_at,
+    })
+}
+
+/// Brings each provider row up to date with its latest job.
+fn refresh_providers(state: &AppState, data: &mut TenantState, now: Timestamp) {
+    let TenantState {
+        mdm_providers,
+        sync_jobs,
+        ..
+    } = data;
+    for row in mdm_providers.values_mut() {
+        let Some(job) = row
+            .last_sync_job_id
+            .as_ref()
+            .and_then(|id| sync_jobs.get(id))
+        else {
+            continue;
+        };
+        let (status, finished_at) = job_status(state, job, now);
+        row.last_sync_status = Some(status.to_string());
+        if let Some(finished_at) = finished_at {
+            row.last_sync_at = Some(finished_at);
+            match &job.outcome {
+                Ok(n) => {
+                    row.synced_endpoints = *n;
+                    row.last_error = None;
+                }
+                Err(e) => row.last_error = Some(e.clone()),
+            }
+        }
+    }
+}
+
+fn row_json(row: &MdmProvider) -> Value {
+    let mut value = serde_json::to_value(row).unwrap_or(Value::Null);
+    value["config"] = Value::Object(redact_config(&row.config));
+    value
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Value>>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    refresh_providers(&state, &mut data, now);
+    let rows = data.mdm_providers.values().map(row_json).collect();
+    paginate_for(&state, rows, page).map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+struct UpsertBody {
+    provider: String,
+    name: Option<String>,
+    enabled: Option<bool>,
+    #[serde(default)]
+    config: Map<String, Value>,
+}
+
+async fn upsert(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<UpsertBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !PROVIDERS.contains(&body.provider.as_str()) {
+        return Err(ApiError::bad_request(
+            "invalid_provider",
+            format!(
+                "provider `{}` is not one of {}",
+                body.provider,
+                PROVIDERS.join(", ")
+            ),
+        ));
+    }
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let created = !data.mdm_providers.contains_key(&body.provider);
+    let row = data
+        .mdm_providers
+        .entry(body.provider.clone())
+        .or_insert_with(|| MdmProvider {
+            provider: body.provider.clone(),
+            name: body.provider.clone(),
+            enabled: true,
+            config: Map::new(),
+            status: "active".into(),
+            last_sync_at: None,
+            last_sync_status: None,
+            last_sync_job_id: None,
+            last_error: None,
+            synced_endpoints: 0,
+            created_at: now,
+            updated_at: now,
+        });
+    let mut config = body.config;
+    keep_redacted(&row.config, &mut config);
+    row.config = config;
+    if let Some(name) = body.name.filter(|n| !n.is_empty()) {
+        row.name = name;
+    }
+    row.enabled = body.enabled.unwrap_or(row.enabled);
+    row.status = if row.enabled { "active" } else { "disabled" }.into();
+    row.updated_at = now;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(row_json(row))))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProviderPath {
+    provider: String,
+}
+
+async fn start_sync(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<ProviderPath>,
+    OptionalJson(_body): OptionalJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let Some(row) = data.mdm_providers.get(&path.provider) else {
+        return Err(ApiError::not_found(
+            "provider_not_found",
+            format!("no MDM provider `{}` is configured", path.provider),
+        ));
+    };
+    if !row.enabled {
+        return Err(ApiError::conflict(
+            "provider_disabled",
+            format!("MDM provider `{}` is disabled", path.provider),
+        ));
+    }
+    if state.fault(Fault::MdmSyncRefused) {
+        return Err(ApiError::unavailable(
+            "sync_unavailable",
+            "the MDM sync service is unavailable",
+        ));
+    }
+    let missing: Vec<&str> = if row.provider == "jamf" {
+        JAMF_REQUIRED
+            .iter()
+            .copied()
+            .filter(|k| {
+                row.config
+                    .get(*k)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let outcome = if missing.is_empty() {
+        Ok(data
+            .endpoints
+            .values()
+            .filter(|e| e.enrollment.eq_ignore_ascii_case(&path.provider))
+            .count() as u64)
+    } else {
+        Err(format!("jamf config is missing {}", missing.join(", ")))
+    };
+    let job = SyncJob {
+        job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
+        provider: path.provider.clone(),
+        created_at: now,
+        outcome,
+    };
+    let body = job_json(&state, &job, now);
+    if let Some(row) = data.mdm_providers.get_mut(&path.provider) {
+        row.last_sync_job_id = Some(job.job_id.clone());
+        row.last_sync_status = Some("queued".into());
+        row.updated_at = now;
+    }
+    data.sync_jobs.insert(job.job_id.clone(), job);
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+#[derive(Debug, Deserialize)]
+struct JobPath {
+    job_id: String,
+}
+
+async fn job(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<JobPath>,
+) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    refresh_providers(&state, &mut data, now);
+    data.sync_jobs
+        .get(&path.job_id)
+        .map(|job| Json(job_json(&state, job, now)))
+        .ok_or_else(|| {
+            ApiError::not_found("job_not_found", format!("no sync job `{}`", path.job_id))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_secrets_are_redacted_and_kept_on_upsert() {
+        let stored: Map<String, Value> = serde_json::from_value(json!({
+            "base_url": "https://jamf", "client_id": "id", "client_secret": "s3",
+            "nested": {"api_token": "t"}
+        }))
+        .unwrap();
+        let shown = redact_config(&stored);
+        assert_eq!(shown["client_secret"], REDACTED);
+        assert_eq!(shown["nested"]["api_token"], REDACTED);
+        assert_eq!(shown["client_id"], "id");
+        let mut resent = shown.clone();
+        keep_redacted(&stored, &mut resent);
+        assert_eq!(resent, stored);
+    }
+}
