@@ -1,8 +1,8 @@
 //! The approval queue: step-up decisions wait here until an admin or a signed PAM
 //! callback resolves them.
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use super::events::RiskTier;
 use super::replay::{ReplayCache, ReplayKey};
@@ -24,7 +24,7 @@ impl ApprovalStatus {
             "denied" => Ok(ApprovalStatus::Denied),
             other => Err(GovError::bad_request(
                 "invalid_status",
-                format!("failed to filter approvals: unknown status {other:?} (expected pending, approved or denied)"),
+                format!("filter approvals: unknown status {other:?} (expected pending, approved or denied)"),
             )),
         }
     }
@@ -45,7 +45,7 @@ impl Resolution {
             "deny" => Ok(Resolution::Deny),
             other => Err(GovError::bad_request(
                 "invalid_decision",
-                format!("failed to resolve approval: unknown decision {other:?} (expected approve or deny)"),
+                format!("resolve approval: unknown decision {other:?} (expected approve or deny)"),
             )),
         }
     }
@@ -69,15 +69,13 @@ pub struct Approval {
     pub event_id: String,
     pub endpoint_id: Option<String>,
     pub user_id: Option<String>,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "super::ts::option")]
-    pub decided_at: Option<OffsetDateTime>,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
 }
 
 impl Approval {
-    fn apply(&mut self, resolution: Resolution, decided_by: &str, now: OffsetDateTime) {
+    fn apply(&mut self, resolution: Resolution, decided_by: &str, now: Timestamp) {
         self.status = resolution.status();
         self.decided_at = Some(now);
         self.decided_by = Some(decided_by.to_owned());
@@ -94,7 +92,7 @@ pub struct ApprovalBook {
 fn not_found(approval_id: &str) -> GovError {
     GovError::not_found(
         "approval_not_found",
-        format!("failed to find approval {approval_id:?}"),
+        format!("find approval {approval_id:?}"),
     )
 }
 
@@ -107,7 +105,7 @@ fn already_resolved(approval: &Approval) -> GovError {
     GovError::conflict(
         "already_resolved",
         format!(
-            "failed to resolve approval {:?}: it is already {status}",
+            "resolve approval {:?}: it is already {status}",
             approval.approval_id
         ),
     )
@@ -150,7 +148,7 @@ impl ApprovalBook {
         approval_id: &str,
         resolution: Resolution,
         decided_by: &str,
-        now: OffsetDateTime,
+        now: Timestamp,
     ) -> Result<&Approval, GovError> {
         let approval = self.get_mut(approval_id)?;
         if approval.status != ApprovalStatus::Pending {
@@ -193,7 +191,7 @@ pub fn apply_callback(
     key: ReplayKey,
     callback: &Callback,
     decided_by: &str,
-    now: OffsetDateTime,
+    now: Timestamp,
     defects: CallbackDefects,
 ) -> Result<CallbackOutcome, GovError> {
     let resolution = Resolution::parse(&callback.decision)?;
@@ -210,7 +208,7 @@ pub fn apply_callback(
         return Err(GovError::conflict(
             "request_id_mismatch",
             format!(
-                "failed to resolve approval {:?}: the callback's request_id is not the approval's",
+                "resolve approval {:?}: the callback's request_id is not the approval's",
                 approval.approval_id
             ),
         ));
@@ -220,7 +218,7 @@ pub fn apply_callback(
     }
     approval.apply(resolution, decided_by, now);
     let resolved = Box::new(approval.clone());
-    replay.remember(key, now.unix_timestamp());
+    replay.remember(key, now.unix_seconds());
     Ok(CallbackOutcome::Resolved(resolved))
 }
 
@@ -230,7 +228,7 @@ mod tests {
 
     use super::*;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+    const NOW: Timestamp = Timestamp(datetime!(2026-11-24 12:00 UTC));
 
     fn book() -> ApprovalBook {
         let mut book = ApprovalBook::default();
@@ -262,7 +260,7 @@ mod tests {
     }
 
     fn key(tag: &str) -> ReplayKey {
-        ReplayKey::new(NOW.unix_timestamp(), tag, tag.as_bytes())
+        ReplayKey::new(NOW.unix_seconds(), tag, tag.as_bytes())
     }
 
     #[test]
@@ -307,7 +305,7 @@ mod tests {
             panic!("not resolved")
         };
         assert_eq!(approval.status, ApprovalStatus::Denied);
-        let later = NOW + time::Duration::seconds(5);
+        let later = NOW.plus(std::time::Duration::from_secs(5));
         let again = apply_callback(
             &mut book,
             &mut replay,
@@ -388,7 +386,7 @@ mod tests {
         };
         let cb = callback("apr-2", "req-2", "approve");
         apply_callback(&mut book, &mut replay, key("b"), &cb, "pam", NOW, reapply).unwrap();
-        let later = NOW + time::Duration::seconds(5);
+        let later = NOW.plus(std::time::Duration::from_secs(5));
         let outcome =
             apply_callback(&mut book, &mut replay, key("b"), &cb, "pam", later, reapply).unwrap();
         assert!(matches!(outcome, CallbackOutcome::Resolved(_)));

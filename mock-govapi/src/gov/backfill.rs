@@ -4,12 +4,12 @@
 
 use std::collections::HashSet;
 
+use crate::clock::Timestamp;
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
 
 use super::decisions::{policy_reference, reason_code};
 use super::events::{Decision, Event, EventStore};
-use super::{new_id, GovError};
+use super::{new_id, window_start, GovError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,8 +29,7 @@ pub struct EvidenceRecord {
     pub decision: Decision,
     pub event_hash: String,
     pub origin: EvidenceOrigin,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -41,7 +40,7 @@ pub struct EvidenceStore {
 }
 
 impl EvidenceStore {
-    pub fn record(&mut self, event: &Event, now: OffsetDateTime, origin: EvidenceOrigin) -> String {
+    pub fn record(&mut self, event: &Event, now: Timestamp, origin: EvidenceOrigin) -> String {
         let evidence_id = new_id("evd");
         self.by_event.insert(event.event_id.clone());
         self.records.push(EvidenceRecord {
@@ -89,7 +88,7 @@ pub fn bounded(
         .ok_or_else(|| {
             GovError::bad_request(
                 "invalid_parameter",
-                format!("failed to read query parameter {name}: expected an integer from {min} to {max}, got {raw:?}"),
+                format!("read query parameter {name}: expected an integer from {min} to {max}, got {raw:?}"),
             )
         })
 }
@@ -102,7 +101,7 @@ pub fn flag(name: &str, raw: Option<&str>, default: bool) -> Result<bool, GovErr
         Some("false" | "0") => Ok(false),
         Some(other) => Err(GovError::bad_request(
             "invalid_parameter",
-            format!("failed to read query parameter {name}: expected true or false, got {other:?}"),
+            format!("read query parameter {name}: expected true or false, got {other:?}"),
         )),
     }
 }
@@ -126,7 +125,7 @@ pub fn backfill_evidence(
     limit: usize,
     dry_run: bool,
     include_blocked_events: bool,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> EvidenceBackfillReport {
     let mut report = EvidenceBackfillReport {
         examined: 0,
@@ -181,9 +180,9 @@ pub fn backfill_decision_fields(
     limit: usize,
     window_hours: u64,
     dry_run: bool,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> DecisionFieldsReport {
-    let since = now - Duration::hours(i64::try_from(window_hours).unwrap_or(i64::MAX / 3600));
+    let since = window_start(now, window_hours);
     let mut report = DecisionFieldsReport {
         examined: 0,
         candidates: 0,
@@ -227,7 +226,7 @@ mod tests {
     use super::*;
     use crate::gov::events::tests::draft;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-24 13:00 UTC);
+    const NOW: Timestamp = Timestamp(datetime!(2026-11-24 13:00 UTC));
 
     fn store(decisions: &[Decision]) -> EventStore {
         let mut store = EventStore::default();

@@ -2,9 +2,9 @@
 //! managed browsers exist, the policy bundles for them, and which device/user is
 //! enrolled under which policy.
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use super::{keep_redacted, new_id, redact_secrets, GovError};
 
@@ -17,10 +17,8 @@ pub struct BrowserProvider {
     pub name: String,
     pub enabled: bool,
     pub config: Value,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "super::ts")]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl BrowserProvider {
@@ -41,10 +39,8 @@ pub struct BrowserPolicy {
     pub policy: Value,
     pub active: bool,
     pub version: u32,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "super::ts")]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,10 +51,8 @@ pub struct BrowserEnrollment {
     pub provider: String,
     pub policy_id: Option<String>,
     pub status: String,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "super::ts")]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Deserialize)]
@@ -100,16 +94,15 @@ pub struct BrowserState {
 }
 
 fn read<T: for<'de> Deserialize<'de>>(what: &str, body: Value) -> Result<T, GovError> {
-    serde_json::from_value(body).map_err(|e| {
-        GovError::bad_request("invalid_request", format!("failed to read {what}: {e}"))
-    })
+    serde_json::from_value(body)
+        .map_err(|e| GovError::bad_request("invalid_request", format!("read {what}: {e}")))
 }
 
 fn required(what: &str, field: &str, value: &str) -> Result<(), GovError> {
     if value.trim().is_empty() {
         return Err(GovError::bad_request(
             "invalid_request",
-            format!("failed to read {what}: {field} must not be empty"),
+            format!("read {what}: {field} must not be empty"),
         ));
     }
     Ok(())
@@ -120,7 +113,7 @@ fn object(what: &str, field: &str, value: Option<Value>) -> Result<Value, GovErr
         object @ Value::Object(_) => Ok(object),
         _ => Err(GovError::bad_request(
             "invalid_request",
-            format!("failed to read {what}: {field} must be a JSON object"),
+            format!("read {what}: {field} must be a JSON object"),
         )),
     }
 }
@@ -131,7 +124,7 @@ fn known_provider(what: &str, provider: &str) -> Result<(), GovError> {
     }
     Err(GovError::bad_request(
         "invalid_provider",
-        format!("failed to read {what}: unknown browser provider {provider:?} (expected chrome, firefox, safari or island)"),
+        format!("read {what}: unknown browser provider {provider:?} (expected chrome, firefox, safari or island)"),
     ))
 }
 
@@ -143,7 +136,9 @@ impl BrowserState {
         }
         Err(GovError::conflict(
             "provider_not_registered",
-            format!("failed to upsert {what}: browser provider {provider:?} is not registered; upsert it first"),
+            format!(
+                "upsert {what}: browser provider {provider:?} is not registered; upsert it first"
+            ),
         ))
     }
 
@@ -151,7 +146,7 @@ impl BrowserState {
     pub fn upsert_provider(
         &mut self,
         body: Value,
-        now: OffsetDateTime,
+        now: Timestamp,
     ) -> Result<(BrowserProvider, bool), GovError> {
         const WHAT: &str = "browser provider";
         let body: ProviderBody = read(WHAT, body)?;
@@ -190,7 +185,7 @@ impl BrowserState {
     pub fn upsert_policy(
         &mut self,
         body: Value,
-        now: OffsetDateTime,
+        now: Timestamp,
     ) -> Result<(BrowserPolicy, bool), GovError> {
         const WHAT: &str = "browser policy";
         let body: PolicyBody = read(WHAT, body)?;
@@ -202,7 +197,9 @@ impl BrowserState {
         if !ENFORCEMENT_MODES.contains(&mode.as_str()) {
             return Err(GovError::bad_request(
                 "invalid_enforcement_mode",
-                format!("failed to read {WHAT}: unknown enforcement_mode {mode:?} (expected monitor or enforce)"),
+                format!(
+                    "read {WHAT}: unknown enforcement_mode {mode:?} (expected monitor or enforce)"
+                ),
             ));
         }
         let policy = object(WHAT, "policy", body.policy)?;
@@ -240,7 +237,7 @@ impl BrowserState {
     pub fn upsert_enrollment(
         &mut self,
         body: Value,
-        now: OffsetDateTime,
+        now: Timestamp,
     ) -> Result<(BrowserEnrollment, bool), GovError> {
         const WHAT: &str = "browser enrollment";
         let body: EnrollmentBody = read(WHAT, body)?;
@@ -248,21 +245,21 @@ impl BrowserState {
         required(WHAT, "user_id", &body.user_id)?;
         self.registered(WHAT, &body.provider)?;
         if let Some(policy_id) = &body.policy_id {
-            let policy =
-                self.policies
-                    .iter()
-                    .find(|p| &p.policy_id == policy_id)
-                    .ok_or_else(|| {
-                        GovError::conflict(
-                    "policy_not_found",
-                    format!("failed to upsert {WHAT}: browser policy {policy_id:?} does not exist"),
-                )
-                    })?;
+            let policy = self
+                .policies
+                .iter()
+                .find(|p| &p.policy_id == policy_id)
+                .ok_or_else(|| {
+                    GovError::conflict(
+                        "policy_not_found",
+                        format!("upsert {WHAT}: browser policy {policy_id:?} does not exist"),
+                    )
+                })?;
             if policy.provider != body.provider {
                 return Err(GovError::conflict(
                     "policy_provider_mismatch",
                     format!(
-                        "failed to upsert {WHAT}: policy {policy_id:?} is for {}, not {}",
+                        "upsert {WHAT}: policy {policy_id:?} is for {}, not {}",
                         policy.provider, body.provider
                     ),
                 ));
@@ -272,9 +269,7 @@ impl BrowserState {
         if !["active", "revoked"].contains(&status.as_str()) {
             return Err(GovError::bad_request(
                 "invalid_request",
-                format!(
-                    "failed to read {WHAT}: unknown status {status:?} (expected active or revoked)"
-                ),
+                format!("read {WHAT}: unknown status {status:?} (expected active or revoked)"),
             ));
         }
         let existing = self
@@ -315,7 +310,7 @@ mod tests {
 
     use super::*;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+    const NOW: Timestamp = Timestamp(datetime!(2026-11-24 12:00 UTC));
 
     fn with_chrome() -> BrowserState {
         let mut state = BrowserState::default();
@@ -329,7 +324,7 @@ mod tests {
     fn providers_upsert_by_name_and_hide_secrets() {
         let mut state = with_chrome();
         let (updated, created) = state
-            .upsert_provider(json!({"provider": "chrome", "config": {"enrollment_token": "[redacted]", "ou": "eng"}}), NOW)
+            .upsert_provider(json!({"provider": "chrome", "config": {"enrollment_token": super::super::REDACTED, "ou": "eng"}}), NOW)
             .unwrap();
         assert!(!created);
         assert_eq!(updated.name, "Chrome Enterprise");
@@ -338,7 +333,10 @@ mod tests {
             "redacted echo keeps the secret"
         );
         assert_eq!(state.providers.len(), 1);
-        assert_eq!(updated.view()["config"]["enrollment_token"], "[redacted]");
+        assert_eq!(
+            updated.view()["config"]["enrollment_token"],
+            super::super::REDACTED
+        );
         let err = state
             .upsert_provider(json!({"provider": "edge"}), NOW)
             .unwrap_err();

@@ -2,9 +2,9 @@
 //! allow / step_up / block, and each decision leaves an event, and, depending on the
 //! outcome, a pending approval or an alert.
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use time::OffsetDateTime;
+use serde_json::{Map, Value};
 
 use super::approvals::{Approval, ApprovalStatus};
 use super::events::{Decision, Event, EventDraft, RiskTier};
@@ -35,11 +35,12 @@ impl Default for ShadowPolicy {
 impl ShadowPolicy {
     /// Reads `settings.shadow_policy`; a tier that is missing or holds an unknown value
     /// keeps its default, because settings PUT does not validate every nested key.
-    pub fn from_settings(settings: &Value) -> Self {
+    pub fn from_settings(settings: &Map<String, Value>) -> Self {
         let mut policy = ShadowPolicy::default();
         for tier in RiskTier::ALL {
             let configured = settings
-                .pointer(&format!("/shadow_policy/{tier}"))
+                .get("shadow_policy")
+                .and_then(|p| p.get(tier.as_str()))
                 .and_then(Value::as_str)
                 .and_then(|text| text.parse::<Decision>().ok());
             if let Some(decision) = configured {
@@ -64,7 +65,7 @@ impl ShadowPolicy {
 }
 
 /// `tool_risk_overrides.<tool>` of tenant settings, when it names a valid tier.
-fn tool_override(settings: &Value, tool_name: &str) -> Option<RiskTier> {
+fn tool_override(settings: &Map<String, Value>, tool_name: &str) -> Option<RiskTier> {
     settings
         .get("tool_risk_overrides")?
         .get(tool_name)?
@@ -97,9 +98,8 @@ pub struct DecisionRequest {
 
 impl DecisionRequest {
     pub fn from_json(body: Value) -> Result<Self, GovError> {
-        serde_json::from_value(body).map_err(|e| {
-            GovError::bad_request("invalid_request", format!("failed to read decision: {e}"))
-        })
+        serde_json::from_value(body)
+            .map_err(|e| GovError::bad_request("invalid_request", format!("read decision: {e}")))
     }
 }
 
@@ -128,8 +128,7 @@ pub struct Alert {
     pub endpoint_id: Option<String>,
     pub user_id: Option<String>,
     pub status: String,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
+    pub created_at: Timestamp,
 }
 
 /// Deliberate defects of the decision path (see `Fault`); all false in a healthy mock.
@@ -157,19 +156,19 @@ fn non_empty(field: &str, value: &str) -> Result<(), GovError> {
     if value.trim().is_empty() || value.len() > 256 {
         return Err(GovError::bad_request(
             "invalid_request",
-            format!("failed to read decision: {field} must be 1 to 256 characters"),
+            format!("read decision: {field} must be 1 to 256 characters"),
         ));
     }
     Ok(())
 }
 
-fn timestamp(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, GovError> {
+fn timestamp(field: &str, value: Option<&str>) -> Result<Option<Timestamp>, GovError> {
     value
         .map(|text| {
             parse_rfc3339(text).ok_or_else(|| {
                 GovError::bad_request(
                     "invalid_request",
-                    format!("failed to read decision: {field} is not an RFC 3339 timestamp"),
+                    format!("read decision: {field} is not an RFC 3339 timestamp"),
                 )
             })
         })
@@ -180,16 +179,17 @@ fn timestamp(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>,
 /// Returns the answer for the caller and the stored event (for webhook delivery).
 pub fn apply(
     state: &mut GovState,
-    settings: &Value,
+    settings: &Map<String, Value>,
     request: &DecisionRequest,
-    now: OffsetDateTime,
+    now: Timestamp,
     defects: DecisionDefects,
 ) -> Result<(DecisionOutcome, Event), GovError> {
     non_empty("agent_id", &request.agent_id)?;
     non_empty("tool_name", &request.tool_name)?;
-    let requested_tier: RiskTier = request.risk_tier.parse().map_err(|e| {
-        GovError::bad_request("invalid_risk_tier", format!("failed to read decision: {e}"))
-    })?;
+    let requested_tier: RiskTier = request
+        .risk_tier
+        .parse()
+        .map_err(|e| GovError::bad_request("invalid_risk_tier", format!("read decision: {e}")))?;
     let occurred_at = timestamp("occurred_at", request.occurred_at.as_deref())?.unwrap_or(now);
     // A back-dated event was visible as soon as it happened unless the caller says
     // otherwise; a live one becomes visible now.
@@ -285,7 +285,11 @@ mod tests {
 
     use super::*;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+    const NOW: Timestamp = Timestamp(datetime!(2026-11-24 12:00 UTC));
+
+    fn map(value: &Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
 
     fn request(tool: &str, tier: &str) -> DecisionRequest {
         DecisionRequest::from_json(
@@ -294,7 +298,11 @@ mod tests {
         .unwrap()
     }
 
-    fn decide(state: &mut GovState, settings: &Value, tier: &str) -> (DecisionOutcome, Event) {
+    fn decide(
+        state: &mut GovState,
+        settings: &Map<String, Value>,
+        tier: &str,
+    ) -> (DecisionOutcome, Event) {
         apply(
             state,
             settings,
@@ -310,7 +318,7 @@ mod tests {
         let mut state = GovState::default();
         let decisions: Vec<Decision> = ["low", "medium", "high", "critical"]
             .iter()
-            .map(|tier| decide(&mut state, &json!({}), tier).0.decision)
+            .map(|tier| decide(&mut state, &Map::new(), tier).0.decision)
             .collect();
         assert_eq!(
             decisions,
@@ -326,7 +334,7 @@ mod tests {
     #[test]
     fn allow_records_only_an_event() {
         let mut state = GovState::default();
-        let (outcome, event) = decide(&mut state, &json!({}), "low");
+        let (outcome, event) = decide(&mut state, &Map::new(), "low");
         assert_eq!((outcome.approval_id, outcome.alert_id), (None, None));
         assert_eq!(
             event.reason_code.as_deref(),
@@ -346,8 +354,8 @@ mod tests {
     #[test]
     fn step_up_adds_a_pending_approval_with_a_fresh_request_id() {
         let mut state = GovState::default();
-        let (first, event) = decide(&mut state, &json!({}), "medium");
-        let (second, _) = decide(&mut state, &json!({}), "medium");
+        let (first, event) = decide(&mut state, &Map::new(), "medium");
+        let (second, _) = decide(&mut state, &Map::new(), "medium");
         let approval = state
             .approvals
             .get(first.approval_id.as_deref().unwrap())
@@ -366,7 +374,7 @@ mod tests {
     #[test]
     fn block_adds_an_alert_and_a_violation() {
         let mut state = GovState::default();
-        let (outcome, event) = decide(&mut state, &json!({}), "critical");
+        let (outcome, event) = decide(&mut state, &Map::new(), "critical");
         let alert = &state.alerts[0];
         assert_eq!(Some(&alert.alert_id), outcome.alert_id.as_ref());
         assert_eq!(Some(&alert.violation_id), event.violation_id.as_ref());
@@ -381,7 +389,7 @@ mod tests {
             "tool_risk_overrides": {"fs.write": "low"},
         });
         let mut state = GovState::default();
-        let (outcome, event) = decide(&mut state, &settings, "critical");
+        let (outcome, event) = decide(&mut state, &map(&settings), "critical");
         assert_eq!(
             outcome.decision,
             Decision::Block,
@@ -392,7 +400,7 @@ mod tests {
             event.reason_code.as_deref(),
             Some("tool_risk_override.low.block")
         );
-        let policy = ShadowPolicy::from_settings(&settings);
+        let policy = ShadowPolicy::from_settings(&map(&settings));
         assert_eq!(policy.decide(RiskTier::High), Decision::Allow);
         assert_eq!(
             policy.decide(RiskTier::Medium),
@@ -409,14 +417,17 @@ mod tests {
         req.occurred_at = Some("2026-11-20T08:00:00Z".into());
         let (_, event) = apply(
             &mut state,
-            &json!({}),
+            &Map::new(),
             &req,
             NOW,
             DecisionDefects::default(),
         )
         .unwrap();
         assert_eq!((event.reason_code, event.policy_reference), (None, None));
-        assert_eq!(event.occurred_at, datetime!(2026-11-20 08:00 UTC));
+        assert_eq!(
+            event.occurred_at,
+            Timestamp(datetime!(2026-11-20 08:00 UTC))
+        );
         assert_eq!(event.visible_at, event.occurred_at);
         assert!(state.evidence.is_empty());
     }
@@ -432,7 +443,7 @@ mod tests {
             let req = DecisionRequest::from_json(body).unwrap();
             let err = apply(
                 &mut state,
-                &json!({}),
+                &Map::new(),
                 &req,
                 NOW,
                 DecisionDefects::default(),
@@ -457,7 +468,7 @@ mod tests {
         };
         let (outcome, _) = apply(
             &mut state,
-            &json!({}),
+            &Map::new(),
             &request("t", "medium"),
             NOW,
             defects,
@@ -472,7 +483,7 @@ mod tests {
             ..Default::default()
         };
         let (outcome, event) =
-            apply(&mut state, &json!({}), &request("t", "high"), NOW, defects).unwrap();
+            apply(&mut state, &Map::new(), &request("t", "high"), NOW, defects).unwrap();
         assert_eq!(
             (outcome.decision, outcome.alert_id),
             (Decision::Block, None)
@@ -483,7 +494,7 @@ mod tests {
             ..Default::default()
         };
         let (outcome, event) =
-            apply(&mut state, &json!({}), &request("t", "high"), NOW, defects).unwrap();
+            apply(&mut state, &Map::new(), &request("t", "high"), NOW, defects).unwrap();
         assert!(outcome.alert_id.is_some());
         assert_eq!(event.violation_id, None);
         assert!(state.approvals.is_empty());

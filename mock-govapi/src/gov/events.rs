@@ -4,9 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 /// `prev_hash` of the first event in a tenant's chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -119,16 +119,10 @@ pub struct Event {
     pub approval_id: Option<String>,
     pub request_id: Option<String>,
     pub alert_id: Option<String>,
-    #[serde(with = "super::ts")]
-    pub occurred_at: OffsetDateTime,
-    #[serde(with = "super::ts")]
-    pub visible_at: OffsetDateTime,
-    #[serde(
-        with = "super::ts::option",
-        skip_serializing_if = "Option::is_none",
-        default
-    )]
-    pub decision_fields_backfilled_at: Option<OffsetDateTime>,
+    pub occurred_at: Timestamp,
+    pub visible_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub decision_fields_backfilled_at: Option<Timestamp>,
     pub evidence_chain: EvidenceChain,
 }
 
@@ -148,8 +142,8 @@ pub struct EventDraft {
     pub approval_id: Option<String>,
     pub request_id: Option<String>,
     pub alert_id: Option<String>,
-    pub occurred_at: OffsetDateTime,
-    pub visible_at: OffsetDateTime,
+    pub occurred_at: Timestamp,
+    pub visible_at: Timestamp,
 }
 
 /// The hash of an event given its predecessor's. It covers what the decision *was*
@@ -169,7 +163,7 @@ pub fn chain_hash(prev_hash: &str, event: &Event) -> String {
         event.endpoint_id,
         event.user_id,
         event.violation_id,
-        super::rfc3339(event.occurred_at),
+        event.occurred_at.to_string(),
     ]);
     let mut hasher = Sha256::new();
     hasher.update(prev_hash.as_bytes());
@@ -283,7 +277,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn draft(n: u32, decision: Decision) -> EventDraft {
-        let at = datetime!(2026-11-24 12:00 UTC) + time::Duration::seconds(i64::from(n));
+        let at = Timestamp(datetime!(2026-11-24 12:00 UTC) + time::Duration::seconds(i64::from(n)));
         EventDraft {
             event_id: format!("evt-{n}"),
             agent_id: "agent-a".into(),

@@ -1,9 +1,9 @@
 //! SIEM, PAM and SOAR integrations (`G/integrations`): seed 003 names the routes
 //! (create, list, sync); their shape is this project's choice (contract [C]).
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use super::{keep_redacted, new_id, redact_secrets, GovError};
 
@@ -19,13 +19,10 @@ pub struct Integration {
     pub config: Value,
     pub status: String,
     pub sync_count: u32,
-    #[serde(with = "super::ts::option")]
-    pub last_sync_at: Option<OffsetDateTime>,
+    pub last_sync_at: Option<Timestamp>,
     pub last_sync_id: Option<String>,
-    #[serde(with = "super::ts")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "super::ts")]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl Integration {
@@ -76,18 +73,14 @@ impl IntegrationBook {
 
     /// Creates, or updates when `integration_id` names an existing one; returns the
     /// record and whether it was created.
-    pub fn upsert(
-        &mut self,
-        body: Value,
-        now: OffsetDateTime,
-    ) -> Result<(Integration, bool), GovError> {
-        let body: IntegrationBody = serde_json::from_value(body)
-            .map_err(|e| invalid(format!("failed to read integration: {e}")))?;
+    pub fn upsert(&mut self, body: Value, now: Timestamp) -> Result<(Integration, bool), GovError> {
+        let body: IntegrationBody =
+            serde_json::from_value(body).map_err(|e| invalid(format!("read integration: {e}")))?;
         if !KINDS.contains(&body.kind.as_str()) {
             return Err(GovError::bad_request(
                 "invalid_kind",
                 format!(
-                    "failed to read integration: unknown kind {:?} (expected siem, pam or soar)",
+                    "read integration: unknown kind {:?} (expected siem, pam or soar)",
                     body.kind
                 ),
             ));
@@ -95,7 +88,7 @@ impl IntegrationBook {
         for (field, value) in [("provider", &body.provider), ("name", &body.name)] {
             if value.trim().is_empty() {
                 return Err(invalid(format!(
-                    "failed to read integration: {field} must not be empty"
+                    "read integration: {field} must not be empty"
                 )));
             }
         }
@@ -106,7 +99,7 @@ impl IntegrationBook {
             object @ Value::Object(_) => object,
             _ => {
                 return Err(invalid(
-                    "failed to read integration: config must be a JSON object".into(),
+                    "read integration: config must be a JSON object".into(),
                 ))
             }
         };
@@ -119,7 +112,7 @@ impl IntegrationBook {
                 return Err(GovError::conflict(
                     "kind_mismatch",
                     format!(
-                        "failed to update integration {:?}: it is a {} integration, not {}",
+                        "update integration {:?}: it is a {} integration, not {}",
                         existing.integration_id, existing.kind, body.kind
                     ),
                 ));
@@ -151,11 +144,7 @@ impl IntegrationBook {
     }
 
     /// Starts a sync: recorded on the integration and acknowledged as accepted.
-    pub fn sync(
-        &mut self,
-        integration_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<SyncReceipt, GovError> {
+    pub fn sync(&mut self, integration_id: &str, now: Timestamp) -> Result<SyncReceipt, GovError> {
         let item = self
             .items
             .iter_mut()
@@ -163,13 +152,13 @@ impl IntegrationBook {
             .ok_or_else(|| {
                 GovError::not_found(
                     "integration_not_found",
-                    format!("failed to find integration {integration_id:?}"),
+                    format!("find integration {integration_id:?}"),
                 )
             })?;
         if !item.enabled {
             return Err(GovError::conflict(
                 "integration_disabled",
-                format!("failed to sync integration {integration_id:?}: it is disabled"),
+                format!("sync integration {integration_id:?}: it is disabled"),
             ));
         }
         let sync_id = new_id("isync");
@@ -183,7 +172,7 @@ impl IntegrationBook {
             kind: item.kind.clone(),
             provider: item.provider.clone(),
             sync_id,
-            requested_at: super::rfc3339(now),
+            requested_at: now.to_string(),
         })
     }
 }
@@ -195,7 +184,7 @@ mod tests {
 
     use super::*;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+    const NOW: Timestamp = Timestamp(datetime!(2026-11-24 12:00 UTC));
 
     #[test]
     fn create_list_update_and_sync() {
@@ -206,7 +195,7 @@ mod tests {
         assert!(!created.view().to_string().contains("t0k"));
         assert_eq!(book.list().len(), 1);
 
-        let update = json!({"integration_id": created.integration_id, "kind": "siem", "provider": "splunk", "name": "renamed", "config": {"url": "https://hec", "hec_token": "[redacted]"}});
+        let update = json!({"integration_id": created.integration_id, "kind": "siem", "provider": "splunk", "name": "renamed", "config": {"url": "https://hec", "hec_token": super::super::REDACTED}});
         let (updated, is_new) = book.upsert(update, NOW).unwrap();
         assert!(!is_new);
         assert_eq!(updated.name, "renamed");

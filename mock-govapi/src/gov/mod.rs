@@ -21,60 +21,23 @@ pub use store::GovState;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Formats an instant the way every GovAPI timestamp reads (RFC 3339, UTC).
-pub fn rfc3339(at: OffsetDateTime) -> String {
-    // Formatting a UTC instant as RFC 3339 only fails for years outside 0..=9999,
-    // which the mock never produces; fall back to the unix form rather than panic.
-    at.format(&Rfc3339)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
-}
+use crate::clock::Timestamp;
 
 /// Parses an RFC 3339 timestamp from a query or body.
-pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok()
+pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    OffsetDateTime::parse(text, &Rfc3339).ok().map(Timestamp)
 }
 
-/// Serde adapter so records keep `OffsetDateTime` in memory and RFC 3339 on the wire.
-pub mod ts {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use time::OffsetDateTime;
-
-    pub fn serialize<S: Serializer>(at: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::rfc3339(*at))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse_rfc3339(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text}")))
-    }
-
-    /// Same for optional timestamps, which serialize as `null` when absent.
-    pub mod option {
-        use serde::{Deserialize, Deserializer, Serializer};
-        use time::OffsetDateTime;
-
-        pub fn serialize<S: Serializer>(
-            at: &Option<OffsetDateTime>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match at {
-                Some(at) => s.serialize_str(&super::super::rfc3339(*at)),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<OffsetDateTime>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                None => Ok(None),
-                Some(text) => super::super::parse_rfc3339(&text).map(Some).ok_or_else(|| {
-                    serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text}"))
-                }),
-            }
-        }
-    }
+/// The start of a look-back window of `hours` ending at `now`.
+pub fn window_start(now: Timestamp, hours: u64) -> Timestamp {
+    // Clamp absurd windows to "since the epoch" instead of overflowing.
+    let secs = i64::try_from(hours.saturating_mul(3600)).unwrap_or(i64::MAX);
+    let span = time::Duration::seconds(secs);
+    Timestamp(
+        now.0
+            .checked_sub(span)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    )
 }
 
 /// A fresh identifier with a readable prefix (`apr-…`, `evt-…`), unique per process.
@@ -119,7 +82,7 @@ impl GovError {
 }
 
 /// What a redacted secret reads as on GET.
-pub const REDACTED: &str = "[redacted]";
+pub const REDACTED: &str = "********";
 
 /// Whether a config key names a secret (`client_secret`, `api_token`, `password`, ...).
 pub fn is_secret_key(key: &str) -> bool {

@@ -4,33 +4,30 @@
 //! seconds>` and `X-Thoth-Signature: v1=<hex HMAC-SHA256(secret, "<ts>.<raw body>")>`;
 //! timestamps more than 300 s away from the server clock are stale.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use thiserror::Error;
 
-pub const TIMESTAMP_HEADER: &str = "x-thoth-timestamp";
-pub const SIGNATURE_HEADER: &str = "x-thoth-signature";
+use crate::signing::{verify_mac_only, MAX_SKEW_SECONDS};
+pub use crate::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
 /// The only scheme version this mock understands; other versions in the header are ignored.
 pub const SIGNATURE_VERSION: &str = "v1";
 /// Largest accepted distance, either way, between the callback's timestamp and the clock.
-pub const TOLERANCE_SECS: i64 = 300;
-
-type HmacSha256 = Hmac<Sha256>;
+pub const TOLERANCE_SECS: i64 = MAX_SKEW_SECONDS;
 
 /// Why a callback's signature headers were refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum VerifyError {
-    #[error("failed to verify callback: the X-Thoth-Timestamp header is missing")]
+    #[error("verify callback: the X-Thoth-Timestamp header is missing")]
     MissingTimestamp,
-    #[error("failed to verify callback: the X-Thoth-Timestamp header is not unix seconds")]
+    #[error("verify callback: the X-Thoth-Timestamp header is not unix seconds")]
     MalformedTimestamp,
-    #[error("failed to verify callback: the X-Thoth-Signature header is missing")]
+    #[error("verify callback: the X-Thoth-Signature header is missing")]
     MissingSignature,
-    #[error("failed to verify callback: the X-Thoth-Signature header holds no v1=<hex> signature")]
+    #[error("verify callback: the X-Thoth-Signature header holds no v1=<hex> signature")]
     MalformedSignature,
-    #[error("failed to verify callback: the signature does not match the body and timestamp")]
+    #[error("verify callback: the signature does not match the body and timestamp")]
     SignatureMismatch,
-    #[error("failed to verify callback: the timestamp is {skew_secs} s away from the server clock (limit {TOLERANCE_SECS} s)")]
+    #[error("verify callback: the timestamp is {skew_secs} s away from the server clock (limit {TOLERANCE_SECS} s)")]
     StaleTimestamp { skew_secs: i64 },
 }
 
@@ -67,29 +64,6 @@ pub struct Verified {
     pub signature: String,
 }
 
-/// The byte string that is signed: `"<timestamp>.<raw body>"`.
-pub fn canonical_message(timestamp: &str, body: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(timestamp.len() + 1 + body.len());
-    message.extend_from_slice(timestamp.as_bytes());
-    message.push(b'.');
-    message.extend_from_slice(body);
-    message
-}
-
-fn mac_for(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(&canonical_message(timestamp, body));
-    mac
-}
-
-/// The `X-Thoth-Signature` value for a body, as a sender computes it.
-pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let tag = mac_for(secret, timestamp, body).finalize().into_bytes();
-    format!("{SIGNATURE_VERSION}={}", hex::encode(tag))
-}
-
 fn parse_timestamp(header: Option<&str>) -> Result<i64, VerifyError> {
     let text = header.ok_or(VerifyError::MissingTimestamp)?.trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -98,14 +72,17 @@ fn parse_timestamp(header: Option<&str>) -> Result<i64, VerifyError> {
     text.parse().map_err(|_| VerifyError::MalformedTimestamp)
 }
 
-/// The v1 tags of a signature header. Several comma-separated entries are allowed so a
-/// sender can sign with an old and a new secret while rotating.
-fn v1_tags(header: &str) -> Vec<Vec<u8>> {
+/// The v1 entries of a signature header. Several comma-separated entries are allowed
+/// so a sender can sign with an old and a new secret while rotating.
+fn v1_entries(header: &str) -> Vec<&str> {
     header
         .split(',')
-        .filter_map(|entry| entry.trim().split_once('='))
-        .filter(|(version, _)| version.trim() == SIGNATURE_VERSION)
-        .filter_map(|(_, tag)| hex::decode(tag.trim()).ok())
+        .map(str::trim)
+        .filter(|entry| {
+            entry.split_once('=').is_some_and(|(version, tag)| {
+                version == SIGNATURE_VERSION && hex::decode(tag).is_ok()
+            })
+        })
         .collect()
 }
 
@@ -127,22 +104,20 @@ pub fn verify(
     if checks.signature {
         let signature_header = signature_header.ok_or(VerifyError::MissingSignature)?;
         let timestamp = parse_timestamp(timestamp_header)?;
-        let tags = v1_tags(signature_header);
-        if tags.is_empty() {
+        let entries = v1_entries(signature_header);
+        if entries.is_empty() {
             return Err(VerifyError::MalformedSignature);
         }
         // Verify against the header text as sent, not the re-rendered integer, so that
         // "0100" and "100" are different messages exactly as the sender signed them.
+        // `verify_mac_only` compares in constant time.
         let raw_timestamp = timestamp_header.unwrap_or_default().trim();
-        let matched = tags.into_iter().find(|tag| {
-            // `verify_slice` compares in constant time.
-            mac_for(secret, raw_timestamp, body)
-                .verify_slice(tag)
-                .is_ok()
-        });
-        let tag = matched.ok_or(VerifyError::SignatureMismatch)?;
+        let matched = entries
+            .into_iter()
+            .find(|entry| verify_mac_only(secret, raw_timestamp, entry, body).is_ok());
+        let entry = matched.ok_or(VerifyError::SignatureMismatch)?;
         verified.timestamp = timestamp;
-        verified.signature = hex::encode(tag);
+        verified.signature = entry.trim_start_matches("v1=").to_ascii_lowercase();
     }
     if checks.freshness {
         let timestamp = parse_timestamp(timestamp_header)?;
@@ -160,6 +135,11 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a sender puts in X-Thoth-Signature (timestamps in these tests are numeric).
+    fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
+        crate::signing::sign(secret, timestamp.parse().unwrap(), body)
+    }
 
     const SECRET: &[u8] = b"pam-callback-secret";
     const BODY: &[u8] = br#"{"approval_id":"apr-1","request_id":"req-1","decision":"approve"}"#;

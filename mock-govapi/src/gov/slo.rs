@@ -1,10 +1,11 @@
 //! Evidence quality SLOs (`GET T/governance/evidence-slos`), computed from the event
 //! store itself: nothing is reported that the stored events do not show.
 
+use crate::clock::Timestamp;
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
 
 use super::events::{Decision, EventStore};
+use super::window_start;
 
 /// Minimum for the presence/coverage rates.
 pub const MIN_COVERAGE_RATE: f64 = 0.99;
@@ -85,14 +86,23 @@ fn percentile(mut samples: Vec<f64>, pct: f64) -> f64 {
     samples[rank.clamp(1, samples.len()) - 1]
 }
 
+/// Deliberate defect of the SLO computation (see `Fault::EvidenceSloBreached`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SloDefects {
+    /// Checks each event's `prev_hash` against its own hash instead of its
+    /// predecessor's, so every link of a sound chain reads as broken.
+    pub verify_against_own_hash: bool,
+}
+
 /// Scans the newest `scan_limit` events that occurred within `window_hours` of `now`.
 pub fn evaluate(
     store: &EventStore,
     window_hours: u64,
     scan_limit: usize,
-    now: OffsetDateTime,
+    now: Timestamp,
+    defects: SloDefects,
 ) -> SloReport {
-    let since = now - Duration::hours(i64::try_from(window_hours).unwrap_or(i64::MAX / 3600));
+    let since = window_start(now, window_hours);
     let scanned: Vec<usize> = (0..store.len())
         .rev()
         .filter(|&i| store.as_slice()[i].occurred_at >= since)
@@ -115,9 +125,19 @@ pub fn evaluate(
         .iter()
         .filter(|e| e.policy_reference.is_some())
         .count();
-    let verified = scanned.iter().filter(|&&i| store.link_verifies(i)).count();
+    let verified = scanned
+        .iter()
+        .filter(|&&i| {
+            if defects.verify_against_own_hash {
+                let chain = &events[i].evidence_chain;
+                chain.prev_hash == chain.hash
+            } else {
+                store.link_verifies(i)
+            }
+        })
+        .count();
     let latencies = rows
-        .map(|e| ((e.visible_at - e.occurred_at).as_seconds_f64()).max(0.0))
+        .map(|e| (e.visible_at.0 - e.occurred_at.0).as_seconds_f64().max(0.0))
         .collect();
 
     let metrics = Metrics {
@@ -195,7 +215,7 @@ mod tests {
     use super::*;
     use crate::gov::events::tests::draft;
 
-    const NOW: OffsetDateTime = datetime!(2026-11-24 13:00 UTC);
+    const NOW: Timestamp = Timestamp(datetime!(2026-11-24 13:00 UTC));
 
     fn store(decisions: &[Decision]) -> EventStore {
         let mut store = EventStore::default();
@@ -211,7 +231,7 @@ mod tests {
 
     #[test]
     fn an_empty_store_passes_with_nothing_scanned() {
-        let report = evaluate(&EventStore::default(), 24, 1000, NOW);
+        let report = evaluate(&EventStore::default(), 24, 1000, NOW, SloDefects::default());
         assert!(report.passed);
         assert_eq!(report.metrics.rows_scanned, 0);
         assert_eq!(report.metrics.evidence_chain_verification_success, 1.0);
@@ -224,6 +244,7 @@ mod tests {
             24,
             1000,
             NOW,
+            SloDefects::default(),
         );
         assert!(report.passed, "{:?}", report.failures);
         assert_eq!(report.metrics.rows_scanned, 3);
@@ -250,7 +271,7 @@ mod tests {
         let rows = events.as_mut_slice();
         rows[3].reason_code = None;
         rows[2].policy_reference = None;
-        let report = evaluate(&events, 24, 1000, NOW);
+        let report = evaluate(&events, 24, 1000, NOW, SloDefects::default());
         assert_eq!(
             failed_metrics(&report),
             [
@@ -264,7 +285,7 @@ mod tests {
         // Violation ids are hashed: re-seal the chain so only presence fails.
         events.as_mut_slice()[0].violation_id = None;
         events.reseal();
-        let report = evaluate(&events, 24, 1000, NOW);
+        let report = evaluate(&events, 24, 1000, NOW, SloDefects::default());
         assert!(failed_metrics(&report).contains(&"violation_id_presence_rate"));
         assert!(!failed_metrics(&report).contains(&"evidence_chain_verification_success"));
     }
@@ -273,7 +294,7 @@ mod tests {
     fn a_broken_hash_chain_fails_verification() {
         let mut events = store(&[Decision::Allow; 10]);
         events.as_mut_slice()[4].tool_name = "forged".into();
-        let report = evaluate(&events, 24, 1000, NOW);
+        let report = evaluate(&events, 24, 1000, NOW, SloDefects::default());
         assert_eq!(
             failed_metrics(&report),
             ["evidence_chain_verification_success"]
@@ -289,17 +310,17 @@ mod tests {
         let gapped = EventStore::from_recorded(rows);
         let verdicts: Vec<bool> = (0..3).map(|i| gapped.link_verifies(i)).collect();
         assert_eq!(verdicts, [true, false, true]);
-        assert!(!evaluate(&gapped, 24, 1000, NOW).passed);
+        assert!(!evaluate(&gapped, 24, 1000, NOW, SloDefects::default()).passed);
     }
 
     #[test]
     fn slow_visibility_fails_the_latency_p95() {
         let mut events = store(&[Decision::Allow; 20]);
         // One slow event in twenty is the 95th percentile's neighbour, not above it.
-        events.as_mut_slice()[0].visible_at += Duration::seconds(600);
-        assert!(evaluate(&events, 24, 1000, NOW).passed);
-        events.as_mut_slice()[1].visible_at += Duration::seconds(90);
-        let report = evaluate(&events, 24, 1000, NOW);
+        events.as_mut_slice()[0].visible_at.0 += time::Duration::seconds(600);
+        assert!(evaluate(&events, 24, 1000, NOW, SloDefects::default()).passed);
+        events.as_mut_slice()[1].visible_at.0 += time::Duration::seconds(90);
+        let report = evaluate(&events, 24, 1000, NOW, SloDefects::default());
         assert_eq!(
             failed_metrics(&report),
             ["decision_to_api_visibility_latency_p95_seconds"]
@@ -315,14 +336,39 @@ mod tests {
     #[test]
     fn window_and_scan_limit_bound_the_rows() {
         let mut events = store(&[Decision::Allow; 5]);
-        events.as_mut_slice()[0].occurred_at -= Duration::hours(48);
+        events.as_mut_slice()[0].occurred_at.0 -= time::Duration::hours(48);
         events.as_mut_slice()[0].reason_code = None;
         // The old row is outside 24 h, but its tampered timestamp breaks its link only.
-        let report = evaluate(&events, 24, 1000, NOW);
+        let report = evaluate(&events, 24, 1000, NOW, SloDefects::default());
         assert_eq!(report.metrics.rows_scanned, 4);
         assert!(report.passed, "{:?}", report.failures);
-        assert_eq!(evaluate(&events, 72, 1000, NOW).metrics.rows_scanned, 5);
-        assert_eq!(evaluate(&events, 72, 2, NOW).metrics.rows_scanned, 2);
+        assert_eq!(
+            evaluate(&events, 72, 1000, NOW, SloDefects::default())
+                .metrics
+                .rows_scanned,
+            5
+        );
+        assert_eq!(
+            evaluate(&events, 72, 2, NOW, SloDefects::default())
+                .metrics
+                .rows_scanned,
+            2
+        );
+    }
+
+    #[test]
+    fn the_defect_fails_a_sound_chain_and_nothing_else() {
+        let events = store(&[Decision::Allow, Decision::Block]);
+        let defect = SloDefects {
+            verify_against_own_hash: true,
+        };
+        let report = evaluate(&events, 24, 1000, NOW, defect);
+        assert_eq!(
+            failed_metrics(&report),
+            ["evidence_chain_verification_success"]
+        );
+        assert_eq!(report.metrics.broken_chain_links, 2);
+        assert!(evaluate(&EventStore::default(), 24, 1000, NOW, defect).passed);
     }
 
     #[test]
