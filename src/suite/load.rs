@@ -52,23 +52,30 @@ pub struct Parsed<T> {
 /// shows the first parse error of each broken file; semantic checks run on every file
 /// that parsed, and all their findings are reported.
 pub fn load_project(suites_dir: &Path, fixtures_dir: &Path) -> Result<Project, Diagnostics> {
-    let mut diags = Diagnostics::default();
-
-    let files = match suite_files(suites_dir) {
-        Ok(f) => f,
-        Err(d) => return Err(Diagnostics(vec![d])),
-    };
+    let files = suite_files(suites_dir).map_err(|d| Diagnostics(vec![d]))?;
     if files.is_empty() {
-        diags.push(whole_file(
+        return Err(Diagnostics(vec![whole_file(
             suites_dir,
             format!("find suites: no `*.yaml` files besides `{CATALOGUE_FILE}`"),
-        ));
+        )]));
     }
+    let mut project = load_files(&files, &suites_dir.join(CATALOGUE_FILE), fixtures_dir)?;
+    project.suites_dir = suites_dir.to_path_buf();
+    Ok(project)
+}
 
-    let catalogue = parse_file::<Catalogue>(&suites_dir.join(CATALOGUE_FILE));
+/// Loads and validates exactly these suite files against the catalogue at
+/// `catalogue_path`. `suites_dir` of the result is the catalogue's directory.
+pub fn load_files(
+    suite_files: &[PathBuf],
+    catalogue_path: &Path,
+    fixtures_dir: &Path,
+) -> Result<Project, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let catalogue = parse_file::<Catalogue>(catalogue_path);
     let mut suites = Vec::new();
-    for file in files {
-        match parse_file::<Suite>(&file) {
+    for file in suite_files {
+        match parse_file::<Suite>(file) {
             Ok(p) => suites.push(p),
             Err(d) => diags.push(d),
         }
@@ -101,7 +108,10 @@ pub fn load_project(suites_dir: &Path, fixtures_dir: &Path) -> Result<Project, D
                 .collect(),
             catalogue: c.value,
             fixtures_dir: fixtures_dir.to_path_buf(),
-            suites_dir: suites_dir.to_path_buf(),
+            suites_dir: catalogue_path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
         }),
         _ => {
             diags.sort();
@@ -192,19 +202,30 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
             index,
         }),
         Err(err) => {
-            // serde_path_to_error writes "." for the root.
+            let outer = err.without_snippet();
+            let err = original(&err);
+            // serde_path_to_error writes "." for the root, and `?` for a key it never
+            // handed to serde (a duplicate one).
             if field_path == "." {
                 field_path.clear();
             }
-            let err = err.without_snippet();
-            let pos = err
-                .location()
-                .filter(|l| l.line() > 0)
-                .map(|l| Pos {
-                    line: l.line(),
-                    column: l.column(),
-                })
-                .unwrap_or_else(|| index.locate(&field_path));
+            if let serde_saphyr::Error::DuplicateMappingKey { key: Some(k), .. } = err {
+                if let Some(parent) = field_path.strip_suffix('?') {
+                    field_path = format!("{parent}{k}");
+                }
+            }
+            let own = outer.location().filter(|l| l.line() > 0).map(|l| Pos {
+                line: l.line(),
+                column: l.column(),
+            });
+            let pos = match (err, own) {
+                // serde-saphyr notices a missing field at the end of the mapping, which
+                // is the next field's line; the mapping's start is where to look.
+                (serde_saphyr::Error::SerdeMissingField { .. }, _) | (_, None) => {
+                    index.locate(&field_path)
+                }
+                (_, Some(p)) => p,
+            };
             Err(Diagnostic {
                 file: path.to_path_buf(),
                 line: pos.line,
@@ -216,6 +237,17 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
     }
 }
 
+/// The error itself, without the wrappers that only add where an alias was used or a
+/// source snippet.
+fn original(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = err
+    {
+        err = error;
+    }
+    err
+}
+
 fn only_comments(text: &str) -> bool {
     text.lines()
         .map(|l| l.trim_start_matches('\u{feff}').trim())
@@ -225,6 +257,7 @@ fn only_comments(text: &str) -> bool {
 /// The error's message without position (we print our own) and without control
 /// characters, which could forge lines in a terminal.
 fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
+    let err = original(err);
     let msg: Cow<'_, str> = match err {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
@@ -242,6 +275,19 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
             Some(k) => format!("duplicate key `{k}` (each key may appear once per mapping)"),
             None => "duplicate key (each key may appear once per mapping)".to_string(),
         }),
+        serde_saphyr::Error::Budget { breach, .. } => Cow::Owned(format!(
+            "the document exceeds a size limit ({breach:?}); anchors and aliases may expand too far"
+        )),
+        serde_saphyr::Error::MultipleDocuments { .. } => Cow::Borrowed(
+            "the file holds more than one YAML document (`---`); a suite file is exactly one",
+        ),
+        serde_saphyr::Error::Unexpected { expected, .. } => Cow::Owned(format!(
+            "invalid type: expected {}",
+            expected.trim_end_matches(" start")
+        )),
+        serde_saphyr::Error::Message { msg, .. } if msg.contains("untagged enum") => {
+            Cow::Owned(untagged_message(msg))
+        }
         other => DefaultMessageFormatter.format_message(other),
     };
     if msg.chars().any(char::is_control) {
@@ -251,10 +297,78 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
     }
 }
 
+/// Serde's "did not match any variant of untagged enum X" names a Rust type; say instead
+/// what the field accepts.
+fn untagged_message(msg: &str) -> String {
+    let accepted = if msg.ends_with("StatusSet") {
+        "an HTTP status code (e.g. `200`) or a list of them (e.g. `[200, 204]`)"
+    } else if msg.ends_with("Capture") {
+        "a JSONPath (e.g. `$.id`) or a mapping with `path` or `header` (and optionally `secret: true`)"
+    } else {
+        return msg.to_string();
+    };
+    format!("invalid value: expected {accepted}")
+}
+
 fn list(items: &[&str]) -> String {
     items
         .iter()
         .map(|i| format!("`{i}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Parsed<Suite>, Diagnostic> {
+        parse_str(Path::new("t.yaml"), text)
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_budget() {
+        // "Billion laughs": each level doubles nine-fold; without a budget this would
+        // expand to 9^8 strings.
+        // The bomb sits in a request's `json`, which accepts any value, so nothing but
+        // the budget stops the expansion.
+        let mut text = String::from(
+            "phase: p\ntitle: t\nrunbook: r\ncases:\n- id: c\n  title: t\n  capability: x\n  effect: read\n  steps:\n  - request:\n      method: POST\n      path: /x\n      json:\n        a0: &a0 [x, x, x, x, x, x, x, x, x]\n",
+        );
+        for i in 1..=8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "        a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = parse(&text).unwrap_err();
+        assert!(d.line > 0, "{d}");
+        assert!(d.message.contains("exceeds a size limit"), "{d}");
+        assert!(
+            d.field_path.starts_with("cases[0].steps[0].request.json"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_messages_are_escaped() {
+        let d = parse("phase: p\n\"bad\\u001b[31mkey\": 1\n").unwrap_err();
+        assert!(!d.message.contains('\u{1b}'), "{d}");
+        assert!(d.message.contains("unknown field"), "{d}");
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn parsing_yamlish_text_never_panics(
+            text in "([a-z_]{1,6}: ?(\\[|\\{|-|&a|\\*a|\"|'|[a-z0-9]{1,4}|\\}|\\]|,)?\n?( {0,4}|\t)){0,30}"
+        ) {
+            let _ = parse(&text);
+        }
+    }
 }

@@ -10,11 +10,60 @@ use std::path::Path;
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::load::Parsed;
-use super::model::Suite;
+use super::model::{Step, Suite};
 use crate::catalogue::Catalogue;
 
 mod steps;
 mod vars;
+
+/// Which step list of a suite a step is in; they run in the order of this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    SuiteSetup,
+    CaseSteps,
+    CaseCleanup,
+    SuiteCleanup,
+}
+
+pub(crate) struct StepList<'a> {
+    /// Field path of the list, e.g. `cases[2].cleanup`.
+    pub(crate) base: String,
+    pub(crate) steps: &'a [Step],
+    /// Index of the case the list belongs to, if any.
+    pub(crate) case: Option<usize>,
+    pub(crate) kind: ListKind,
+}
+
+/// Every step list of a suite, in execution order.
+pub(crate) fn step_lists(suite: &Suite) -> Vec<StepList<'_>> {
+    let mut lists = vec![StepList {
+        base: "setup".into(),
+        steps: &suite.setup,
+        case: None,
+        kind: ListKind::SuiteSetup,
+    }];
+    for (i, case) in suite.cases.iter().enumerate() {
+        lists.push(StepList {
+            base: format!("cases[{i}].steps"),
+            steps: &case.steps,
+            case: Some(i),
+            kind: ListKind::CaseSteps,
+        });
+        lists.push(StepList {
+            base: format!("cases[{i}].cleanup"),
+            steps: &case.cleanup,
+            case: Some(i),
+            kind: ListKind::CaseCleanup,
+        });
+    }
+    lists.push(StepList {
+        base: "cleanup".into(),
+        steps: &suite.cleanup,
+        case: None,
+        kind: ListKind::SuiteCleanup,
+    });
+    lists
+}
 
 /// Collects findings for one file.
 pub(crate) struct Findings<'a> {
@@ -24,14 +73,28 @@ pub(crate) struct Findings<'a> {
 }
 
 impl Findings<'_> {
+    /// A finding about the value at `field_path`.
     pub(crate) fn at(&mut self, field_path: &str, message: impl Into<String>) {
         let pos = self.index.locate(field_path);
+        self.push(pos, field_path, message.into());
+    }
+
+    /// A finding about the key that names `field_path` (e.g. a badly chosen name).
+    pub(crate) fn at_key(&mut self, field_path: &str, message: impl Into<String>) {
+        let pos = self
+            .index
+            .key_pos(field_path)
+            .unwrap_or_else(|| self.index.locate(field_path));
+        self.push(pos, field_path, message.into());
+    }
+
+    fn push(&mut self, pos: super::source_index::Pos, field_path: &str, message: String) {
         self.out.push(Diagnostic {
             file: self.parsed_path.to_path_buf(),
             line: pos.line,
             column: pos.column,
             field_path: field_path.to_string(),
-            message: message.into(),
+            message,
         });
     }
 }
@@ -234,11 +297,15 @@ fn find_cycles<'a>(
         }
         if state.get(next) == Some(&Visit::InProgress) {
             let from = stack.iter().position(|p| *p == next).unwrap_or(0);
-            let mut cycle: Vec<&str> = stack[from..].to_vec();
+            let cycle: Vec<&str> = stack[from..].to_vec();
             let mut key = cycle.clone();
             key.sort();
             if reported.insert(key) {
-                cycle.push(next);
+                let steps: Vec<String> = cycle
+                    .iter()
+                    .zip(cycle.iter().skip(1).chain(std::iter::once(&next)))
+                    .map(|(a, b)| format!("`{a}` after `{b}`"))
+                    .collect();
                 let mut f = Findings {
                     parsed_path: &s.path,
                     index: &s.index,
@@ -247,8 +314,8 @@ fn find_cycles<'a>(
                 f.at(
                     &format!("after[{i}]"),
                     format!(
-                        "`after` forms a cycle: {} (phases would wait for each other forever)",
-                        cycle.join(" -> ")
+                        "`after` forms a cycle: {}; these phases would wait for each other forever",
+                        steps.join(", ")
                     ),
                 );
             }
@@ -327,5 +394,5 @@ fn validate_suite(
         }
     }
     steps::validate_steps(suite, fixtures_dir, f);
-    vars::validate_vars(suite, f);
+    vars::validate_vars(suite, fixtures_dir, f);
 }

@@ -1,9 +1,520 @@
-//! Per-step checks: one action, declared features, fixtures, durations, JSONPaths,
-//! regexes, retries.
+//! Per-step checks: exactly one action, declared features, request bodies and fixtures,
+//! durations, JSONPaths, regexes, captures, PAM replays and retries.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Component, Path};
 
-use super::Findings;
-use crate::suite::model::Suite;
+use regex::Regex;
+use serde_json_path::JsonPath;
 
-pub(super) fn validate_steps(_suite: &Suite, _fixtures_dir: &Path, _f: &mut Findings<'_>) {}
+use super::{step_lists, Findings, ListKind, StepList};
+use crate::suite::duration::parse_duration;
+use crate::suite::model::{
+    Capture, Case, Feature, JsonAssert, Request, Retry, StatusSet, Step, Suite, Surface,
+};
+use crate::template::placeholders;
+
+/// Highest `retry.attempts`: more would hammer a target that is already struggling.
+const MAX_RETRY_ATTEMPTS: u32 = 10;
+
+/// The action fields of a step, by name, in declaration order.
+fn actions(step: &Step) -> Vec<&'static str> {
+    let mut a = Vec::new();
+    if step.request.is_some() {
+        a.push("request");
+    }
+    if step.admin.is_some() {
+        a.push("admin");
+    }
+    if step.pam_callback.is_some() {
+        a.push("pam_callback");
+    }
+    if step.sink_wait.is_some() {
+        a.push("sink_wait");
+    }
+    if step.thothctl.is_some() {
+        a.push("thothctl");
+    }
+    a
+}
+
+fn feature_name(f: Feature) -> &'static str {
+    match f {
+        Feature::MockAdmin => "mock_admin",
+        Feature::Sink => "sink",
+        Feature::Thothctl => "thothctl",
+        Feature::OtherTenant => "other_tenant",
+    }
+}
+
+/// The target feature an action cannot run without.
+fn feature_of(action: &str) -> Option<Feature> {
+    match action {
+        "admin" => Some(Feature::MockAdmin),
+        "sink_wait" => Some(Feature::Sink),
+        "thothctl" => Some(Feature::Thothctl),
+        _ => None,
+    }
+}
+
+pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Findings<'_>) {
+    for list in step_lists(suite) {
+        let case = list.case.map(|i| &suite.cases[i]);
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (i, step) in list.steps.iter().enumerate() {
+            let base = format!("{}[{i}]", list.base);
+            check_action_count(step, &base, f);
+            check_features(step, &base, case, &list, suite, f);
+            if let Some(name) = &step.name {
+                if let Some(first) = names.insert(name, i) {
+                    f.at(
+                        &format!("{base}.name"),
+                        format!("step name `{name}` is already used by {}[{first}] (names identify steps in replays and messages)", list.base),
+                    );
+                }
+            }
+            if let Some(r) = &step.request {
+                check_request(r, &format!("{base}.request"), false, fixtures_dir, f);
+            }
+            if let Some(r) = &step.admin {
+                check_request(r, &format!("{base}.admin"), true, fixtures_dir, f);
+            }
+            if let Some(p) = &step.pam_callback {
+                let pb = format!("{base}.pam_callback");
+                if !p.decision.contains("{{") && !matches!(p.decision.as_str(), "approve" | "deny")
+                {
+                    f.at(
+                        &format!("{pb}.decision"),
+                        format!("decision `{}` is neither `approve` nor `deny`", p.decision),
+                    );
+                }
+                if let Some(target) = &p.replay_of {
+                    check_replay_of(target, &format!("{pb}.replay_of"), &list, i, suite, f);
+                }
+            }
+            if let Some(s) = &step.sink_wait {
+                check_duration(&s.timeout, &format!("{base}.sink_wait.timeout"), f);
+            }
+            if let Some(t) = &step.thothctl {
+                if t.args.is_empty() {
+                    f.at(
+                        &format!("{base}.thothctl.args"),
+                        "thothctl needs at least one argument (the command)",
+                    );
+                }
+            }
+            check_status(
+                &step.expect.status,
+                step,
+                &format!("{base}.expect.status"),
+                f,
+            );
+            for (j, a) in step.expect.json.iter().enumerate() {
+                check_assert(a, &format!("{base}.expect.json[{j}]"), f);
+            }
+            if let Some(ev) = &step.eventually {
+                let eb = format!("{base}.eventually");
+                let timeout = check_duration(&ev.timeout, &format!("{eb}.timeout"), f);
+                let interval = check_duration(&ev.interval, &format!("{eb}.interval"), f);
+                if let Some(iv) = interval {
+                    if iv.is_zero() {
+                        f.at(&format!("{eb}.interval"), "interval must be more than 0");
+                    } else if timeout.is_some_and(|t| iv > t) {
+                        f.at(
+                            &format!("{eb}.interval"),
+                            "interval is longer than the timeout, so it would poll only once",
+                        );
+                    }
+                }
+                for (j, a) in ev.fail_if.iter().enumerate() {
+                    check_assert(a, &format!("{eb}.fail_if[{j}]"), f);
+                }
+                if matches!(actions(step).as_slice(), ["pam_callback"]) {
+                    f.at(
+                        &eb,
+                        "`eventually` would resend the PAM callback; poll the approval with a `request` step instead",
+                    );
+                }
+            }
+            for (name, cap) in &step.capture {
+                check_capture(cap, &format!("{base}.capture.{name}"), f);
+            }
+            if let Some(r) = &step.retry {
+                check_retry(r, step, &format!("{base}.retry"), f);
+            }
+        }
+    }
+}
+
+fn check_action_count(step: &Step, base: &str, f: &mut Findings<'_>) {
+    let a = actions(step);
+    match a.as_slice() {
+        [] => f.at(
+            base,
+            "step has no action; set exactly one of `request`, `admin`, `pam_callback`, `sink_wait`, `thothctl`",
+        ),
+        [_] => {}
+        [first, rest @ ..] => {
+            for other in rest {
+                f.at(
+                    &format!("{base}.{other}"),
+                    format!("step sets both `{first}` and `{other}`; a step has exactly one action (split it into two steps)"),
+                );
+            }
+        }
+    }
+}
+
+fn check_features(
+    step: &Step,
+    base: &str,
+    case: Option<&Case>,
+    list: &StepList<'_>,
+    suite: &Suite,
+    f: &mut Findings<'_>,
+) {
+    for action in actions(step) {
+        let Some(feature) = feature_of(action) else {
+            continue;
+        };
+        let name = feature_name(feature);
+        match case {
+            Some(case) => {
+                if !case.requires.contains(&feature) {
+                    f.at(
+                        &format!("{base}.{action}"),
+                        format!("this `{action}` step needs the `{name}` feature; add `{name}` to the case's `requires`"),
+                    );
+                }
+                if feature == Feature::Thothctl && case.surface != Surface::Thothctl {
+                    f.at(
+                        &format!("{base}.{action}"),
+                        "a case with a `thothctl` step must set `surface: thothctl`",
+                    );
+                }
+            }
+            None => {
+                // Suite-level steps have no `requires`; they may use a feature only if
+                // every case needs it anyway, so a target without it skips the whole phase.
+                if !suite.cases.iter().all(|c| c.requires.contains(&feature)) {
+                    let which = match list.kind {
+                        ListKind::SuiteSetup => "setup",
+                        _ => "cleanup",
+                    };
+                    f.at(
+                        &format!("{base}.{action}"),
+                        format!("a suite {which} `{action}` step needs the `{name}` feature, so every case of the suite must list `{name}` in `requires`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_request(r: &Request, base: &str, admin: bool, fixtures_dir: &Path, f: &mut Findings<'_>) {
+    let bodies: Vec<&str> = [
+        r.json.as_ref().map(|_| "json"),
+        r.body.as_ref().map(|_| "body"),
+        r.body_file.as_ref().map(|_| "body_file"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if bodies.len() > 1 {
+        f.at(
+            &format!("{base}.{}", bodies[1]),
+            format!(
+                "request sets both `{}` and `{}`; give at most one body",
+                bodies[0], bodies[1]
+            ),
+        );
+    }
+    let path = r.path.as_str();
+    if admin {
+        if !(path.starts_with("/__admin/") || path.starts_with("/__sink/")) {
+            f.at(
+                &format!("{base}.path"),
+                format!(
+                    "admin path `{path}` is outside the mock's `/__admin/` and `/__sink/` APIs"
+                ),
+            );
+        }
+    } else if !(path.starts_with('/') || path.starts_with("{{")) {
+        f.at(
+            &format!("{base}.path"),
+            format!("path `{path}` must start with `/` (it is relative to the tenant base URL)"),
+        );
+    }
+    if let Some(file) = &r.body_file {
+        check_fixture(file, &format!("{base}.body_file"), fixtures_dir, f);
+    }
+}
+
+fn check_fixture(file: &str, path: &str, fixtures_dir: &Path, f: &mut Findings<'_>) {
+    let rel = Path::new(file);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        f.at(
+            path,
+            format!("body_file `{file}` must be a plain relative path inside the fixtures directory (no `..`, no absolute path)"),
+        );
+        return;
+    }
+    if file.contains("{{") {
+        return; // resolved at run time; the variable check covers the placeholders
+    }
+    if !fixtures_dir.join(rel).is_file() {
+        f.at(
+            path,
+            format!("body_file `{file}` does not exist under the fixtures directory"),
+        );
+    }
+}
+
+fn check_replay_of(
+    target: &str,
+    path: &str,
+    list: &StepList<'_>,
+    index: usize,
+    suite: &Suite,
+    f: &mut Findings<'_>,
+) {
+    // Earlier steps of the same list, and for a case's cleanup, all of the case's steps.
+    let mut earlier: Vec<&Step> = list.steps[..index].iter().collect();
+    if let (ListKind::CaseCleanup, Some(ci)) = (list.kind, list.case) {
+        earlier.extend(suite.cases[ci].steps.iter());
+    }
+    let named: Vec<&&Step> = earlier
+        .iter()
+        .filter(|s| s.name.as_deref() == Some(target))
+        .collect();
+    if named.is_empty() {
+        f.at(
+            path,
+            format!(
+                "replay_of names step `{target}`, but no earlier step of this case has that name"
+            ),
+        );
+    } else if !named.iter().any(|s| s.pam_callback.is_some()) {
+        f.at(
+            path,
+            format!("replay_of names step `{target}`, which is not a `pam_callback` step"),
+        );
+    }
+}
+
+fn check_duration(s: &str, path: &str, f: &mut Findings<'_>) -> Option<std::time::Duration> {
+    match parse_duration(s) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            f.at(path, format!("invalid duration: {e}"));
+            None
+        }
+    }
+}
+
+fn check_status(status: &StatusSet, step: &Step, path: &str, f: &mut Findings<'_>) {
+    let codes: &[u16] = match status {
+        StatusSet::AnySuccess => &[],
+        StatusSet::One(c) => std::slice::from_ref(c),
+        StatusSet::Many(cs) => cs,
+    };
+    if matches!(status, StatusSet::Many(cs) if cs.is_empty()) {
+        f.at(
+            path,
+            "status list is empty; omit `status` to accept any 2xx",
+        );
+    }
+    let exit_codes = step.thothctl.is_some();
+    for c in codes {
+        let ok = if exit_codes {
+            *c <= 255
+        } else {
+            (100..=599).contains(c)
+        };
+        if !ok {
+            f.at(
+                path,
+                if exit_codes {
+                    format!("`{c}` is not a process exit code (0..=255)")
+                } else {
+                    format!("`{c}` is not an HTTP status code (100..=599)")
+                },
+            );
+        }
+    }
+}
+
+/// Replaces placeholders with a literal that keeps the surrounding syntax valid: `x`
+/// inside a quoted string, `0` elsewhere (`$.items[{{i}}]`). None when the template
+/// itself is broken (the variable check reports that).
+fn with_dummies(s: &str) -> Option<String> {
+    placeholders(s).ok()?;
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut rest = s;
+    while !rest.is_empty() {
+        if rest.starts_with("{{") {
+            let close = rest.find("}}")?;
+            out.push_str(if quote.is_some() { "x" } else { "0" });
+            rest = &rest[close + 2..];
+            continue;
+        }
+        let c = rest.chars().next()?;
+        match (quote, c) {
+            (Some(_), '\\') if !escaped => escaped = true,
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            _ => escaped = false,
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Some(out)
+}
+
+fn check_jsonpath(s: &str, path: &str, f: &mut Findings<'_>) {
+    let Some(concrete) = with_dummies(s) else {
+        return;
+    };
+    if let Err(e) = JsonPath::parse(&concrete) {
+        let hint = if concrete.starts_with('$') {
+            ""
+        } else {
+            " (a JSONPath starts with `$`, e.g. `$.data[0].id`)"
+        };
+        f.at(path, format!("invalid JSONPath `{s}`: {e}{hint}"));
+    }
+}
+
+fn check_assert(a: &JsonAssert, base: &str, f: &mut Findings<'_>) {
+    check_jsonpath(&a.path, &format!("{base}.path"), f);
+    let has_check = a.equals.is_some()
+        || a.not_equals.is_some()
+        || a.exists.is_some()
+        || a.absent.is_some()
+        || a.count.is_some()
+        || a.matches.is_some()
+        || a.one_of.is_some()
+        || a.contains.is_some()
+        || a.gt.is_some()
+        || a.gte.is_some()
+        || a.lt.is_some()
+        || a.lte.is_some()
+        || a.delta.is_some();
+    if !has_check {
+        f.at(
+            base,
+            "assertion has only a `path` and checks nothing; add e.g. `exists: true` or `equals:`",
+        );
+    }
+    if let (Some(e), Some(ab)) = (a.exists, a.absent) {
+        if e == ab {
+            f.at(
+                &format!("{base}.absent"),
+                format!("`exists: {e}` and `absent: {ab}` contradict each other"),
+            );
+        }
+    }
+    if let Some(re) = &a.matches {
+        if let Some(concrete) = with_dummies(re) {
+            if let Err(e) = Regex::new(&concrete) {
+                // The regex crate's message spans lines (it draws a caret); keep the last.
+                let msg = e.to_string();
+                let last = msg.lines().last().unwrap_or(&msg).trim();
+                let reason = last.strip_prefix("error: ").unwrap_or(last);
+                f.at(
+                    &format!("{base}.matches"),
+                    format!("invalid regex `{re}`: {reason}"),
+                );
+            }
+        }
+    }
+    if let Some(d) = &a.delta {
+        if !d.by.is_finite() {
+            f.at(
+                &format!("{base}.delta.by"),
+                "delta `by` must be a finite number",
+            );
+        }
+    }
+}
+
+fn check_capture(cap: &Capture, base: &str, f: &mut Findings<'_>) {
+    match cap {
+        Capture::Path(p) => check_jsonpath(p, base, f),
+        Capture::Spec(spec) => match (&spec.path, &spec.header) {
+            (Some(p), None) => check_jsonpath(p, &format!("{base}.path"), f),
+            (None, Some(_)) => {}
+            (Some(_), Some(_)) => f.at(
+                &format!("{base}.header"),
+                "capture sets both `path` and `header`; give exactly one",
+            ),
+            (None, None) => f.at(base, "capture needs a `path` or a `header`"),
+        },
+    }
+}
+
+fn check_retry(r: &Retry, step: &Step, base: &str, f: &mut Findings<'_>) {
+    if !(1..=MAX_RETRY_ATTEMPTS).contains(&r.attempts) {
+        f.at(
+            &format!("{base}.attempts"),
+            format!(
+                "attempts must be between 1 and {MAX_RETRY_ATTEMPTS}, not {}",
+                r.attempts
+            ),
+        );
+    }
+    check_duration(&r.backoff, &format!("{base}.backoff"), f);
+    for (i, s) in r.on_status.iter().enumerate() {
+        if !(100..=599).contains(s) {
+            f.at(
+                &format!("{base}.on_status[{i}]"),
+                format!("`{s}` is not an HTTP status code (100..=599)"),
+            );
+        }
+    }
+    let method = step
+        .request
+        .as_ref()
+        .or(step.admin.as_ref())
+        .map(|r| r.method);
+    match method {
+        Some(m) if m.is_idempotent() => {}
+        Some(m) => f.at(
+            base,
+            format!("retry on a {} request could apply it twice; only GET, PUT and DELETE may be retried", m.as_str()),
+        ),
+        None if step.pam_callback.is_some() => f.at(
+            base,
+            "a PAM callback is never retried: a resend is a replay, which the target must reject",
+        ),
+        None => f.at(base, "retry applies only to `request` and `admin` steps"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_dummies;
+
+    #[test]
+    fn dummies_keep_jsonpath_syntax_valid() {
+        assert_eq!(
+            with_dummies("$.data[?@.key_id == '{{key_id}}']").as_deref(),
+            Some("$.data[?@.key_id == 'x']")
+        );
+        assert_eq!(
+            with_dummies("$.items[{{i}}].a").as_deref(),
+            Some("$.items[0].a")
+        );
+        assert_eq!(
+            with_dummies(r#"$[?@.a == "q\"{{v}}"]"#).as_deref(),
+            Some(r#"$[?@.a == "q\"x"]"#)
+        );
+        assert_eq!(with_dummies("$.a{{"), None);
+    }
+}
