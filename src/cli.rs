@@ -371,10 +371,8 @@ async fn run(args: &RunArgs) -> i32 {
     let summary = redactor.redact(&console::summary_table(&result, color));
     println!("{summary}");
     console_out.push_str(&summary);
+    // The summary table already ends with the verdict line.
     let verdict = crate::verdict::verdict(&result);
-    let verdict_line = redactor.redact(&verdict.message);
-    println!("{verdict_line}");
-    console_out.push_str(&verdict_line);
 
     let paths = match write_reports(&result, &project.catalogue, &args.reports, &redactor) {
         Ok(p) => p,

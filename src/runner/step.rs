@@ -454,7 +454,7 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
         exchanges: Vec::new(),
         result: Err(Failure::error("sink_wait: no attempt made")),
     };
-    let prepared = (|| -> Result<(HttpRequest, Option<String>, Duration), Failure> {
+    let prepared = (|| -> Result<(HttpRequest, Option<String>, Duration, String), Failure> {
         let target = exec.env.target;
         let base = target.sink_url.as_deref().ok_or_else(|| {
             Failure::error("sink_wait needs a readable SIEM sink (mock target, or --sink-url)")
@@ -480,9 +480,9 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
             headers: Vec::new(),
             body: None,
         };
-        Ok((req, secret, timeout))
+        Ok((req, secret, timeout, name))
     })();
-    let (req, secret, timeout) = match prepared {
+    let (req, secret, timeout, sink_name) = match prepared {
         Ok(p) => p,
         Err(f) => {
             polled.result = Err(f);
@@ -513,12 +513,14 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
                     last = Failure::error(format!("read sink {}: not a delivery list", req.url))
                 }
                 Some(deliveries) => {
+                    let mut closest = None;
                     match matching_delivery(
                         exec.env.target,
                         &deliveries,
                         &exec.step.expect.json,
                         secret.as_deref(),
                         vars,
+                        &mut closest,
                     ) {
                         Ok(Some(obs)) => {
                             polled.result = super::expect::check(
@@ -532,9 +534,12 @@ async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Pol
                         }
                         Ok(None) => {
                             last = Failure::fail(format!(
-                                "no delivery on sink `{}` matched ({} received)",
-                                sink.sink,
-                                deliveries.len()
+                                "no delivery on sink `{sink_name}` matched ({} received{})",
+                                deliveries.len(),
+                                closest
+                                    .take()
+                                    .map(|m| format!("; newest JSON one: {m}"))
+                                    .unwrap_or_default()
                             ))
                         }
                         Err(f) => {
@@ -565,6 +570,7 @@ fn matching_delivery(
     asserts: &[crate::suite::model::JsonAssert],
     secret: Option<&str>,
     vars: &Vars,
+    closest: &mut Option<String>,
 ) -> Result<Option<Observed>, Failure> {
     for d in deliveries.iter().rev() {
         let Some(doc) = &d.json else { continue };
@@ -573,7 +579,9 @@ fn matching_delivery(
             match check_json(a, doc, vars) {
                 Ok(()) => {}
                 Err(f) if f.status == Status::Error => return Err(f),
-                Err(_) => {
+                Err(f) => {
+                    // The newest mismatch says best why nothing matched.
+                    closest.get_or_insert(f.message);
                     ok = false;
                     break;
                 }
