@@ -263,7 +263,7 @@ async fn canary_secrets_never_reach_reports_or_console() {
     .map(|s| s.to_string())
     .collect();
     let webhook_url = format!("{}/__sink/siem", mock.base_url);
-    let envs = vec![
+    let envs = [
         ("THOTH_WEBHOOK_URL".to_string(), webhook_url),
         ("THOTH_WEBHOOK_SECRET".to_string(), WEBHOOK.to_string()),
         ("THOTH_PAM_CALLBACK_SECRET".to_string(), PAM.to_string()),

@@ -7,6 +7,7 @@ pub mod case;
 pub mod expect;
 pub mod filter;
 pub mod poll;
+pub mod sink;
 pub mod step;
 
 use std::collections::{BTreeSet, HashMap};
