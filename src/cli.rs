@@ -327,10 +327,20 @@ async fn run(args: &RunArgs) -> i32 {
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
+        // Registered before the run starts, so an early Ctrl-C is never lost.
+        let mut interrupts = match Interrupts::new() {
+            Ok(i) => i,
+            Err(e) => return config_error(format!("failed to listen for Ctrl-C: {e}")),
+        };
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: stopping, the reports will still be written");
+            if interrupts.recv().await {
+                eprintln!("interrupted: stopping, the reports will still be written (Ctrl-C again to abort now)");
                 cancel.cancel();
+            }
+            // Cleanup still runs after the first Ctrl-C; a second one means "now".
+            if interrupts.recv().await {
+                eprintln!("aborted: no reports written");
+                std::process::exit(130);
             }
         })
     };
@@ -387,4 +397,36 @@ async fn run(args: &RunArgs) -> i32 {
         return ExitCode::SecretLeaked as i32;
     }
     verdict.exit_code
+}
+
+/// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when
+/// first awaited), so a signal that arrives while the run starts up is not lost.
+struct Interrupts {
+    #[cfg(unix)]
+    inner: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+            Ok(Interrupts { inner })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Interrupts {})
+        }
+    }
+
+    async fn recv(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            self.inner.recv().await.is_some()
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
 }

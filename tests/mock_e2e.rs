@@ -315,3 +315,97 @@ async fn canary_secrets_never_reach_reports_or_console() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_marks_the_rest_and_still_writes_reports() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let suites = dir.path().join("suites");
+    std::fs::create_dir(&suites).unwrap();
+    std::fs::copy(
+        e2e_dir().join("suites/requirements.yaml"),
+        suites.join("requirements.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        suites.join("slow.yaml"),
+        r#"phase: slow
+title: t
+runbook: r
+cases:
+  - id: quick
+    title: q
+    requirements: [E2E-01]
+    capability: settings
+    effect: read
+    steps:
+      - request: {method: GET, path: /thoth/settings}
+  - id: never
+    title: n
+    requirements: [E2E-01]
+    capability: settings
+    effect: read
+    steps:
+      - name: wait forever
+        request: {method: GET, path: /thoth/settings}
+        eventually: {timeout: 60s, interval: 100ms}
+        expect: {json: [{path: $.compliance_profile, equals: never-this}]}
+  - id: after
+    title: a
+    requirements: [E2E-01]
+    capability: settings
+    effect: read
+    steps:
+      - request: {method: GET, path: /thoth/settings}
+"#,
+    )
+    .unwrap();
+    let reports = dir.path().join("reports");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+        .args(["run", "--suites", suites.to_str().unwrap()])
+        .args(["--fixtures", e2e_dir().join("fixtures").to_str().unwrap()])
+        .args(["--reports", reports.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The first case's progress line means the second is now polling.
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("slow::quick"), "{first}");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap())
+            .unwrap();
+    let run = &results["run"];
+    assert_eq!(run["interrupted"], "interrupted (Ctrl-C)");
+    let cases = run["cases"].as_array().unwrap();
+    let status_of = |id: &str| {
+        let c = cases.iter().find(|c| c["case_id"] == id).unwrap();
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["message"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    assert_eq!(status_of("quick").0, "pass");
+    assert_eq!(
+        status_of("never"),
+        (
+            "error".to_string(),
+            "step \"wait forever\": interrupted".to_string()
+        )
+    );
+    assert_eq!(
+        status_of("after"),
+        ("disabled".to_string(), "interrupted (Ctrl-C)".to_string())
+    );
+    assert!(reports.join("junit.xml").is_file());
+}
