@@ -196,6 +196,36 @@ async fn slow_visibility_and_the_window_are_measured_from_event_times() {
 }
 
 #[tokio::test]
+async fn a_tampered_event_store_fails_chain_verification() {
+    let gov = start().await;
+    seed(
+        &gov,
+        json!([
+            decision("a", "low"),
+            decision("b", "high"),
+            decision("c", "low")
+        ]),
+    )
+    .await;
+    assert_eq!(
+        gov.get("governance/evidence-slos").await.body["passed"],
+        true
+    );
+    {
+        // Rewrite history behind the API's back, as a compromised store would.
+        let mut data = gov.mock.state.tenant(T).expect("tenant");
+        data.gov.events.as_mut_slice()[1].decision = mock_govapi::gov::events::Decision::Allow;
+    }
+    let report = gov.get("governance/evidence-slos").await.body;
+    assert_eq!(report["passed"], false);
+    assert_eq!(
+        failed_metrics(&report),
+        ["evidence_chain_verification_success"]
+    );
+    assert_eq!(report["metrics"]["broken_chain_links"], 1);
+}
+
+#[tokio::test]
 async fn slo_and_backfill_parameters_are_validated() {
     let gov = start().await;
     for query in [
