@@ -430,3 +430,22 @@ async fn dev_default_credentials_work() {
     assert_eq!(key.status, 200);
     let _: Value = ok.body;
 }
+
+/// `app()` is a plain router: it answers in-process without a socket.
+#[tokio::test]
+async fn app_router_serves_in_process() {
+    use tower::ServiceExt;
+    let router = mock_govapi::app(AppState::new(config()));
+    let request = axum::http::Request::builder()
+        .uri("/conformance/thoth/settings")
+        .header("authorization", format!("Bearer {}", common::ADMIN))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json, json!({"updated_at": null}));
+}

@@ -99,6 +99,17 @@ async fn webhook_test_delivers_a_signed_event_to_the_sink() {
     assert_eq!(body["tenant_id"], "conformance");
     assert!(body["occurred_at"].is_string());
 
+    // The attempt is kept in the tenant's state.
+    let dump = h
+        .internal(Method::GET, "/__admin/tenants/conformance/state", None)
+        .await
+        .body;
+    let attempt = &dump["webhook_deliveries"][0];
+    assert_eq!(
+        (attempt["status"].as_str(), attempt["signed"].as_bool()),
+        (Some("delivered"), Some(true))
+    );
+
     // Independently re-verify the signature with the shared scheme.
     let ts = delivery["headers"]["x-thoth-timestamp"].as_str().unwrap();
     let sig = delivery["headers"]["x-thoth-signature"].as_str().unwrap();
@@ -424,6 +435,16 @@ async fn endpoint_list_filters_get_and_errors() {
     );
     assert_eq!(h.get("endpoints").await.body["total"], 3);
 
+    // Unknown fields are kept; server-owned ones cannot be spoofed.
+    let spoof = h
+        .register(
+            "ep-a",
+            json!({"last_seen": "2020-01-01T00:00:00Z", "online": true, "site": "berlin"}),
+        )
+        .await;
+    assert_eq!(spoof.body["last_seen"], Value::Null);
+    assert_eq!(spoof.body["online"], false);
+    assert_eq!(spoof.body["site"], "berlin");
     // Upsert keeps the row and updates fields.
     let again = h.register("ep-a", json!({"hostname": "renamed"})).await;
     assert_eq!(

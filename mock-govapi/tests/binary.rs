@@ -121,3 +121,29 @@ fn dev_default_prints_its_credentials_on_stderr() {
         "{err}"
     );
 }
+
+#[test]
+fn skip_auth_from_the_environment() {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--tenant", "demo"])
+        .env("GOVAPI_SKIP_AUTH", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = format!("{}/demo/thoth/endpoints/stats", first.trim());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        client.get(&url).send().await.unwrap().status().as_u16()
+    });
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(status, 200);
+}
