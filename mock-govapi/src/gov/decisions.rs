@@ -136,7 +136,6 @@ pub struct Alert {
 pub struct DecisionDefects {
     pub skip_approvals: bool,
     pub skip_alerts: bool,
-    pub drop_violation_ids: bool,
 }
 
 pub fn reason_code(tier: RiskTier, decision: Decision, overridden: bool) -> String {
@@ -260,7 +259,7 @@ pub fn apply(
         reason_code: documented.then(|| reason_code(tier, decision, override_tier.is_some())),
         policy_reference: (documented && decision != Decision::Allow)
             .then(|| policy_reference(tier)),
-        violation_id: violation_id.filter(|_| !defects.drop_violation_ids),
+        violation_id,
         approval_id: outcome.approval_id.clone(),
         request_id: outcome.request_id.clone(),
         alert_id: outcome.alert_id.clone(),
@@ -489,15 +488,7 @@ mod tests {
             (Decision::Block, None)
         );
         assert!(event.violation_id.is_some());
-        let defects = DecisionDefects {
-            drop_violation_ids: true,
-            ..Default::default()
-        };
-        let (outcome, event) =
-            apply(&mut state, &Map::new(), &request("t", "high"), NOW, defects).unwrap();
-        assert!(outcome.alert_id.is_some());
-        assert_eq!(event.violation_id, None);
         assert!(state.approvals.is_empty());
-        assert_eq!(state.alerts.len(), 1);
+        assert!(state.alerts.is_empty());
     }
 }

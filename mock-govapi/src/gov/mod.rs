@@ -55,6 +55,14 @@ pub struct GovError {
     pub message: String,
 }
 
+impl From<GovError> for crate::error::ApiError {
+    fn from(err: GovError) -> Self {
+        let status = axum::http::StatusCode::from_u16(err.status)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        crate::error::ApiError::new(status, err.code, err.message)
+    }
+}
+
 impl GovError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         GovError {
@@ -81,8 +89,8 @@ impl GovError {
     }
 }
 
-/// What a redacted secret reads as on GET.
-pub const REDACTED: &str = "********";
+/// What a redacted secret reads as on GET (the same placeholder as settings).
+pub use crate::routes::settings::REDACTED;
 
 /// Whether a config key names a secret (`client_secret`, `api_token`, `password`, ...).
 pub fn is_secret_key(key: &str) -> bool {
