@@ -112,7 +112,9 @@ impl HttpClient {
             .connect_timeout(opts.request_timeout)
             .user_agent(concat!("thoth-conformance/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &opts.ca_cert {
-            builder = builder.add_root_certificate(load_ca(path)?);
+            for cert in load_ca(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let inner = builder
             .build()
@@ -260,13 +262,20 @@ pub fn mask_credential(name: &str, value: &str) -> String {
     }
 }
 
-fn load_ca(path: &Path) -> Result<reqwest::Certificate, ClientError> {
+fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
     let pem = std::fs::read(path).map_err(|source| ClientError::ReadCa {
         path: path.display().to_string(),
         source,
     })?;
-    reqwest::Certificate::from_pem(&pem).map_err(|e| ClientError::ParseCa {
+    let parse_err = |message: String| ClientError::ParseCa {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let certs =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| parse_err(e.to_string()))?;
+    // A file with no certificate in it would silently trust nothing extra: say so.
+    if certs.is_empty() {
+        return Err(parse_err("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
 }

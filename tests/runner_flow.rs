@@ -278,6 +278,7 @@ printf 'progress...\n{"args":"%s","mode":"%s","token_len":%s}\n' "$*" "$mode" "$
             ),
             case("exit", "    surface: thothctl\n", "      - thothctl: {args: [fail]}\n        expect: {status: 3, json: [{path: $.error, equals: nope}]}\n"),
             case("nonzero", "    surface: thothctl\n", "      - thothctl: {args: [fail]}\n"),
+            case("exit_field", "    surface: thothctl\n", "      - thothctl: {args: [fail], exit_code: 3}\n"),
             case("hang", "    surface: thothctl\n", "      - thothctl: {args: [sleep]}\n"),
         ],
     );
@@ -286,6 +287,7 @@ printf 'progress...\n{"args":"%s","mode":"%s","token_len":%s}\n' "$*" "$mode" "$
     let r = run(&f, vec![suite], &opts).await;
     assert_status(&r, "list", Status::Pass);
     assert_status(&r, "exit", Status::Pass);
+    assert_status(&r, "exit_field", Status::Pass);
     let m = assert_status(&r, "nonzero", Status::Fail);
     assert!(m.contains("exit code: expected 0, got 3"), "{m}");
     let m = assert_status(&r, "hang", Status::Error);

@@ -530,3 +530,48 @@ async fn sink_wait_verifies_signatures_itself() {
         assert!(r.headers.get("authorization").is_none() && r.headers.get("x-api-key").is_none());
     }
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_an_error_and_a_bad_ca_file_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(path("/acme/thoth/big"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(4096)))
+        .mount(&server)
+        .await;
+    let f = target_at(&server.uri());
+    let mut opts = quick_opts();
+    opts.client.max_body_bytes = 1024;
+    let r = run(
+        &f,
+        vec![suite(&one_case(
+            "      - request: {method: GET, path: /thoth/big}\n",
+        ))],
+        &opts,
+    )
+    .await;
+    let m = assert_status(&r, "c", Status::Error);
+    assert!(m.contains("response body larger than 1024 bytes"), "{m}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let err =
+        thoth_conformance::client::HttpClient::new(thoth_conformance::client::ClientOptions {
+            ca_cert: Some(ca),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().starts_with("failed to "), "{err}");
+    let missing =
+        thoth_conformance::client::HttpClient::new(thoth_conformance::client::ClientOptions {
+            ca_cert: Some(dir.path().join("absent.pem")),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .starts_with("failed to read CA certificate"),
+        "{missing}"
+    );
+}

@@ -13,7 +13,7 @@ use super::poll::{self, Polled};
 use crate::client::{HttpClient, HttpRequest};
 use crate::outcome::{Exchange, Status, StepResult};
 use crate::redact::Redactor;
-use crate::suite::model::{Auth, PamCallback, Request, Step, Tamper};
+use crate::suite::model::{Auth, Expect, PamCallback, Request, StatusSet, Step, Tamper};
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
 
@@ -65,6 +65,22 @@ pub fn step_name(step: &Step, index: usize) -> String {
         .unwrap_or_else(|| format!("step {}", index + 1))
 }
 
+/// The step's expectations, with a thothctl `exit_code` standing in for an unset
+/// `expect.status` (both say which exit code is a success).
+fn effective_expect(step: &Step) -> std::borrow::Cow<'_, Expect> {
+    match (&step.thothctl, &step.expect.status) {
+        (Some(ctl), StatusSet::AnySuccess) => match ctl.exit_code.map(u16::try_from) {
+            Some(Ok(code)) => {
+                let mut e = step.expect.clone();
+                e.status = StatusSet::One(code);
+                std::borrow::Cow::Owned(e)
+            }
+            _ => std::borrow::Cow::Borrowed(&step.expect),
+        },
+        _ => std::borrow::Cow::Borrowed(&step.expect),
+    }
+}
+
 /// Runs one step to its verdict; captures land in `vars` only when it passed.
 pub async fn run_step(
     env: &StepEnv<'_>,
@@ -79,6 +95,7 @@ pub async fn run_step(
     } else {
         StatusKind::Http
     };
+    let expect = effective_expect(step);
     let mut exec = StepExec {
         env,
         cancel: env.cancel,
@@ -89,11 +106,11 @@ pub async fn run_step(
     let polled = if let Some(sink) = &step.sink_wait {
         super::sink::sink_wait(&mut exec, sink, vars).await
     } else if let Some(policy) = &step.eventually {
-        poll::eventually(&mut exec, policy, &step.expect, kind, vars).await
+        poll::eventually(&mut exec, policy, &expect, kind, vars).await
     } else if let Some(policy) = &step.retry {
         match step.request.as_ref().or(step.admin.as_ref()) {
             Some(r) if r.method.is_idempotent() => {
-                poll::retry(&mut exec, policy, &step.expect, kind, vars).await
+                poll::retry(&mut exec, policy, &expect, kind, vars).await
             }
             _ => Polled {
                 attempts: 0,
@@ -104,7 +121,7 @@ pub async fn run_step(
             },
         }
     } else {
-        poll::once(&mut exec, &step.expect, kind, vars).await
+        poll::once(&mut exec, &expect, kind, vars).await
     };
     let result = polled
         .result
