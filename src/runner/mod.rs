@@ -426,7 +426,8 @@ fn collect_files(
     }
 }
 
-/// Creates the error for a client that cannot be built (bad CA file): a config error.
+/// Builds the HTTP client once up front, so a bad `--ca-cert` is a configuration error
+/// (exit 2) before anything is sent, not an error on every case.
 pub fn check_client(opts: &ClientOptions) -> Result<(), ClientError> {
     HttpClient::new(opts.clone()).map(|_| ())
 }
