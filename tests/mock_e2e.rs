@@ -144,6 +144,46 @@ fn cli_exit_codes() {
         reports.path().to_str().unwrap(),
     ];
 
+    let list = cli(
+        &[
+            "list",
+            "--suites",
+            suites.to_str().unwrap(),
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list));
+    let table = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        table.contains("phase") && table.contains("requirements"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("smoke") && l.contains("key_lifecycle") && l.contains("E2E-02")),
+        "{table}"
+    );
+
+    let bad_config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad_config.path(), "pam:\n  canonical: \"{ts}\"\n").unwrap();
+    let refused = cli(
+        &[
+            &base[..],
+            &["--target-config", bad_config.path().to_str().unwrap()],
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("must contain {body}"),
+        "{}",
+        text(&refused)
+    );
+
     let ok = cli(&base, &[]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
     assert!(reports.path().join("junit.xml").is_file());
