@@ -357,9 +357,8 @@ async fn canary_secrets_never_reach_reports_or_console() {
 }
 
 #[cfg(unix)]
-#[test]
-fn ctrl_c_stops_the_run_marks_the_rest_and_still_writes_reports() {
-    use std::io::{BufRead as _, BufReader};
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_run_marks_the_rest_and_still_writes_reports() {
     let dir = tempfile::tempdir().unwrap();
     let suites = dir.path().join("suites");
     std::fs::create_dir(&suites).unwrap();
@@ -402,26 +401,61 @@ cases:
     )
     .unwrap();
     let reports = dir.path().join("reports");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
-        .args(["run", "--suites", suites.to_str().unwrap()])
+    // A mock this test can watch: the signal goes out once the journal shows the
+    // polling case at work, so the test does not depend on timing.
+    let mut config = mock_govapi::MockConfig::dev_default();
+    config.tenants = vec![mock_govapi::TenantConfig {
+        id: "acme".into(),
+        admin_tokens: vec!["ctrl-c-admin-token-0123".into()],
+        org_api_keys: vec![],
+    }];
+    let mock = mock_govapi::spawn(config).await.unwrap();
+    let token_file = dir.path().join("jwt");
+    std::fs::write(&token_file, "ctrl-c-admin-token-0123").unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+        .args(["run", "--target", "live", "--tenant-id", "acme"])
+        .args(["--govapi-url", &mock.base_url])
+        .args(["--auth-token-file", token_file.to_str().unwrap()])
+        .args(["--suites", suites.to_str().unwrap()])
         .args(["--fixtures", e2e_dir().join("fixtures").to_str().unwrap()])
         .args(["--reports", reports.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
+        .env_remove("THOTH_API_KEY")
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    // The first case's progress line means the second is now polling.
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("slow::quick"), "{first}");
+    let journal = format!("{}/__admin/journal", mock.base_url);
+    let http = reqwest::Client::new();
+    loop {
+        let doc: serde_json::Value = http
+            .get(&journal)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let polls = doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["path"] == "/acme/thoth/settings")
+            .count();
+        // One GET from `quick`, then at least two from the polling case.
+        if polls >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.id().unwrap().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{rest:?}");
+    let status = child.wait().await.unwrap();
+    mock.shutdown().await;
+    assert_eq!(status.code(), Some(1));
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap())
             .unwrap();
