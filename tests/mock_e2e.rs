@@ -427,27 +427,33 @@ cases:
         .unwrap();
     let journal = format!("{}/__admin/journal", mock.base_url);
     let http = reqwest::Client::new();
-    loop {
-        let doc: serde_json::Value = http
-            .get(&journal)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let polls = doc["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["path"] == "/acme/thoth/settings")
-            .count();
-        // One GET from `quick`, then at least two from the polling case.
-        if polls >= 3 {
-            break;
+    // Bounded only so that a broken journal fails the test instead of hanging it.
+    let watch = async {
+        loop {
+            let doc: serde_json::Value = http
+                .get(&journal)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let polls = doc["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["path"] == "/acme/thoth/settings")
+                .count();
+            // One GET from `quick`, then at least two from the polling case.
+            if polls >= 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), watch)
+        .await
+        .expect("the journal never showed the polling case");
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().unwrap().to_string()])
         .status()
