@@ -276,7 +276,7 @@ async fn broken_targets_end_cases_as_fail_or_error_and_the_run_goes_on() {
         .mount(&server)
         .await;
     Mock::given(path("/acme/thoth/stall"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
         .mount(&server)
         .await;
     Mock::given(path("/acme/thoth/fine"))
@@ -299,7 +299,7 @@ cases:
 "#
     ));
     let mut opts = quick_opts();
-    opts.client.request_timeout = Duration::from_millis(500);
+    opts.client.request_timeout = Duration::from_secs(2);
     let r = run(&f, vec![s], &opts).await;
     let m = assert_status(&r, "e500", Status::Fail);
     assert!(m.contains("status: expected 2xx, got 500"), "{m}");
