@@ -163,7 +163,14 @@ fn list(args: &ProjectArgs) -> i32 {
 /// The `list` table.
 pub fn list_table(project: &Project) -> String {
     let mut b = tabled::builder::Builder::default();
-    b.push_record(["phase", "case", "capability", "surface", "effect", "requirements"]);
+    b.push_record([
+        "phase",
+        "case",
+        "capability",
+        "surface",
+        "effect",
+        "requirements",
+    ]);
     for s in &project.suites {
         for c in &s.suite.cases {
             b.push_record([
@@ -200,7 +207,11 @@ fn validate(args: &ValidateArgs) -> i32 {
         match load_project(&dir, &args.fixtures) {
             Ok(p) => {
                 let cases: usize = p.suites.iter().map(|s| s.suite.cases.len()).sum();
-                println!("ok: {} ({} suites, {cases} cases)", path.display(), p.suites.len());
+                println!(
+                    "ok: {} ({} suites, {cases} cases)",
+                    path.display(),
+                    p.suites.len()
+                );
             }
             Err(diags) => {
                 let shown: Vec<_> = diags
@@ -271,7 +282,10 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
     if let Some(p) = &args.thothctl {
         if !p.is_file() {
             target.shutdown().await;
-            return Err(config_error(format!("--thothctl {}: no such file", p.display())));
+            return Err(config_error(format!(
+                "--thothctl {}: no such file",
+                p.display()
+            )));
         }
     }
     Ok(target
@@ -280,7 +294,9 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
 }
 
 async fn run(args: &RunArgs) -> i32 {
-    let parse = |flag: &str, v: &str| parse_duration(v).map_err(|e| config_error(format!("{flag} {v}: {e}")));
+    let parse = |flag: &str, v: &str| {
+        parse_duration(v).map_err(|e| config_error(format!("{flag} {v}: {e}")))
+    };
     let (request_timeout, thothctl_timeout) = match (
         parse("--request-timeout", &args.request_timeout),
         parse("--thothctl-timeout", &args.thothctl_timeout),
@@ -311,10 +327,20 @@ async fn run(args: &RunArgs) -> i32 {
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
+        // Registered before the run starts, so an early Ctrl-C is never lost.
+        let mut interrupts = match Interrupts::new() {
+            Ok(i) => i,
+            Err(e) => return config_error(format!("failed to listen for Ctrl-C: {e}")),
+        };
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: stopping, the reports will still be written");
+            if interrupts.recv().await {
+                eprintln!("interrupted: stopping, the reports will still be written (Ctrl-C again to abort now)");
                 cancel.cancel();
+            }
+            // Cleanup still runs after the first Ctrl-C; a second one means "now".
+            if interrupts.recv().await {
+                eprintln!("aborted: no reports written");
+                std::process::exit(130);
             }
         })
     };
@@ -330,7 +356,12 @@ async fn run(args: &RunArgs) -> i32 {
         })
     };
     let opts = RunOptions {
-        filters: args.filter_args.iter().chain(&args.filters).cloned().collect(),
+        filters: args
+            .filter_args
+            .iter()
+            .chain(&args.filters)
+            .cloned()
+            .collect(),
         fail_fast: args.fail_fast,
         client,
         thothctl_timeout,
@@ -343,14 +374,15 @@ async fn run(args: &RunArgs) -> i32 {
     ctrl_c.abort();
     target.shutdown().await;
 
-    let mut console_out = console_text.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut console_out = console_text
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let summary = redactor.redact(&console::summary_table(&result, color));
     println!("{summary}");
     console_out.push_str(&summary);
+    // The summary table already ends with the verdict line.
     let verdict = crate::verdict::verdict(&result);
-    let verdict_line = redactor.redact(&verdict.message);
-    println!("{verdict_line}");
-    console_out.push_str(&verdict_line);
 
     let paths = match write_reports(&result, &project.catalogue, &args.reports, &redactor) {
         Ok(p) => p,
@@ -365,4 +397,36 @@ async fn run(args: &RunArgs) -> i32 {
         return ExitCode::SecretLeaked as i32;
     }
     verdict.exit_code
+}
+
+/// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when
+/// first awaited), so a signal that arrives while the run starts up is not lost.
+struct Interrupts {
+    #[cfg(unix)]
+    inner: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+            Ok(Interrupts { inner })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Interrupts {})
+        }
+    }
+
+    async fn recv(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            self.inner.recv().await.is_some()
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
 }

@@ -112,7 +112,9 @@ impl HttpClient {
             .connect_timeout(opts.request_timeout)
             .user_agent(concat!("thoth-conformance/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &opts.ca_cert {
-            builder = builder.add_root_certificate(load_ca(path)?);
+            for cert in load_ca(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let inner = builder
             .build()
@@ -126,7 +128,10 @@ impl HttpClient {
 
     /// Sends the request once. The [`Exchange`] records what was sent and what came back,
     /// also when the exchange failed half way.
-    pub async fn send(&self, req: &HttpRequest) -> (Exchange, Result<HttpResponse, TransportError>) {
+    pub async fn send(
+        &self,
+        req: &HttpRequest,
+    ) -> (Exchange, Result<HttpResponse, TransportError>) {
         let started = Instant::now();
         let mut exchange = Exchange {
             request_line: format!("{} {}", req.method, req.url),
@@ -166,7 +171,10 @@ impl HttpClient {
         if let Some(body) = &req.body {
             builder = builder.body(body.clone());
         }
-        let mut resp = builder.send().await.map_err(|e| self.classify(&req.url, e))?;
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| self.classify(&req.url, e))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -211,7 +219,10 @@ impl HttpClient {
         } else if e.is_connect() {
             let host = reqwest::Url::parse(url)
                 .ok()
-                .and_then(|u| u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0))))
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+                })
                 .unwrap_or_else(|| url.to_string());
             TransportError::Connect(host, error_chain(&e))
         } else {
@@ -236,7 +247,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 pub fn mask_credential(name: &str, value: &str) -> String {
-    if CREDENTIAL_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+    if CREDENTIAL_HEADERS
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+    {
         match value.split_once(' ') {
             Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => {
                 format!("{scheme} <redacted>")
@@ -248,13 +262,20 @@ pub fn mask_credential(name: &str, value: &str) -> String {
     }
 }
 
-fn load_ca(path: &Path) -> Result<reqwest::Certificate, ClientError> {
+fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
     let pem = std::fs::read(path).map_err(|source| ClientError::ReadCa {
         path: path.display().to_string(),
         source,
     })?;
-    reqwest::Certificate::from_pem(&pem).map_err(|e| ClientError::ParseCa {
+    let parse_err = |message: String| ClientError::ParseCa {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let certs =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| parse_err(e.to_string()))?;
+    // A file with no certificate in it would silently trust nothing extra: say so.
+    if certs.is_empty() {
+        return Err(parse_err("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
 }

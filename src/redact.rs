@@ -91,6 +91,9 @@ pub enum SecretRejected {
          so redacted text would keep showing it"
     )]
     PartOfMarker,
+    /// Beyond the matcher's size limits (not reachable with any realistic secrets).
+    #[error("register a secret for redaction: the matcher cannot hold it: {0}")]
+    Unindexable(String),
 }
 
 /// The shape in which a secret was found.
@@ -242,40 +245,53 @@ impl Redactor {
 
     /// Registers a secret; from now on every clone redacts it and its encoded forms.
     /// Adding a secret twice is harmless.
+    ///
+    /// Surrounding whitespace is almost always an artefact of reading a secret file (a
+    /// trailing newline), and the secret travels without it: a secret with surrounding
+    /// whitespace is registered both as given and trimmed, and the length rule applies to
+    /// the trimmed form.
     pub fn add_secret(&self, s: &str) -> Result<(), SecretRejected> {
-        if s.is_empty() {
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
             return Err(SecretRejected::Empty);
         }
-        let chars = s.chars().count();
+        let chars = trimmed.chars().count();
         if chars < MIN_SECRET_CHARS {
             return Err(SecretRejected::TooShort {
                 chars,
                 min: MIN_SECRET_CHARS,
             });
         }
-        if REDACTED.contains(s) {
+        if REDACTED.contains(trimmed) {
             return Err(SecretRejected::PartOfMarker);
         }
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if inner.secrets.iter().any(|known| known == s) {
+        let mut secrets = inner.secrets.clone();
+        for candidate in [s, trimmed] {
+            if !secrets.iter().any(|known| known == candidate) {
+                secrets.push(candidate.to_owned());
+            }
+        }
+        if secrets.len() == inner.secrets.len() {
             return Ok(());
         }
-        inner.secrets.push(s.to_owned());
         let mut patterns = Vec::new();
         let mut texts = Vec::new();
-        for (index, secret) in inner.secrets.iter().enumerate() {
+        for (index, secret) in secrets.iter().enumerate() {
             for (form, text) in secret_forms(secret) {
                 patterns.push((index, form));
                 texts.push(text);
             }
         }
+        // Built before anything changes: on failure the registry stays as it was and the
+        // caller hears of it, rather than redaction silently stopping.
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&texts)
-            // Only fails beyond the automaton's size limits (gigabytes of patterns).
-            .ok();
+            .map_err(|e| SecretRejected::Unindexable(e.to_string()))?;
+        inner.secrets = secrets;
         inner.patterns = patterns;
-        inner.automaton = automaton;
+        inner.automaton = Some(automaton);
         Ok(())
     }
 
@@ -438,3 +454,6 @@ pub fn scan_for_secrets(
     }
     hits
 }
+
+#[cfg(test)]
+mod tests;

@@ -247,7 +247,12 @@ mod tests {
                 Err(SignatureError::Mismatch)
             );
             assert_eq!(
-                s.verify(b"k", "42", &sig, br#"{"approval_id":"a1","decision":"deny"}"#),
+                s.verify(
+                    b"k",
+                    "42",
+                    &sig,
+                    br#"{"approval_id":"a1","decision":"deny"}"#
+                ),
                 Err(SignatureError::Mismatch)
             );
             assert_eq!(

@@ -134,19 +134,26 @@ fn random_hex(bytes: usize) -> String {
 
 /// Names of all faults the mock knows, for error messages and `--help`.
 pub fn known_faults() -> Vec<String> {
-    mock_govapi::Fault::ALL.iter().map(|f| f.to_string()).collect()
+    mock_govapi::Fault::ALL
+        .iter()
+        .map(|f| f.to_string())
+        .collect()
 }
 
 impl Target {
     /// Starts mock-govapi in-process on 127.0.0.1:0 with two tenants and random
     /// credentials and secrets, all registered with `redactor`.
-    pub async fn start_mock(opts: &MockOptions, redactor: &Redactor) -> Result<Target, TargetError> {
+    pub async fn start_mock(
+        opts: &MockOptions,
+        redactor: &Redactor,
+    ) -> Result<Target, TargetError> {
         let mut faults = BTreeSet::new();
         for name in &opts.faults {
-            let fault = mock_govapi::Fault::from_str(name).map_err(|_| TargetError::UnknownFault {
-                name: name.clone(),
-                known: known_faults().join(", "),
-            })?;
+            let fault =
+                mock_govapi::Fault::from_str(name).map_err(|_| TargetError::UnknownFault {
+                    name: name.clone(),
+                    known: known_faults().join(", "),
+                })?;
             faults.insert(fault);
         }
         let admin_token = format!("adm_{}", random_hex(24));
@@ -155,7 +162,14 @@ impl Target {
         let other_key = format!("thoth_{}", random_hex(24));
         let webhook_secret = format!("whsec_{}", random_hex(24));
         let pam_secret = format!("pam_{}", random_hex(24));
-        for s in [&admin_token, &org_key, &other_admin, &other_key, &webhook_secret, &pam_secret] {
+        for s in [
+            &admin_token,
+            &org_key,
+            &other_admin,
+            &other_key,
+            &webhook_secret,
+            &pam_secret,
+        ] {
             // Random and long: the redactor cannot refuse them.
             let _ = redactor.add_secret(s);
         }
@@ -213,20 +227,26 @@ impl Target {
                 .or_else(|| names.iter().find_map(|n| env(n)))
                 .filter(|v| !v.trim().is_empty())
         };
-        let tenant = pick(&opts.tenant_id, &["THOTH_TENANT_ID"]).ok_or(TargetError::Missing("THOTH_TENANT_ID"))?;
+        let tenant = pick(&opts.tenant_id, &["THOTH_TENANT_ID"])
+            .ok_or(TargetError::Missing("THOTH_TENANT_ID"))?;
         let apex = pick(&opts.apex_domain, &["THOTH_APEX_DOMAIN"]);
         let explicit = pick(&opts.govapi_url, &["THOTH_GOVAPI_URL"]);
         let govapi_url = match (&explicit, &apex) {
             (Some(u), _) => u.trim_end_matches('/').to_string(),
             (None, Some(apex)) => format!("https://grid.{tenant}.{apex}"),
-            (None, None) => return Err(TargetError::Missing("THOTH_GOVAPI_URL or THOTH_APEX_DOMAIN")),
+            (None, None) => {
+                return Err(TargetError::Missing(
+                    "THOTH_GOVAPI_URL or THOTH_APEX_DOMAIN",
+                ))
+            }
         };
         require_secure("the GovAPI URL", &govapi_url)?;
 
-        let token_file = opts
-            .auth_token_file
-            .clone()
-            .or_else(|| env("THOTH_ADMIN_BEARER_TOKEN_FILE").filter(|v| !v.is_empty()).map(PathBuf::from));
+        let token_file = opts.auth_token_file.clone().or_else(|| {
+            env("THOTH_ADMIN_BEARER_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
         let admin_token = match &token_file {
             Some(path) => Some(read_token_file(path)?),
             None => None,
@@ -252,7 +272,10 @@ impl Target {
                     .map_err(|e| TargetError::Secret(name, e.to_string()))?;
             }
         }
-        let sink_url = opts.sink_url.clone().map(|u| u.trim_end_matches('/').to_string());
+        let sink_url = opts
+            .sink_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &sink_url {
             require_secure("the sink URL", u)?;
         }
@@ -267,7 +290,9 @@ impl Target {
             org_key,
             webhook_url: pick(&opts.webhook_url, &["THOTH_WEBHOOK_URL"]),
             webhook_secret,
-            webhook_sink: sink_url.as_ref().map(|_| opts.sink_name.clone().unwrap_or_else(|| MOCK_SINK.into())),
+            webhook_sink: sink_url
+                .as_ref()
+                .map(|_| opts.sink_name.clone().unwrap_or_else(|| MOCK_SINK.into())),
             sink_url,
             pam_callback_secret: pam_secret,
             schemes: Schemes::default(),
@@ -402,8 +427,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -432,7 +459,10 @@ mod tests {
         let file = dir.path().join("jwt");
         std::fs::write(&file, "eyJ.token.sig\n").unwrap();
         let r = Redactor::new();
-        let env = env_of(&[("THOTH_TENANT_ID", "env-tenant"), ("THOTH_GOVAPI_URL", "https://env.example")]);
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "env-tenant"),
+            ("THOTH_GOVAPI_URL", "https://env.example"),
+        ]);
         let opts = LiveOptions {
             tenant_id: Some("flag-tenant".into()),
             govapi_url: Some("http://127.0.0.1:9/".into()),
@@ -463,7 +493,10 @@ mod tests {
 
     #[test]
     fn missing_credentials_and_empty_token_file_are_config_errors() {
-        let env = env_of(&[("THOTH_TENANT_ID", "acme"), ("THOTH_APEX_DOMAIN", "example.com")]);
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "acme"),
+            ("THOTH_APEX_DOMAIN", "example.com"),
+        ]);
         let err = Target::live(&LiveOptions::default(), &env, &Redactor::new()).unwrap_err();
         assert!(matches!(err, TargetError::NoCredential));
         let dir = tempfile::tempdir().unwrap();

@@ -89,7 +89,8 @@ enum Piece<'a> {
     Var(&'a str),
 }
 
-fn is_ident(s: &str) -> bool {
+/// A name usable as `{{name}}`: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -328,6 +329,13 @@ mod tests {
     proptest! {
         #[test]
         fn render_never_panics(s in ".*") {
+            let _ = render(&s, &vars());
+            let _ = placeholders(&s);
+            let _ = render_json(&Value::String(s), &vars());
+        }
+
+        #[test]
+        fn brace_heavy_text_never_panics(s in "[{} a-z_.]{0,40}") {
             let _ = render(&s, &vars());
             let _ = placeholders(&s);
             let _ = render_json(&Value::String(s), &vars());

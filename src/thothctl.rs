@@ -127,7 +127,11 @@ async fn run_inner(
     let shown: Vec<String> = flags
         .iter()
         .scan(false, |after_key, f| {
-            let out = if *after_key { "<redacted>".to_string() } else { f.clone() };
+            let out = if *after_key {
+                "<redacted>".to_string()
+            } else {
+                f.clone()
+            };
             *after_key = f == "--org-api-key";
             Some(out)
         })

@@ -220,6 +220,15 @@ fn project_directory_problems_are_diagnostics() {
     let d = load_project(&suites, &fixtures).unwrap_err();
     assert!(d.to_string().contains("no `*.yaml` files"), "{d}");
 
+    std::fs::write(suites.join("phase.yml"), "phase: p\n").unwrap();
+    let d = load_project(&suites, &fixtures).unwrap_err();
+    assert!(
+        d.to_string()
+            .contains("phase.yml:0:0: find suites: suite files must end in `.yaml`"),
+        "{d}"
+    );
+    std::fs::remove_file(suites.join("phase.yml")).unwrap();
+
     std::fs::remove_file(suites.join("requirements.yaml")).unwrap();
     std::fs::copy(
         "tests/fixtures/broken/self_after.yaml",
@@ -243,4 +252,28 @@ fn non_utf8_file_is_a_diagnostic() {
     std::fs::write(&file, b"phase: caf\xe9\n").unwrap();
     let d = load_files(&[file], &valid_catalogue(), &valid_fixtures()).unwrap_err();
     assert!(d.to_string().contains("not UTF-8"), "{d}");
+}
+
+#[test]
+fn a_file_that_fails_to_parse_causes_no_follow_up_errors_elsewhere() {
+    // pam.yaml runs `after: [scoped_keys]`; when the file defining that phase is broken,
+    // only its own error is reported, not "no suite defines scoped_keys".
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("keys.yaml");
+    let text = std::fs::read_to_string("tests/fixtures/valid/suites/keys.yaml").unwrap();
+    std::fs::write(&broken, text.replace("effect: mutate", "effect: explode")).unwrap();
+    let diags = load_files(
+        &[
+            broken,
+            PathBuf::from("tests/fixtures/valid/suites/pam.yaml"),
+        ],
+        &valid_catalogue(),
+        &valid_fixtures(),
+    )
+    .unwrap_err();
+    assert_eq!(diags.len(), 1, "{diags}");
+    assert!(
+        diags.to_string().contains("unknown value `explode`"),
+        "{diags}"
+    );
 }

@@ -76,11 +76,34 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 }
 
 /// `?page=&per_page=` of list routes. Both 1-based/positive; absent means "everything"
-/// unless the realism switch forces a page size.
+/// unless the realism switch forces a page size. Safe to `#[serde(flatten)]` into a
+/// route's own query struct (flattened query values arrive as strings, hence the
+/// lenient number parsing).
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct PageQuery {
+    #[serde(default, deserialize_with = "lenient_number")]
     pub page: Option<usize>,
+    #[serde(default, deserialize_with = "lenient_number")]
     pub per_page: Option<usize>,
+}
+
+/// A number given either as a JSON number or as a string of digits.
+fn lenient_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(usize),
+        Text(String),
+    }
+    match Option::<NumberOrText>::deserialize(de)? {
+        None => Ok(None),
+        Some(NumberOrText::Number(n)) => Ok(Some(n)),
+        Some(NumberOrText::Text(text)) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a page number"))),
+    }
 }
 
 /// One page of a list, serialised as `{"data":[...],"total":N,"page":P,"per_page":S}`.

@@ -153,6 +153,27 @@ fn config_from(args: &Args) -> Result<(MockConfig, bool), ConfigError> {
     Ok((config, dev))
 }
 
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM. Registered when called.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -174,6 +195,15 @@ async fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: failed to {err}");
             return ExitCode::from(2);
+        }
+    };
+    // Install the handlers before announcing the URL: a signal that arrives between the
+    // announcement and a lazily registered handler would kill the process ungracefully.
+    let stop = match shutdown_signal() {
+        Ok(stop) => stop,
+        Err(err) => {
+            eprintln!("error: failed to install the signal handlers: {err}");
+            return ExitCode::FAILURE;
         }
     };
     let tenants: Vec<String> = config.tenants.iter().map(|t| t.id.clone()).collect();
@@ -204,12 +234,16 @@ async fn main() -> ExitCode {
     if skip_auth {
         eprintln!("authentication is OFF (--skip-auth)");
     }
+    if !running.addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}: /__admin and /__sink have no authentication; keep this on a trusted network",
+            running.addr
+        );
+    }
     for fault in &faults {
         eprintln!("fault active: {fault}  ({})", fault.description());
     }
-    if let Err(err) = tokio::signal::ctrl_c().await {
-        eprintln!("error: failed to wait for Ctrl-C: {err}");
-    }
+    stop.await;
     eprintln!("shutting down");
     running.shutdown().await;
     ExitCode::SUCCESS

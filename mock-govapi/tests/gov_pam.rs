@@ -431,4 +431,36 @@ proptest! {
             Ok(())
         })?;
     }
+
+    /// A burst of N concurrent deliveries of one signed callback resolves once.
+    #[test]
+    fn concurrent_bursts_of_one_callback_resolve_once(copies in 2usize..16) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (gov, approval_id, request_id) = pam_ready().await;
+            let gov = std::sync::Arc::new(gov);
+            let body = callback_body(&approval_id, &request_id, "approve");
+            let ts = gov.now();
+            let tasks: Vec<_> = (0..copies)
+                .map(|_| {
+                    let (gov, body) = (std::sync::Arc::clone(&gov), body.clone());
+                    tokio::spawn(async move { gov.signed_callback(&body, ts).await })
+                })
+                .collect();
+            let mut resolved = 0;
+            for task in tasks {
+                let answer = task.await.unwrap();
+                prop_assert_eq!(answer.status, 200);
+                if answer.body["status"] == "resolved" {
+                    resolved += 1;
+                }
+            }
+            prop_assert_eq!(resolved, 1);
+            Ok(())
+        })?;
+    }
 }

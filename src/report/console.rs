@@ -111,3 +111,97 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
     );
     format!("{table}\n{verdict_line}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::TargetInfo;
+    use crate::suite::model::{Effect, Surface};
+
+    fn case(phase: &str, id: &str, status: Status, message: Option<&str>) -> CaseResult {
+        CaseResult {
+            phase: phase.into(),
+            case_id: id.into(),
+            title: id.into(),
+            status,
+            message: message.map(Into::into),
+            requirements: vec![],
+            capability: "c".into(),
+            surface: Surface::Api,
+            effect: Effect::Read,
+            steps: vec![],
+            cleanup: vec![],
+            duration_ms: 12,
+            started_at: "2026-11-24T13:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_passing_case_is_one_plain_line() {
+        let c = case("scoped_keys", "authorize_in_scope", Status::Pass, None);
+        assert_eq!(
+            case_line(&c, false),
+            "PASS      scoped_keys::authorize_in_scope  (12 ms)"
+        );
+    }
+
+    #[test]
+    fn failures_carry_their_message_on_indented_lines() {
+        let c = case("pam", "replay", Status::Fail, Some("expected 409\ngot 200"));
+        assert_eq!(
+            case_line(&c, false),
+            "FAIL      pam::replay  (12 ms)\n          expected 409\n          got 200"
+        );
+        let d = case("pam", "off", Status::Disabled, Some("filtered out"));
+        assert_eq!(case_line(&d, false), "DISABLED  pam::off  (12 ms)");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let c = case("p", "c", Status::Error, Some("boom"));
+        assert!(!case_line(&c, false).contains('\x1b'));
+        let coloured = case_line(&c, true);
+        assert!(
+            coloured.starts_with("\x1b[1;33mERROR   \x1b[0m"),
+            "{coloured:?}"
+        );
+    }
+
+    #[test]
+    fn summary_counts_per_phase_and_in_total() {
+        let run = RunResult {
+            run_id: "r".into(),
+            harness_version: "0".into(),
+            suites_hash: "h".into(),
+            target: TargetInfo {
+                kind: "mock".into(),
+                base_url: "http://127.0.0.1:1".into(),
+                tenant: "t".into(),
+                mock_faults: vec![],
+                surfaces: vec![Surface::Api],
+            },
+            started_at: String::new(),
+            finished_at: String::new(),
+            duration_ms: 0,
+            cases: vec![
+                case("bootstrap", "a", Status::Pass, None),
+                case("bootstrap", "b", Status::Skip, Some("why")),
+                case("pam", "c", Status::Fail, Some("bad")),
+            ],
+            interrupted: None,
+        };
+        let table = summary_table(&run, false);
+        let expected = "\
+┌───────────┬──────┬──────┬───────┬──────┬──────────┬───────┐
+│ phase     │ pass │ fail │ error │ skip │ disabled │ total │
+├───────────┼──────┼──────┼───────┼──────┼──────────┼───────┤
+│ bootstrap │ 1    │ 0    │ 0     │ 1    │ 0        │ 2     │
+│ pam       │ 0    │ 1    │ 0     │ 0    │ 0        │ 1     │
+│ total     │ 1    │ 1    │ 0     │ 1    │ 0        │ 3     │
+└───────────┴──────┴──────┴───────┴──────┴──────────┴───────┘
+FAILED (exit 1): 1 case(s) failed: the target broke a requirement";
+        assert_eq!(table, expected);
+        assert!(!table.contains('\x1b'));
+        assert!(summary_table(&run, true).contains("\x1b[1;31mFAILED"));
+    }
+}

@@ -303,35 +303,70 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
     redact_coverage(coverage, redactor)
 }
 
-/// Redacts every string by a round trip through the JSON tree, so no field can be
-/// forgotten; the types are this module's own, so the round trip cannot fail in practice,
-/// and if it ever did the unredacted data is dropped, not returned.
-fn redact_coverage(coverage: Coverage, redactor: &Redactor) -> Coverage {
-    serde_json::to_value(&coverage)
-        .and_then(|v| serde_json::from_value(redactor.redact_json(&v)))
-        .unwrap_or_else(|_| Coverage {
-            requirements: Vec::new(),
-            matrix: Vec::new(),
-            ..withheld(coverage)
-        })
-}
-
-fn withheld(mut c: Coverage) -> Coverage {
-    let w = crate::redact::REDACTED.to_owned();
-    c.run = RunMeta {
-        run_id: w.clone(),
-        harness_version: w.clone(),
-        suites_hash: w.clone(),
-        target_kind: w.clone(),
-        base_url: w.clone(),
-        tenant: w.clone(),
-        mock_faults: Vec::new(),
-        interrupted: None,
-        started_at: w.clone(),
-        finished_at: w,
-        ..c.run
+/// Redacts every string field; enums stay as they are, so a secret that happens to
+/// spell part of a status cannot corrupt one.
+fn redact_coverage(c: Coverage, r: &Redactor) -> Coverage {
+    let red = |s: String| r.redact(&s);
+    let reds = |v: Vec<String>| v.into_iter().map(|s| r.redact(&s)).collect::<Vec<_>>();
+    let cell = |c: Cell| Cell {
+        status: c.status,
+        cases: reds(c.cases),
+        note: c.note.map(red),
     };
-    c
+    let Coverage {
+        run,
+        mut verdict,
+        matrix,
+        requirements,
+        requirement_summary,
+    } = c;
+    verdict.message = red(verdict.message);
+    Coverage {
+        run: RunMeta {
+            run_id: red(run.run_id),
+            harness_version: red(run.harness_version),
+            suites_hash: red(run.suites_hash),
+            target_kind: red(run.target_kind),
+            base_url: red(run.base_url),
+            tenant: red(run.tenant),
+            mock_faults: reds(run.mock_faults),
+            thothctl_available: run.thothctl_available,
+            started_at: red(run.started_at),
+            finished_at: red(run.finished_at),
+            duration_ms: run.duration_ms,
+            interrupted: run.interrupted.map(red),
+        },
+        verdict,
+        matrix: matrix
+            .into_iter()
+            .map(|m| MatrixRow {
+                capability: red(m.capability),
+                title: red(m.title),
+                runbook_row: m.runbook_row,
+                in_catalogue: m.in_catalogue,
+                thothctl: cell(m.thothctl),
+                api: cell(m.api),
+            })
+            .collect(),
+        requirements: requirements
+            .into_iter()
+            .map(|q| RequirementRow {
+                id: red(q.id),
+                text: red(q.text),
+                severity: q.severity,
+                kind: q.kind,
+                source: red(q.source),
+                status: q.status,
+                cases: reds(q.cases),
+                gap: q.gap.map(red),
+            })
+            .collect(),
+        requirement_summary: RequirementSummary {
+            unexplained_gap_ids: reds(requirement_summary.unexplained_gap_ids),
+            unknown_requirement_ids: reds(requirement_summary.unknown_requirement_ids),
+            ..requirement_summary
+        },
+    }
 }
 
 /// `coverage.json`: the same data as the markdown, stable field names.
@@ -354,14 +389,12 @@ fn md(s: &str) -> String {
 }
 
 fn cell_text(c: &Cell) -> String {
-    let mut text = if c.status == CellStatus::NoCase {
-        "no case".to_owned()
-    } else {
-        format!("**{}**", c.status.label())
+    // A note replaces the status label: "SKIP" would read as a considered verdict.
+    let mut text = match (&c.note, c.status) {
+        (Some(note), _) => note.clone(),
+        (None, CellStatus::NoCase) => "no case".to_owned(),
+        (None, status) => format!("**{}**", status.label()),
     };
-    if let Some(note) = &c.note {
-        text = format!("{text}: {note}");
-    }
     if !c.cases.is_empty() {
         let _ = write!(text, " ({})", c.cases.join(", "));
     }

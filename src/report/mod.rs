@@ -8,6 +8,7 @@
 pub mod console;
 pub mod coverage;
 pub mod junit;
+pub mod redacted;
 pub mod results;
 pub mod transcript;
 

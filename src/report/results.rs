@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::redacted::redact_run;
 use super::ReportError;
 use crate::outcome::RunResult;
 use crate::redact::Redactor;
@@ -20,21 +21,20 @@ pub struct ResultsFile {
     pub run: RunResult,
 }
 
-/// The results file as pretty JSON. Redaction runs over every string of the JSON tree
-/// before it is serialised, so a secret holding quotes or backslashes cannot turn the
-/// file into invalid JSON, and escaping cannot hide a secret from the redactor.
+/// The results file as pretty JSON, every string redacted (see [`redact_run`] for why
+/// the typed values are redacted rather than the JSON text).
 pub fn render_results(run: &RunResult, redactor: &Redactor) -> Result<String, ReportError> {
+    let mut v = verdict(run);
+    v.message = redactor.redact(&v.message);
     let file = ResultsFile {
         schema: RESULTS_SCHEMA.to_owned(),
-        verdict: verdict(run),
-        run: run.clone(),
+        verdict: v,
+        run: redact_run(run, redactor),
     };
-    let json_err = |source| ReportError::Json {
+    let mut text = serde_json::to_string_pretty(&file).map_err(|source| ReportError::Json {
         name: "results.json",
         source,
-    };
-    let value = serde_json::to_value(&file).map_err(json_err)?;
-    let mut text = serde_json::to_string_pretty(&redactor.redact_json(&value)).map_err(json_err)?;
+    })?;
     text.push('\n');
     Ok(text)
 }

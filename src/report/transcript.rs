@@ -161,3 +161,144 @@ pub fn case_transcript(case: &CaseResult, redactor: &Redactor) -> String {
     push_steps(&mut out, &case.cleanup, redactor);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+    use crate::suite::model::{Effect, Surface};
+
+    fn redactor() -> Redactor {
+        let r = Redactor::new();
+        r.add_secret("registered-secret").unwrap();
+        r
+    }
+
+    #[test]
+    fn credential_headers_are_masked_even_when_unregistered() {
+        let r = redactor();
+        assert_eq!(
+            shown_header_value("Authorization", "Bearer eyJunregistered", &r),
+            "Bearer [REDACTED]"
+        );
+        assert_eq!(
+            shown_header_value("authorization", "Basic dXNlcjpwYXNz", &r),
+            "Basic [REDACTED]"
+        );
+        assert_eq!(
+            shown_header_value("X-Api-Key", "thoth_org_key", &r),
+            REDACTED
+        );
+        assert_eq!(
+            shown_header_value("X-Thoth-Signature", "v1=abcdef0123", &r),
+            REDACTED
+        );
+        // No scheme to keep: a bare token is masked whole.
+        assert_eq!(
+            shown_header_value("Authorization", "rawtoken", &r),
+            REDACTED
+        );
+        assert_eq!(
+            shown_header_value("X-Trace", "a registered-secret b", &r),
+            "a [REDACTED] b"
+        );
+        assert_eq!(shown_header_value("X-Trace", "plain", &r), "plain");
+    }
+
+    #[test]
+    fn long_bodies_are_cut_with_a_note() {
+        let r = Redactor::new();
+        let body = "é".repeat(MAX_BODY_BYTES); // two bytes each: the cut lands mid-character
+        let shown = shown_body(&body, &r);
+        let (kept, note) = shown.rsplit_once('\n').unwrap();
+        assert!(kept.len() <= MAX_BODY_BYTES && kept.len() > MAX_BODY_BYTES - 2);
+        assert_eq!(
+            note,
+            format!(
+                "[... truncated: {} of {} bytes not shown]",
+                body.len() - kept.len(),
+                body.len()
+            )
+        );
+        assert_eq!(shown_body("short", &r), "short");
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_redacted_not_halved() {
+        let r = redactor();
+        let body = format!("{}registered-secret", "x".repeat(MAX_BODY_BYTES - 5));
+        let shown = shown_body(&body, &r);
+        assert!(!shown.contains("regis"), "first half of the secret shown");
+    }
+
+    fn exchange(line: &str, status: Option<i64>) -> Exchange {
+        Exchange {
+            request_line: line.into(),
+            request_headers: vec![("X-Api-Key".into(), "k-unregistered".into())],
+            request_body: Some("{\"k\":\"registered-secret\"}".into()),
+            status,
+            response_headers: vec![],
+            response_body: Some("line one\nline two".into()),
+            transport_error: None,
+            duration_ms: 3,
+        }
+    }
+
+    #[test]
+    fn transcript_shows_steps_then_cleanup_redacted() {
+        let step = |name: &str, x: Exchange| StepResult {
+            name: name.into(),
+            status: Status::Pass,
+            message: None,
+            attempts: 2,
+            exchanges: vec![x],
+            duration_ms: 4,
+        };
+        let case = CaseResult {
+            phase: "scoped_keys".into(),
+            case_id: "list".into(),
+            title: "List keys".into(),
+            status: Status::Pass,
+            message: None,
+            requirements: vec![],
+            capability: "scoped_keys".into(),
+            surface: Surface::Thothctl,
+            effect: Effect::Read,
+            steps: vec![step(
+                "list",
+                exchange("thothctl api-keys list --json", Some(0)),
+            )],
+            cleanup: vec![step("revoke", exchange("DELETE http://h/k/1", Some(204)))],
+            duration_ms: 10,
+            started_at: "2026-11-24T13:00:00Z".into(),
+        };
+        let t = case_transcript(&case, &redactor());
+        let expected = "\
+scoped_keys::list: List keys
+status: pass (10 ms), started 2026-11-24T13:00:00Z
+
+== steps ==
+[1] list: pass (2 attempts, 4 ms)
+  > thothctl api-keys list --json
+  > X-Api-Key: [REDACTED]
+  >
+    {\"k\":\"[REDACTED]\"}
+  < exit code 0 (3 ms)
+  <
+    line one
+    line two
+
+== cleanup (never changes the verdict) ==
+[1] revoke: pass (2 attempts, 4 ms)
+  > DELETE http://h/k/1
+  > X-Api-Key: [REDACTED]
+  >
+    {\"k\":\"[REDACTED]\"}
+  < 204 (3 ms)
+  <
+    line one
+    line two
+";
+        assert_eq!(t, expected);
+    }
+}

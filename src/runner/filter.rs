@@ -51,7 +51,10 @@ mod tests {
         assert!(matches(&f(&["scoped"]), "scoped_keys::create_key"));
         assert!(!matches(&f(&["pam"]), "scoped_keys::create_key"));
         assert!(matches(&f(&["scoped_keys::*"]), "scoped_keys::create_key"));
-        assert!(!matches(&f(&["scoped_keys::*"]), "xscoped_keys::create_key"));
+        assert!(!matches(
+            &f(&["scoped_keys::*"]),
+            "xscoped_keys::create_key"
+        ));
         assert!(matches(&f(&["*::create_?ey"]), "scoped_keys::create_key"));
         assert!(!matches(&f(&["*::create"]), "scoped_keys::create_key"));
         assert!(matches(&f(&["nope", "*key"]), "scoped_keys::create_key"));

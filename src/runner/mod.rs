@@ -7,6 +7,7 @@ pub mod case;
 pub mod expect;
 pub mod filter;
 pub mod poll;
+pub mod sink;
 pub mod step;
 
 use std::collections::{BTreeSet, HashMap};
@@ -137,7 +138,11 @@ pub async fn run_project(
     let suites: Vec<&LoadedSuite> = project
         .suites
         .iter()
-        .filter(|s| opts.phases.as_ref().is_none_or(|p| p.contains(&s.suite.phase)))
+        .filter(|s| {
+            opts.phases
+                .as_ref()
+                .is_none_or(|p| p.contains(&s.suite.phase))
+        })
         .collect();
     let mut result = RunResult {
         run_id: run_id.clone(),
@@ -224,7 +229,14 @@ pub async fn run_project(
                 .suite
                 .cases
                 .iter()
-                .map(|c| not_run(&s.suite.phase, c, Status::Error, "phase ordering cycle in `after`"))
+                .map(|c| {
+                    not_run(
+                        &s.suite.phase,
+                        c,
+                        Status::Error,
+                        "phase ordering cycle in `after`",
+                    )
+                })
                 .collect();
             by_phase.push((order[s.suite.phase.as_str()], cases));
         }
@@ -244,7 +256,12 @@ fn finish(mut result: RunResult, started: Instant) -> RunResult {
 fn all_cases(suites: &[&LoadedSuite], status: Status, why: &str) -> Vec<CaseResult> {
     suites
         .iter()
-        .flat_map(|s| s.suite.cases.iter().map(|c| not_run(&s.suite.phase, c, status, why)))
+        .flat_map(|s| {
+            s.suite
+                .cases
+                .iter()
+                .map(|c| not_run(&s.suite.phase, c, status, why))
+        })
         .collect()
 }
 
@@ -297,7 +314,10 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     };
     if !selected.iter().any(|s| *s) {
         for c in cases {
-            emit(not_run(phase, c, Status::Disabled, "filtered out"), &mut out);
+            emit(
+                not_run(phase, c, Status::Disabled, "filtered out"),
+                &mut out,
+            );
         }
         return out;
     }
@@ -319,7 +339,8 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let env = ctx.env(&ctx.opts.cancel);
     let cleanup_env = ctx.env(&ctx.cleanup_token);
     let mut setup_state = CaseState::default();
-    let (setup_steps, setup_failure) = run_steps(&env, &s.suite.setup, &mut setup_state, &mut vars).await;
+    let (setup_steps, setup_failure) =
+        run_steps(&env, &s.suite.setup, &mut setup_state, &mut vars).await;
     let mut earlier: HashMap<String, Status> = HashMap::new();
     for (i, c) in cases.iter().enumerate() {
         let r = if !selected[i] {
@@ -327,7 +348,12 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
         } else if let Some(why) = ctx.stopped() {
             not_run(phase, c, Status::Disabled, why)
         } else if let Some((_, why)) = &setup_failure {
-            let mut r = not_run(phase, c, Status::Error, format!("suite setup failed: {why}"));
+            let mut r = not_run(
+                phase,
+                c,
+                Status::Error,
+                format!("suite setup failed: {why}"),
+            );
             r.steps = setup_steps.clone();
             r
         } else {
@@ -339,7 +365,8 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     if !s.suite.cleanup.is_empty() {
         // Suite cleanup has no case of its own: it is reported with the last case that
         // ran, apart from its steps, so it never changes a verdict.
-        let mut cleanup = run_cleanup(&cleanup_env, &s.suite.cleanup, &mut setup_state, &mut vars).await;
+        let mut cleanup =
+            run_cleanup(&cleanup_env, &s.suite.cleanup, &mut setup_state, &mut vars).await;
         for r in &mut cleanup {
             r.name = format!("suite cleanup: {}", r.name);
         }
@@ -357,8 +384,18 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
 /// report names exactly what was run.
 pub fn suites_hash(project: &Project) -> String {
     let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
-    collect_files(&project.suites_dir, &project.suites_dir, "suites", &mut files);
-    collect_files(&project.fixtures_dir, &project.fixtures_dir, "fixtures", &mut files);
+    collect_files(
+        &project.suites_dir,
+        &project.suites_dir,
+        "suites",
+        &mut files,
+    );
+    collect_files(
+        &project.fixtures_dir,
+        &project.fixtures_dir,
+        "fixtures",
+        &mut files,
+    );
     files.sort();
     let mut h = Sha256::new();
     for (rel, path) in files {
@@ -370,7 +407,12 @@ pub fn suites_hash(project: &Project) -> String {
     hex::encode(h.finalize())
 }
 
-fn collect_files(root: &Path, dir: &Path, label: &str, out: &mut Vec<(String, std::path::PathBuf)>) {
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    label: &str,
+    out: &mut Vec<(String, std::path::PathBuf)>,
+) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -384,7 +426,8 @@ fn collect_files(root: &Path, dir: &Path, label: &str, out: &mut Vec<(String, st
     }
 }
 
-/// Creates the error for a client that cannot be built (bad CA file): a config error.
+/// Builds the HTTP client once up front, so a bad `--ca-cert` is a configuration error
+/// (exit 2) before anything is sent, not an error on every case.
 pub fn check_client(opts: &ClientOptions) -> Result<(), ClientError> {
     HttpClient::new(opts.clone()).map(|_| ())
 }

@@ -48,7 +48,12 @@ pub fn duration(field: &str, text: &str) -> Result<Duration, Failure> {
 }
 
 /// Sends once and checks the expectations.
-pub async fn once(exec: &mut StepExec<'_>, expect: &Expect, kind: StatusKind, vars: &Vars) -> Polled {
+pub async fn once(
+    exec: &mut StepExec<'_>,
+    expect: &Expect,
+    kind: StatusKind,
+    vars: &Vars,
+) -> Polled {
     let Attempt { exchanges, result } = exec.attempt(vars).await;
     let result = result.and_then(|obs| check(expect, kind, &obs, vars).map(|_| obs));
     Polled {
@@ -135,13 +140,14 @@ fn terminal(policy: &Eventually, obs: &Observed, vars: &Vars) -> Option<Failure>
     let doc = obs.json.as_ref()?;
     for cond in &policy.fail_if {
         if check_json(cond, doc, vars).is_ok() {
-            let shown = serde_json_path::JsonPath::parse(&cond.path)
+            let path =
+                crate::template::render(&cond.path, vars).unwrap_or_else(|_| cond.path.clone());
+            let shown = serde_json_path::JsonPath::parse(&path)
                 .ok()
                 .and_then(|p| p.query(doc).all().first().map(|v| show(v)))
                 .unwrap_or_else(|| "-".into());
             return Some(Failure::fail(format!(
-                "fail_if held: {} (value {shown}); stopped polling",
-                cond.path
+                "fail_if held: {path} (value {shown}); stopped polling"
             )));
         }
     }
@@ -188,10 +194,7 @@ pub async fn retry(
                 return polled;
             }
         };
-        let transient = policy
-            .on_status
-            .iter()
-            .any(|s| i64::from(*s) == obs.status);
+        let transient = policy.on_status.iter().any(|s| i64::from(*s) == obs.status);
         if transient && polled.attempts < total {
             let exp = 2u32.saturating_pow(polled.attempts - 1);
             let wait = retry_after(&obs)
@@ -208,5 +211,40 @@ pub async fn retry(
             f.message = format!("{} (after {} attempts)", f.message, polled.attempts);
         }
         return polled;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(n: usize) -> Exchange {
+        Exchange {
+            request_line: format!("GET /{n}"),
+            ..Exchange::default()
+        }
+    }
+
+    #[test]
+    fn long_polls_keep_the_first_and_latest_exchanges() {
+        let mut kept = Vec::new();
+        for n in 0..50 {
+            keep_exchanges(&mut kept, vec![exchange(n)]);
+        }
+        let lines: Vec<&str> = kept.iter().map(|e| e.request_line.as_str()).collect();
+        assert_eq!(lines.len(), KEPT_EXCHANGES);
+        assert_eq!(lines[0], "GET /0");
+        assert_eq!(lines[1], "GET /43");
+        assert_eq!(*lines.last().unwrap(), "GET /49");
+    }
+
+    #[test]
+    fn retry_after_reads_delta_seconds_only() {
+        let with =
+            |v: &str| Observed::new(503, vec![("retry-after".into(), v.into())], String::new());
+        assert_eq!(retry_after(&with("2")), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&with(" 0 ")), Some(Duration::ZERO));
+        assert_eq!(retry_after(&with("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(retry_after(&Observed::default()), None);
     }
 }

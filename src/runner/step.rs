@@ -8,17 +8,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::expect::{capture, check_json, cut, Failure, Observed, StatusKind};
-use super::poll::{self, keep_exchanges, pause, Polled};
+use super::expect::{capture, Failure, Observed, StatusKind};
+use super::poll::{self, Polled};
 use crate::client::{HttpClient, HttpRequest};
 use crate::outcome::{Exchange, Status, StepResult};
 use crate::redact::Redactor;
-use crate::suite::model::{Auth, PamCallback, Request, SinkWait, Step, Tamper};
+use crate::suite::model::{Auth, Expect, PamCallback, Request, StatusSet, Step, Tamper};
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
-
-/// How often the sink is read while waiting for a delivery.
-const SINK_POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Everything a step needs from the run, shared by all steps.
 pub struct StepEnv<'a> {
@@ -43,7 +40,7 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    fn failed(f: Failure) -> Attempt {
+    pub(super) fn failed(f: Failure) -> Attempt {
         Attempt {
             exchanges: Vec::new(),
             result: Err(f),
@@ -56,7 +53,7 @@ impl Attempt {
 pub struct StepExec<'a> {
     pub env: &'a StepEnv<'a>,
     pub cancel: &'a CancellationToken,
-    step: &'a Step,
+    pub(super) step: &'a Step,
     name: &'a str,
     state: &'a mut CaseState,
 }
@@ -66,6 +63,22 @@ pub fn step_name(step: &Step, index: usize) -> String {
     step.name
         .clone()
         .unwrap_or_else(|| format!("step {}", index + 1))
+}
+
+/// The step's expectations, with a thothctl `exit_code` standing in for an unset
+/// `expect.status` (both say which exit code is a success).
+fn effective_expect(step: &Step) -> std::borrow::Cow<'_, Expect> {
+    match (&step.thothctl, &step.expect.status) {
+        (Some(ctl), StatusSet::AnySuccess) => match ctl.exit_code.map(u16::try_from) {
+            Some(Ok(code)) => {
+                let mut e = step.expect.clone();
+                e.status = StatusSet::One(code);
+                std::borrow::Cow::Owned(e)
+            }
+            _ => std::borrow::Cow::Borrowed(&step.expect),
+        },
+        _ => std::borrow::Cow::Borrowed(&step.expect),
+    }
 }
 
 /// Runs one step to its verdict; captures land in `vars` only when it passed.
@@ -82,6 +95,7 @@ pub async fn run_step(
     } else {
         StatusKind::Http
     };
+    let expect = effective_expect(step);
     let mut exec = StepExec {
         env,
         cancel: env.cancel,
@@ -90,13 +104,13 @@ pub async fn run_step(
         state,
     };
     let polled = if let Some(sink) = &step.sink_wait {
-        sink_wait(&mut exec, sink, vars).await
+        super::sink::sink_wait(&mut exec, sink, vars).await
     } else if let Some(policy) = &step.eventually {
-        poll::eventually(&mut exec, policy, &step.expect, kind, vars).await
+        poll::eventually(&mut exec, policy, &expect, kind, vars).await
     } else if let Some(policy) = &step.retry {
         match step.request.as_ref().or(step.admin.as_ref()) {
             Some(r) if r.method.is_idempotent() => {
-                poll::retry(&mut exec, policy, &step.expect, kind, vars).await
+                poll::retry(&mut exec, policy, &expect, kind, vars).await
             }
             _ => Polled {
                 attempts: 0,
@@ -107,7 +121,7 @@ pub async fn run_step(
             },
         }
     } else {
-        poll::once(&mut exec, &step.expect, kind, vars).await
+        poll::once(&mut exec, &expect, kind, vars).await
     };
     let result = polled
         .result
@@ -155,7 +169,9 @@ impl StepExec<'_> {
         match prepared {
             Ok(req) => {
                 if step.pam_callback.is_some() {
-                    self.state.sent_pam.insert(self.name.to_string(), req.clone());
+                    self.state
+                        .sent_pam
+                        .insert(self.name.to_string(), req.clone());
                 }
                 self.send(&req).await
             }
@@ -163,7 +179,7 @@ impl StepExec<'_> {
         }
     }
 
-    async fn send(&self, req: &HttpRequest) -> Attempt {
+    pub(super) async fn send(&self, req: &HttpRequest) -> Attempt {
         let (exchange, result) = self.env.client.send(req).await;
         let result = result
             .map(|r| Observed::new(i64::from(r.status), r.headers.clone(), r.text()))
@@ -174,7 +190,12 @@ impl StepExec<'_> {
         }
     }
 
-    fn prepare_request(&self, r: &Request, vars: &Vars, admin: bool) -> Result<HttpRequest, Failure> {
+    fn prepare_request(
+        &self,
+        r: &Request,
+        vars: &Vars,
+        admin: bool,
+    ) -> Result<HttpRequest, Failure> {
         let target = self.env.target;
         let path = render(&r.path, vars)?;
         let base = if admin {
@@ -327,7 +348,11 @@ impl StepExec<'_> {
             Tamper::None | Tamper::OmitSignature => {}
             Tamper::Signature => signature = flip_mac_char(&signature, scheme.prefix.len()),
             Tamper::Body => {
-                let flipped = if decision == "approve" { "deny" } else { "approve" };
+                let flipped = if decision == "approve" {
+                    "deny"
+                } else {
+                    "approve"
+                };
                 sent_body = body_of(flipped)?;
             }
         }
@@ -339,7 +364,11 @@ impl StepExec<'_> {
         }
         Ok(HttpRequest {
             method: "POST".into(),
-            url: format!("{}{}", target.tenant_base(), target.schemes.pam_callback_path),
+            url: format!(
+                "{}{}",
+                target.tenant_base(),
+                target.schemes.pam_callback_path
+            ),
             headers,
             body: Some(sent_body),
         })
@@ -349,7 +378,11 @@ impl StepExec<'_> {
         let Some(bin) = &self.env.target.thothctl else {
             return Attempt::failed(Failure::error("not run: thothctl not found"));
         };
-        let args = match args.iter().map(|a| render(a, vars)).collect::<Result<Vec<_>, _>>() {
+        let args = match args
+            .iter()
+            .map(|a| render(a, vars))
+            .collect::<Result<Vec<_>, _>>()
+        {
             Ok(a) => a,
             Err(e) => return Attempt::failed(e.into()),
         };
@@ -381,188 +414,4 @@ fn flip_mac_char(signature: &str, prefix_len: usize) -> String {
         *c = if *c == 'a' { 'b' } else { 'a' };
     }
     chars.into_iter().collect()
-}
-
-/// One recorded delivery of the sink's read API.
-struct Delivery {
-    seq: Value,
-    headers: Vec<(String, String)>,
-    body: String,
-    json: Option<Value>,
-}
-
-fn parse_deliveries(doc: &Value) -> Option<Vec<Delivery>> {
-    let rows = doc.get("data")?.as_array()?;
-    Some(
-        rows.iter()
-            .map(|row| {
-                let headers = row
-                    .get("headers")
-                    .and_then(Value::as_object)
-                    .map(|h| {
-                        h.iter()
-                            .map(|(k, v)| {
-                                let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                                (k.to_ascii_lowercase(), v)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let body = row
-                    .get("body")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                Delivery {
-                    seq: row.get("seq").cloned().unwrap_or(Value::Null),
-                    json: serde_json::from_str(body.trim()).ok(),
-                    headers,
-                    body,
-                }
-            })
-            .collect(),
-    )
-}
-
-/// Waits for a delivery whose body satisfies `expect.json`, then verifies its signature
-/// itself (the sink's own `signature_valid` is the mock's opinion, not evidence).
-async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) -> Polled {
-    let mut polled = Polled {
-        attempts: 0,
-        exchanges: Vec::new(),
-        result: Err(Failure::error("sink_wait: no attempt made")),
-    };
-    let prepared = (|| -> Result<(HttpRequest, Option<String>, Duration), Failure> {
-        let target = exec.env.target;
-        let base = target.sink_url.as_deref().ok_or_else(|| {
-            Failure::error("sink_wait needs a readable SIEM sink (mock target, or --sink-url)")
-        })?;
-        let name = render(&sink.sink, vars)?;
-        let secret = if sink.verify_signature {
-            Some(match &sink.secret {
-                Some(s) => render(s, vars)?,
-                None => target.webhook_secret.clone().ok_or_else(|| {
-                    Failure::error("sink_wait: no webhook secret to verify with (THOTH_WEBHOOK_SECRET)")
-                })?,
-            })
-        } else {
-            None
-        };
-        let timeout = poll::duration("sink_wait.timeout", &sink.timeout)?;
-        // No credential: the sink is not the tenant, and tenant credentials stay with it.
-        let req = HttpRequest {
-            method: "GET".into(),
-            url: format!("{base}/{name}"),
-            headers: Vec::new(),
-            body: None,
-        };
-        Ok((req, secret, timeout))
-    })();
-    let (req, secret, timeout) = match prepared {
-        Ok(p) => p,
-        Err(f) => {
-            polled.result = Err(f);
-            return polled;
-        }
-    };
-    let started = Instant::now();
-    let deadline = started + timeout;
-    let mut last: Failure;
-    loop {
-        polled.attempts += 1;
-        let attempt = tokio::select! {
-            a = exec.send(&req) => a,
-            _ = exec.cancel.cancelled() => Attempt::failed(Failure::error("interrupted")),
-        };
-        keep_exchanges(&mut polled.exchanges, attempt.exchanges);
-        match attempt.result {
-            Err(f) if f.status == Status::Error && exec.cancel.is_cancelled() => {
-                polled.result = Err(f);
-                return polled;
-            }
-            Err(f) => last = f,
-            Ok(obs) if !(200..300).contains(&obs.status) => {
-                last = Failure::error(format!("read sink {}: status {}", req.url, obs.status));
-            }
-            Ok(obs) => match obs.json.as_ref().and_then(parse_deliveries) {
-                None => last = Failure::error(format!("read sink {}: not a delivery list", req.url)),
-                Some(deliveries) => {
-                    match matching_delivery(exec.env.target, &deliveries, &exec.step.expect.json, secret.as_deref(), vars) {
-                        Ok(Some(obs)) => {
-                            polled.result = super::expect::check(&exec.step.expect, StatusKind::Http, &obs, vars).map(|_| obs);
-                            return polled;
-                        }
-                        Ok(None) => {
-                            last = Failure::fail(format!(
-                                "no delivery on sink `{}` matched ({} received)",
-                                sink.sink,
-                                deliveries.len()
-                            ))
-                        }
-                        Err(f) => {
-                            polled.result = Err(f);
-                            return polled;
-                        }
-                    }
-                }
-            },
-        }
-        if Instant::now() + SINK_POLL_INTERVAL > deadline {
-            last.message = format!("{} within {}", last.message, sink.timeout);
-            polled.result = Err(last);
-            return polled;
-        }
-        if !pause(SINK_POLL_INTERVAL, exec.cancel).await {
-            polled.result = Err(Failure::error("interrupted"));
-            return polled;
-        }
-    }
-}
-
-/// The newest delivery whose JSON body satisfies every assertion. A matching delivery
-/// with a missing or invalid signature is a failure at once: waiting will not sign it.
-fn matching_delivery(
-    target: &Target,
-    deliveries: &[Delivery],
-    asserts: &[crate::suite::model::JsonAssert],
-    secret: Option<&str>,
-    vars: &Vars,
-) -> Result<Option<Observed>, Failure> {
-    for d in deliveries.iter().rev() {
-        let Some(doc) = &d.json else { continue };
-        let mut ok = true;
-        for a in asserts {
-            match check_json(a, doc, vars) {
-                Ok(()) => {}
-                Err(f) if f.status == Status::Error => return Err(f),
-                Err(_) => {
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        if !ok {
-            continue;
-        }
-        if let Some(secret) = secret {
-            target
-                .schemes
-                .webhook
-                .verify_headers(secret.as_bytes(), &d.headers, d.body.as_bytes())
-                .map_err(|e| {
-                    Failure::fail(format!(
-                        "delivery seq {} matched but failed to {e} (body: {})",
-                        d.seq,
-                        cut(&d.body)
-                    ))
-                })?;
-        }
-        return Ok(Some(Observed {
-            status: 200,
-            headers: d.headers.clone(),
-            body: d.body.clone(),
-            json: d.json.clone(),
-        }));
-    }
-    Ok(None)
 }

@@ -32,7 +32,8 @@ pub struct LoadedSuite {
 /// Everything a run needs from disk, all of it validated.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// Sorted by file name, so runs and reports are stable.
+    /// In file name order for [`load_project`] (so runs and reports are stable), in the
+    /// given order for [`load_files`].
     pub suites: Vec<LoadedSuite>,
     pub catalogue: Catalogue,
     pub fixtures_dir: PathBuf,
@@ -74,10 +75,14 @@ pub fn load_files(
     let mut diags = Diagnostics::default();
     let catalogue = parse_file::<Catalogue>(catalogue_path);
     let mut suites = Vec::new();
+    let mut complete = true;
     for file in suite_files {
         match parse_file::<Suite>(file) {
             Ok(p) => suites.push(p),
-            Err(d) => diags.push(d),
+            Err(d) => {
+                complete = false;
+                diags.push(d);
+            }
         }
     }
 
@@ -95,6 +100,7 @@ pub fn load_files(
         &suites,
         catalogue.as_ref(),
         fixtures_dir,
+        complete,
     ));
 
     match catalogue {
@@ -141,7 +147,17 @@ fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
         let entry = entry.map_err(|e| whole_file(dir, format!("read suites directory: {e}")))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.ends_with(".yaml") && name != CATALOGUE_FILE && !name.starts_with('.') {
+        if name.starts_with('.') {
+            continue;
+        }
+        if name.ends_with(".yml") {
+            // Silently skipping it would leave a whole phase out of every run.
+            return Err(whole_file(
+                &dir.join(name),
+                "find suites: suite files must end in `.yaml`; rename this file".to_string(),
+            ));
+        }
+        if name.ends_with(".yaml") && name != CATALOGUE_FILE {
             files.push(dir.join(name));
         }
     }

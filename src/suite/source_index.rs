@@ -75,10 +75,10 @@ impl SourceIndex {
         let mut seen_root = false;
         while let Some(Ok((event, span))) = parser.next_event() {
             let pos = Pos::from_span(&span);
-            let (is_node, opens, scalar_text) = match &event {
-                Event::Scalar(text, ..) => (true, false, Some(text.to_string())),
-                Event::Alias(_) => (true, false, None),
-                Event::MappingStart(..) | Event::SequenceStart(..) => (true, true, None),
+            let (opens, scalar_text) = match &event {
+                Event::Scalar(text, ..) => (false, Some(text.to_string())),
+                Event::Alias(_) => (false, None),
+                Event::MappingStart(..) | Event::SequenceStart(..) => (true, None),
                 Event::MappingEnd | Event::SequenceEnd => {
                     stack.pop();
                     if stack.is_empty() && seen_root {
@@ -88,23 +88,6 @@ impl SourceIndex {
                 }
                 _ => continue,
             };
-            if !is_node {
-                continue;
-            }
-            // Is this node a mapping key? Then remember it and wait for the value.
-            if let Some(Frame::Map { pending_key, path }) = stack.last_mut() {
-                if pending_key.is_none() {
-                    let key_text = scalar_text.clone().unwrap_or_else(|| "?".to_string());
-                    *pending_key = Some((key_text, pos));
-                    if opens {
-                        // A complex (non-scalar) key: index its insides under `?` so they
-                        // cannot shadow real fields.
-                        let p = child_of_map(path, "?");
-                        stack.push(new_frame(&event, p));
-                    }
-                    continue;
-                }
-            }
             let (path, key_pos) = match stack.last_mut() {
                 None => {
                     if seen_root {
@@ -113,11 +96,21 @@ impl SourceIndex {
                     seen_root = true;
                     (String::new(), None)
                 }
-                Some(Frame::Map { path, pending_key }) => {
-                    let (k, kp) = pending_key.take().expect("checked above");
-                    // A complex key's own frame was pushed and popped; mark the value.
-                    (child_of_map(path, &k), Some(kp))
-                }
+                Some(Frame::Map { path, pending_key }) => match pending_key.take() {
+                    // A key: remember it and wait for its value.
+                    None => {
+                        let key_text = scalar_text.unwrap_or_else(|| "?".to_string());
+                        *pending_key = Some((key_text, pos));
+                        if opens {
+                            // A complex (non-scalar) key: index its insides under `?`
+                            // so they cannot shadow real fields.
+                            let p = child_of_map(path, "?");
+                            stack.push(new_frame(&event, p));
+                        }
+                        continue;
+                    }
+                    Some((k, kp)) => (child_of_map(path, &k), Some(kp)),
+                },
                 Some(Frame::Seq { path, next }) => {
                     let p = format!("{path}[{next}]");
                     *next += 1;
@@ -254,6 +247,13 @@ cases:
     fn stops_quietly_at_syntax_errors() {
         let ix = SourceIndex::build("a: 1\nb: [unclosed\n");
         assert_eq!(ix.locate("a"), at(1, 4));
+    }
+
+    #[test]
+    fn complex_keys_do_not_shadow_fields() {
+        let ix = SourceIndex::build("? [a, b]\n: 1\nc: 2\n");
+        assert_eq!(ix.locate("c"), at(3, 4));
+        assert!(!ix.contains("a"));
     }
 
     #[test]

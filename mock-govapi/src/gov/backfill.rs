@@ -59,10 +59,6 @@ impl EvidenceStore {
         self.by_event.contains(event_id)
     }
 
-    pub fn records(&self) -> &[EvidenceRecord] {
-        &self.records
-    }
-
     pub fn len(&self) -> usize {
         self.records.len()
     }

@@ -97,6 +97,22 @@ pub struct DecisionRequest {
 }
 
 impl DecisionRequest {
+    /// The requested tier, when it happened and when it became visible; refuses what
+    /// [`apply`] would refuse, so a batch can be checked before any of it is recorded.
+    pub fn validated(&self, now: Timestamp) -> Result<(RiskTier, Timestamp, Timestamp), GovError> {
+        non_empty("agent_id", &self.agent_id)?;
+        non_empty("tool_name", &self.tool_name)?;
+        let tier: RiskTier = self.risk_tier.parse().map_err(|e| {
+            GovError::bad_request("invalid_risk_tier", format!("read decision: {e}"))
+        })?;
+        let occurred_at = timestamp("occurred_at", self.occurred_at.as_deref())?.unwrap_or(now);
+        // A back-dated event was visible as soon as it happened unless the caller says
+        // otherwise; a live one becomes visible now.
+        let visible_at =
+            timestamp("visible_at", self.visible_at.as_deref())?.unwrap_or(occurred_at);
+        Ok((tier, occurred_at, visible_at))
+    }
+
     pub fn from_json(body: Value) -> Result<Self, GovError> {
         serde_json::from_value(body)
             .map_err(|e| GovError::bad_request("invalid_request", format!("read decision: {e}")))
@@ -183,16 +199,7 @@ pub fn apply(
     now: Timestamp,
     defects: DecisionDefects,
 ) -> Result<(DecisionOutcome, Event), GovError> {
-    non_empty("agent_id", &request.agent_id)?;
-    non_empty("tool_name", &request.tool_name)?;
-    let requested_tier: RiskTier = request
-        .risk_tier
-        .parse()
-        .map_err(|e| GovError::bad_request("invalid_risk_tier", format!("read decision: {e}")))?;
-    let occurred_at = timestamp("occurred_at", request.occurred_at.as_deref())?.unwrap_or(now);
-    // A back-dated event was visible as soon as it happened unless the caller says
-    // otherwise; a live one becomes visible now.
-    let visible_at = timestamp("visible_at", request.visible_at.as_deref())?.unwrap_or(occurred_at);
+    let (requested_tier, occurred_at, visible_at) = request.validated(now)?;
 
     let override_tier = tool_override(settings, &request.tool_name);
     let tier = override_tier.unwrap_or(requested_tier);

@@ -2,8 +2,8 @@
 //! and their feed, alerts, evidence SLOs and backfills, browser governance records and
 //! SIEM/PAM/SOAR integrations.
 //!
-//! Everything here is plain data and logic with no HTTP in it, so it is tested on its
-//! own; `crate::routes` wires it to axum.
+//! Everything here is plain data and logic that handles no requests, so it is tested
+//! on its own; `crate::routes` wires it to axum.
 
 pub mod approvals;
 pub mod backfill;
@@ -40,7 +40,7 @@ pub fn window_start(now: Timestamp, hours: u64) -> Timestamp {
     )
 }
 
-/// A fresh identifier with a readable prefix (`apr-…`, `evt-…`), unique per process.
+/// A fresh identifier with a readable prefix (`apr-…`, `evt-…`), globally unique.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -74,10 +74,6 @@ impl GovError {
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(401, code, message)
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {

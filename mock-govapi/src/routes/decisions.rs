@@ -46,33 +46,33 @@ pub async fn simulate(
     bodies: Vec<Value>,
     indexed: bool,
 ) -> ApiResult<Vec<DecisionOutcome>> {
-    let several = indexed;
-    let requests = bodies
-        .into_iter()
-        .enumerate()
-        .map(|(index, body)| {
-            DecisionRequest::from_json(body).map_err(|err| located(err.into(), several, index))
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let now = state.now();
+    let mut requests = Vec::with_capacity(bodies.len());
+    for (index, body) in bodies.into_iter().enumerate() {
+        let checked = DecisionRequest::from_json(body).and_then(|request| {
+            request.validated(now)?;
+            Ok(request)
+        });
+        requests.push(checked.map_err(|err| located(err.into(), indexed, index))?);
+    }
     let defects = DecisionDefects {
         skip_approvals: state.fault(Fault::StepUpCreatesNoApproval),
         skip_alerts: state.fault(Fault::AlertsNotRaised),
     };
-    let now = state.now();
     let mut outcomes = Vec::with_capacity(requests.len());
     let mut events: Vec<Event> = Vec::with_capacity(requests.len());
     {
         let mut guard = state.tenant(tenant)?;
         let data = &mut *guard;
-        let mut staged = data.gov.clone();
+        // Every request was validated above, so none of these fails midway and the
+        // batch is recorded whole.
         for (index, request) in requests.iter().enumerate() {
             let (outcome, event) =
-                decisions::apply(&mut staged, &data.settings, request, now, defects)
-                    .map_err(|err| located(err.into(), several, index))?;
+                decisions::apply(&mut data.gov, &data.settings, request, now, defects)
+                    .map_err(|err| located(err.into(), indexed, index))?;
             outcomes.push(outcome);
             events.push(event);
         }
-        data.gov = staged;
     }
     for event in events {
         let state = state.clone();
@@ -91,8 +91,8 @@ pub async fn simulate(
 }
 
 /// Prefixes `decisions[i]: ` when the caller sent a list.
-fn located(mut err: ApiError, several: bool, index: usize) -> ApiError {
-    if several {
+fn located(mut err: ApiError, indexed: bool, index: usize) -> ApiError {
+    if indexed {
         err.message = format!("decisions[{index}]: {}", err.message);
     }
     err

@@ -30,6 +30,16 @@ use crate::state::AppState;
 pub const MANAGED_ENROLLMENTS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "mdm"];
 pub const AT_RISK_SCORE: u32 = 70;
 
+/// Fields the server owns: a client sending them must not shadow the real values
+/// (unknown fields are kept and returned, so they would otherwise overwrite these).
+const SERVER_OWNED: &[&str] = &[
+    "last_seen",
+    "registered_at",
+    "updated_at",
+    "online",
+    "managed",
+];
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/endpoints", get(list).post(register))
@@ -147,7 +157,11 @@ pub fn upsert_endpoint(
     if let Some(status) = body.status {
         row.status = status;
     }
-    row.extra.extend(body.extra);
+    row.extra.extend(
+        body.extra
+            .into_iter()
+            .filter(|(key, _)| !SERVER_OWNED.contains(&key.as_str())),
+    );
     row.updated_at = now;
     Ok(created)
 }

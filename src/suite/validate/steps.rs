@@ -4,15 +4,10 @@
 use std::collections::HashMap;
 use std::path::{Component, Path};
 
-use regex::Regex;
-use serde_json_path::JsonPath;
-
+use super::asserts::{check_assert, check_capture};
 use super::{step_lists, Findings, ListKind, StepList};
 use crate::suite::duration::parse_duration;
-use crate::suite::model::{
-    Capture, Case, Feature, JsonAssert, Request, Retry, StatusSet, Step, Suite, Surface,
-};
-use crate::template::placeholders;
+use crate::suite::model::{Case, Feature, Request, Retry, StatusSet, Step, Suite, Surface};
 
 /// Highest `retry.attempts`: more would hammer a target that is already struggling.
 const MAX_RETRY_ATTEMPTS: u32 = 10;
@@ -107,6 +102,11 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
                 &step.expect.status,
                 step,
                 &format!("{base}.expect.status"),
+                f,
+            );
+            check_header_names(
+                step.expect.headers.keys(),
+                &format!("{base}.expect.headers"),
                 f,
             );
             for (j, a) in step.expect.json.iter().enumerate() {
@@ -248,6 +248,29 @@ fn check_request(r: &Request, base: &str, admin: bool, fixtures_dir: &Path, f: &
     if let Some(file) = &r.body_file {
         check_fixture(file, &format!("{base}.body_file"), fixtures_dir, f);
     }
+    check_header_names(r.headers.keys(), &format!("{base}.headers"), f);
+}
+
+/// RFC 9110 token characters; anything else cannot be sent or received as a header name.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+fn check_header_names<'a>(
+    names: impl Iterator<Item = &'a String>,
+    base: &str,
+    f: &mut Findings<'_>,
+) {
+    for name in names {
+        if !is_header_name(name) {
+            f.at_key(
+                &format!("{base}.{name}"),
+                format!("`{name}` is not a valid HTTP header name"),
+            );
+        }
+    }
 }
 
 fn check_fixture(file: &str, path: &str, fixtures_dir: &Path, f: &mut Findings<'_>) {
@@ -292,12 +315,31 @@ fn check_replay_of(
         .filter(|s| s.name.as_deref() == Some(target))
         .collect();
     if named.is_empty() {
-        f.at(
-            path,
-            format!(
+        // The runner keeps sent callbacks per case, so a replay must live in the case
+        // that sent the original; say where the name is if it is elsewhere.
+        let has_it = |c: &Case| c.steps.iter().any(|s| s.name.as_deref() == Some(target));
+        let later_here = list.steps[index..]
+            .iter()
+            .any(|s| s.name.as_deref() == Some(target));
+        let elsewhere = suite
+            .cases
+            .iter()
+            .enumerate()
+            .find(|(i, c)| Some(*i) != list.case && has_it(c))
+            .map(|(_, c)| c);
+        let message = match elsewhere {
+            _ if later_here => format!(
+                "replay_of names step `{target}`, which comes later; only an earlier callback can be replayed"
+            ),
+            Some(c) => format!(
+                "replay_of names step `{target}` of case `{}`; a replay must be in the same case as the callback it resends",
+                c.id
+            ),
+            None => format!(
                 "replay_of names step `{target}`, but no earlier step of this case has that name"
             ),
-        );
+        };
+        f.at(path, message);
     } else if !named.iter().any(|s| s.pam_callback.is_some()) {
         f.at(
             path,
@@ -348,117 +390,6 @@ fn check_status(status: &StatusSet, step: &Step, path: &str, f: &mut Findings<'_
     }
 }
 
-/// Replaces placeholders with a literal that keeps the surrounding syntax valid: `x`
-/// inside a quoted string, `0` elsewhere (`$.items[{{i}}]`). None when the template
-/// itself is broken (the variable check reports that).
-fn with_dummies(s: &str) -> Option<String> {
-    placeholders(s).ok()?;
-    let mut out = String::with_capacity(s.len());
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut rest = s;
-    while !rest.is_empty() {
-        if rest.starts_with("{{") {
-            let close = rest.find("}}")?;
-            out.push_str(if quote.is_some() { "x" } else { "0" });
-            rest = &rest[close + 2..];
-            continue;
-        }
-        let c = rest.chars().next()?;
-        match (quote, c) {
-            (Some(_), '\\') if !escaped => escaped = true,
-            (Some(q), c) if c == q && !escaped => quote = None,
-            (None, '\'' | '"') => quote = Some(c),
-            _ => escaped = false,
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    Some(out)
-}
-
-fn check_jsonpath(s: &str, path: &str, f: &mut Findings<'_>) {
-    let Some(concrete) = with_dummies(s) else {
-        return;
-    };
-    if let Err(e) = JsonPath::parse(&concrete) {
-        let hint = if concrete.starts_with('$') {
-            ""
-        } else {
-            " (a JSONPath starts with `$`, e.g. `$.data[0].id`)"
-        };
-        f.at(path, format!("invalid JSONPath `{s}`: {e}{hint}"));
-    }
-}
-
-fn check_assert(a: &JsonAssert, base: &str, f: &mut Findings<'_>) {
-    check_jsonpath(&a.path, &format!("{base}.path"), f);
-    let has_check = a.equals.is_some()
-        || a.not_equals.is_some()
-        || a.exists.is_some()
-        || a.absent.is_some()
-        || a.count.is_some()
-        || a.matches.is_some()
-        || a.one_of.is_some()
-        || a.contains.is_some()
-        || a.gt.is_some()
-        || a.gte.is_some()
-        || a.lt.is_some()
-        || a.lte.is_some()
-        || a.delta.is_some();
-    if !has_check {
-        f.at(
-            base,
-            "assertion has only a `path` and checks nothing; add e.g. `exists: true` or `equals:`",
-        );
-    }
-    if let (Some(e), Some(ab)) = (a.exists, a.absent) {
-        if e == ab {
-            f.at(
-                &format!("{base}.absent"),
-                format!("`exists: {e}` and `absent: {ab}` contradict each other"),
-            );
-        }
-    }
-    if let Some(re) = &a.matches {
-        if let Some(concrete) = with_dummies(re) {
-            if let Err(e) = Regex::new(&concrete) {
-                // The regex crate's message spans lines (it draws a caret); keep the last.
-                let msg = e.to_string();
-                let last = msg.lines().last().unwrap_or(&msg).trim();
-                let reason = last.strip_prefix("error: ").unwrap_or(last);
-                f.at(
-                    &format!("{base}.matches"),
-                    format!("invalid regex `{re}`: {reason}"),
-                );
-            }
-        }
-    }
-    if let Some(d) = &a.delta {
-        if !d.by.is_finite() {
-            f.at(
-                &format!("{base}.delta.by"),
-                "delta `by` must be a finite number",
-            );
-        }
-    }
-}
-
-fn check_capture(cap: &Capture, base: &str, f: &mut Findings<'_>) {
-    match cap {
-        Capture::Path(p) => check_jsonpath(p, base, f),
-        Capture::Spec(spec) => match (&spec.path, &spec.header) {
-            (Some(p), None) => check_jsonpath(p, &format!("{base}.path"), f),
-            (None, Some(_)) => {}
-            (Some(_), Some(_)) => f.at(
-                &format!("{base}.header"),
-                "capture sets both `path` and `header`; give exactly one",
-            ),
-            (None, None) => f.at(base, "capture needs a `path` or a `header`"),
-        },
-    }
-}
-
 fn check_retry(r: &Retry, step: &Step, base: &str, f: &mut Findings<'_>) {
     if !(1..=MAX_RETRY_ATTEMPTS).contains(&r.attempts) {
         f.at(
@@ -494,27 +425,5 @@ fn check_retry(r: &Retry, step: &Step, base: &str, f: &mut Findings<'_>) {
             "a PAM callback is never retried: a resend is a replay, which the target must reject",
         ),
         None => f.at(base, "retry applies only to `request` and `admin` steps"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_dummies;
-
-    #[test]
-    fn dummies_keep_jsonpath_syntax_valid() {
-        assert_eq!(
-            with_dummies("$.data[?@.key_id == '{{key_id}}']").as_deref(),
-            Some("$.data[?@.key_id == 'x']")
-        );
-        assert_eq!(
-            with_dummies("$.items[{{i}}].a").as_deref(),
-            Some("$.items[0].a")
-        );
-        assert_eq!(
-            with_dummies(r#"$[?@.a == "q\"{{v}}"]"#).as_deref(),
-            Some(r#"$[?@.a == "q\"x"]"#)
-        );
-        assert_eq!(with_dummies("$.a{{"), None);
     }
 }

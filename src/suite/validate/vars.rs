@@ -13,15 +13,9 @@ use serde_json::Value;
 
 use super::{step_lists, Findings, ListKind};
 use crate::suite::model::{Capture, Feature, JsonAssert, Step, Suite};
-use crate::template::{placeholders, TARGET_VARS};
+use crate::template::{is_ident, placeholders, TARGET_VARS};
 
 const OTHER_TENANT: &str = "other_tenant";
-
-fn is_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings<'_>) {
     let targets: BTreeSet<&str> = TARGET_VARS.iter().copied().collect();
@@ -59,13 +53,20 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
     }
 
     // Where each name is first captured, to tell "defined later" from "never defined".
-    let mut captured_at: BTreeMap<&str, String> = BTreeMap::new();
+    let mut captured_at: BTreeMap<&str, Vec<CapturedAt>> = BTreeMap::new();
     for list in step_lists(suite) {
+        let in_cleanup = matches!(list.kind, ListKind::CaseCleanup | ListKind::SuiteCleanup);
         for (i, step) in list.steps.iter().enumerate() {
             for name in step.capture.keys() {
                 let path = format!("{}[{i}].capture.{name}", list.base);
                 check_name(name, &path, "capture", &targets, f);
-                captured_at.entry(name.as_str()).or_insert(path);
+                captured_at
+                    .entry(name.as_str())
+                    .or_default()
+                    .push(CapturedAt {
+                        step: format!("{}[{i}]", list.base),
+                        in_cleanup,
+                    });
             }
         }
     }
@@ -75,21 +76,17 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
     for list in step_lists(suite) {
         let cleanup = matches!(list.kind, ListKind::CaseCleanup | ListKind::SuiteCleanup);
         for (i, step) in list.steps.iter().enumerate() {
+            let base = format!("{}[{i}]", list.base);
             let check = Check {
                 scope: &scope,
                 captured_at: &captured_at,
+                step: &base,
                 has_other_tenant: match list.case {
                     Some(ci) => suite.cases[ci].requires.contains(&Feature::OtherTenant),
                     None => all_need_other_tenant,
                 },
             };
-            check_step(
-                step,
-                &format!("{}[{i}]", list.base),
-                fixtures_dir,
-                &check,
-                f,
-            );
+            check_step(step, &base, fixtures_dir, &check, f);
             if !cleanup {
                 scope.extend(step.capture.keys().map(String::as_str));
             }
@@ -116,7 +113,15 @@ struct Check<'a> {
     /// `{{other_tenant}}` is unset on targets without a second tenant, so only cases
     /// that require the feature (and are skipped without it) may use it.
     has_other_tenant: bool,
-    captured_at: &'a BTreeMap<&'a str, String>,
+    captured_at: &'a BTreeMap<&'a str, Vec<CapturedAt>>,
+    /// Field path of the step being checked.
+    step: &'a str,
+}
+
+/// A step that captures some name.
+struct CapturedAt {
+    step: String,
+    in_cleanup: bool,
 }
 
 impl Check<'_> {
@@ -151,9 +156,14 @@ impl Check<'_> {
     }
 
     fn undefined(&self, name: &str) -> String {
-        match self.captured_at.get(name) {
-            Some(at) => format!("`{{{{{name}}}}}` is not defined yet: it is captured only later, by {at}"),
-            None => format!(
+        let sites = self.captured_at.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        let own = sites.iter().any(|c| c.step == self.step);
+        let later = sites.iter().find(|c| !c.in_cleanup);
+        match (own, later, sites.first()) {
+            (true, _, _) => format!("`{{{{{name}}}}}` is captured by this same step, so only later steps can use it"),
+            (false, Some(at), _) => format!("`{{{{{name}}}}}` is not defined yet: it is captured only later, by {}", at.step),
+            (false, None, Some(at)) => format!("`{{{{{name}}}}}` is captured only by cleanup step {}, and what cleanup captures is visible to no other step", at.step),
+            (false, None, None) => format!(
                 "`{{{{{name}}}}}` is not defined (define it in `vars`, capture it in an earlier step, or use a target variable: {})",
                 TARGET_VARS.join(", ")
             ),

@@ -1,0 +1,149 @@
+//! The `mock-govapi` binary: base URL on the first stdout line, credentials on stderr,
+//! --list-faults, flag errors, graceful stop on SIGINT.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mock-govapi");
+
+#[test]
+fn list_faults_prints_every_fault_with_its_sentence() {
+    let out = Command::new(BIN).arg("--list-faults").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), mock_govapi::Fault::ALL.len());
+    for (line, fault) in lines.iter().zip(mock_govapi::Fault::ALL) {
+        let (name, sentence) = line.split_once("  ").unwrap();
+        assert_eq!(name, fault.name());
+        assert_eq!(sentence.trim(), fault.description());
+    }
+}
+
+#[test]
+fn bad_flags_exit_with_2_and_say_what_failed() {
+    let out = Command::new(BIN).args(["--tenant", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("failed to configure tenant `x`"), "{err}");
+    let out = Command::new(BIN)
+        .args(["--fault", "no-such"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn serves_prints_url_first_and_stops_on_sigint() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tenant",
+            "t1",
+            "--admin-token",
+            "t1=tok-1",
+        ])
+        .env_remove("GOVAPI_SKIP_AUTH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first.trim().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (no_auth, with_auth) = rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("{base}/t1/thoth/settings");
+        let no_auth = client.get(&url).send().await.unwrap().status().as_u16();
+        let with_auth = client
+            .get(&url)
+            .bearer_auth("tok-1")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        (no_auth, with_auth)
+    });
+    assert_eq!((no_auth, with_auth), (401, 200));
+
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    // Credentials given on the command line are not echoed; dev defaults are not in use.
+    assert!(!err.contains("tok-1"), "{err}");
+    assert!(!err.contains("dev credentials"), "{err}");
+}
+
+#[test]
+fn dev_default_prints_its_credentials_on_stderr() {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("GOVAPI_SKIP_AUTH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("http://"));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains(mock_govapi::DEV_ADMIN_TOKEN) && err.contains(mock_govapi::DEV_ORG_API_KEY),
+        "{err}"
+    );
+}
+
+#[test]
+fn skip_auth_from_the_environment() {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--tenant", "demo"])
+        .env("GOVAPI_SKIP_AUTH", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = format!("{}/demo/thoth/endpoints/stats", first.trim());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        client.get(&url).send().await.unwrap().status().as_u16()
+    });
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(status, 200);
+}

@@ -1,0 +1,232 @@
+//! Redaction of every form, refusal of short secrets, and the secret scan.
+use super::*;
+
+fn redactor(secrets: &[&str]) -> Redactor {
+    let r = Redactor::new();
+    for s in secrets {
+        r.add_secret(s).expect("secret accepted");
+    }
+    r
+}
+
+#[test]
+fn every_derived_form_is_redacted() {
+    let secret = "p@ss word/+=?&\"\\ü>?~~";
+    let r = redactor(&[secret]);
+    let forms = secret_forms(secret);
+    let kinds: HashSet<SecretForm> = forms.iter().map(|(f, _)| *f).collect();
+    for kind in [
+        SecretForm::Plain,
+        SecretForm::Base64,
+        SecretForm::Base64NoPad,
+        SecretForm::Base64Url,
+        SecretForm::Base64UrlNoPad,
+        SecretForm::PercentForm,
+        SecretForm::PercentPath,
+        SecretForm::PercentComponent,
+        SecretForm::PercentAll,
+        SecretForm::JsonEscaped,
+        SecretForm::XmlEscaped,
+    ] {
+        assert!(
+            kinds.contains(&kind),
+            "{kind} missing for a secret that needs it"
+        );
+    }
+    for (form, text) in forms {
+        let out = r.redact(&format!("before {text} after"));
+        assert_eq!(
+            out,
+            format!("before {REDACTED} after"),
+            "{form} not redacted"
+        );
+    }
+}
+
+#[test]
+fn known_encodings_of_a_secret_are_redacted() {
+    let r = redactor(&["a b/c?d+e"]);
+    for encoded in [
+        "a+b%2Fc%3Fd%2Be",   // form encoding
+        "a%20b%2Fc%3Fd+e",   // path segment
+        "a%20b%2fc%3fd%2be", // lower-case hex, everything escaped
+        "YSBiL2M/ZCtl",      // base64 (no padding needed)
+        "YSBiL2M_ZCtl",      // base64 url-safe
+    ] {
+        assert_eq!(r.redact(encoded), REDACTED, "{encoded}");
+    }
+}
+
+#[test]
+fn short_empty_and_marker_secrets_are_refused_with_a_reason() {
+    let r = Redactor::new();
+    assert_eq!(r.add_secret(""), Err(SecretRejected::Empty));
+    let err = r.add_secret("abcde").unwrap_err();
+    assert_eq!(err, SecretRejected::TooShort { chars: 5, min: 6 });
+    assert!(err.to_string().contains("below the minimum of 6"), "{err}");
+    // Counted in characters, not bytes.
+    assert!(r.add_secret("üüüüü").is_err());
+    assert_eq!(r.add_secret("REDACTED"), Err(SecretRejected::PartOfMarker));
+    assert!(r.is_empty());
+    assert_eq!(r.redact("abcde REDACTED"), "abcde REDACTED");
+}
+
+#[test]
+fn clones_share_secrets_added_later() {
+    let r = Redactor::new();
+    let sink = r.clone();
+    r.add_secret("late-secret-1").unwrap();
+    assert_eq!(sink.redact("x late-secret-1 y"), format!("x {REDACTED} y"));
+    r.add_secret("late-secret-1").unwrap();
+    assert_eq!(sink.secrets(), vec!["late-secret-1".to_owned()]);
+}
+
+#[test]
+fn overlapping_secrets_are_both_removed() {
+    let r = redactor(&["abcdef123", "123xyz000", "abcdef"]);
+    let out = r.redact("<abcdef123xyz000>");
+    for s in r.secrets() {
+        assert!(!out.contains(&s), "{s} survives in {out}");
+    }
+    assert_eq!(r.redact("abcdef123"), REDACTED, "longest match wins");
+}
+
+#[test]
+fn a_secret_spliced_from_the_marker_is_redacted_too() {
+    let r = redactor(&["zzzzzz", "D]abcdef"]);
+    let out = r.redact("zzzzzzabcdef");
+    assert!(!out.contains("D]abcdef"), "{out}");
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let r = redactor(&["hunter2-secret"]);
+    let debug = format!("{r:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains("secrets: 1"), "{debug}");
+}
+
+#[test]
+fn redact_json_keeps_json_valid_for_secrets_with_quotes() {
+    let secret = r#"he said "hi" \o/"#;
+    let r = redactor(&[secret, "key-secret"]);
+    let v = serde_json::json!({"a": [format!("x{secret}y")], "key-secret": secret, "n": 3});
+    let text = serde_json::to_string(&r.redact_json(&v)).unwrap();
+    let back: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(back["a"][0], format!("x{REDACTED}y"));
+    assert_eq!(back[REDACTED], REDACTED);
+    assert_eq!(back["n"], 3);
+    assert!(r
+        .redact(&serde_json::to_string(&v).unwrap())
+        .contains(REDACTED));
+}
+
+#[test]
+fn scan_reports_form_and_offset_but_never_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let leaky = dir.path().join("leaky.txt");
+    let clean = dir.path().join("clean.txt");
+    let secret = "scan-me-secret";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    std::fs::write(&leaky, format!("0123{b64}")).unwrap();
+    std::fs::write(&clean, "nothing here").unwrap();
+    let missing = dir.path().join("never-written.xml");
+    let r = redactor(&["other-secret", secret]);
+    let hits = scan_for_secrets(
+        &[leaky.clone(), clean, missing],
+        &["console: ok", "log: other-secret"],
+        &r,
+    );
+    assert_eq!(
+        hits,
+        vec![
+            SecretHit::Found {
+                location: HitLocation::File(leaky),
+                offset: 4,
+                form: SecretForm::Base64,
+                secret: 1,
+            },
+            SecretHit::Found {
+                location: HitLocation::Output(1),
+                offset: 5,
+                form: SecretForm::Plain,
+                secret: 0,
+            },
+        ]
+    );
+    for hit in &hits {
+        let shown = hit.to_string();
+        assert!(
+            !shown.contains(secret) && !shown.contains("other-secret"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn scan_counts_an_unreadable_file_as_a_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory cannot be read as a file: it exists, but cannot be vouched for.
+    let hits = scan_for_secrets(&[dir.path().to_owned()], &[], &redactor(&["abcdefgh"]));
+    assert!(
+        matches!(hits.as_slice(), [SecretHit::Unreadable { .. }]),
+        "{hits:?}"
+    );
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    // A small alphabet so secrets overlap each other and the filler text often.
+    const ALPHABET: &str = "[ab\"\\ %+/=D]";
+
+    fn chunk() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("{ALPHABET}{{0,8}}")).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn redacted_text_contains_no_form_of_any_secret(
+            secrets in proptest::collection::vec(
+                proptest::string::string_regex(&format!("{ALPHABET}{{6,12}}")).unwrap(), 1..4),
+            pieces in proptest::collection::vec((chunk(), 0usize..4, 0usize..16), 0..12),
+        ) {
+            let r = Redactor::new();
+            for s in &secrets {
+                let _ = r.add_secret(s);
+            }
+            let accepted = r.secrets();
+            let mut text = String::new();
+            for (filler, which, form) in &pieces {
+                text.push_str(filler);
+                if let Some(secret) = accepted.get(which % accepted.len().max(1)) {
+                    let forms = secret_forms(secret);
+                    text.push_str(&forms[form % forms.len()].1);
+                }
+            }
+            let out = r.redact(&text);
+            for secret in &accepted {
+                for (form, encoded) in secret_forms(secret) {
+                    prop_assert!(!out.contains(&encoded), "{} form survives in {:?}", form, out);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_secret_read_with_a_trailing_newline_is_redacted_without_it() {
+    let r = Redactor::new();
+    r.add_secret("file-token-123\n").unwrap();
+    assert_eq!(
+        r.redact("Bearer file-token-123."),
+        format!("Bearer {REDACTED}.")
+    );
+    assert_eq!(r.redact("file-token-123\n"), REDACTED);
+    assert_eq!(
+        r.add_secret("  abc\n"),
+        Err(SecretRejected::TooShort { chars: 3, min: 6 })
+    );
+    assert_eq!(r.add_secret(" \n"), Err(SecretRejected::Empty));
+}
