@@ -348,6 +348,34 @@ async fn the_callback_needs_no_credentials_but_another_tenants_secret_does_not_w
     assert_eq!(gov.signed_callback(&body, ts).await.status, 200);
 }
 
+#[tokio::test]
+async fn the_callback_secret_never_appears_in_answers_or_the_journal() {
+    let (gov, approval_id, request_id) = pam_ready().await;
+    let body = callback_body(&approval_id, &request_id, "approve");
+    let ts = gov.now();
+    let mut seen = Vec::new();
+    seen.push(
+        gov.raw_callback(&body, Some(ts.to_string()), Some("v1=00".into()))
+            .await
+            .body,
+    );
+    seen.push(gov.signed_callback(&body, ts - 1_000).await.body);
+    seen.push(gov.signed_callback(&body, ts).await.body);
+    seen.push(gov.signed_callback(&body, ts).await.body);
+    seen.push(gov.get("approvals").await.body);
+    seen.push(
+        gov.call(Method::GET, "/__admin/journal", None, None)
+            .await
+            .body,
+    );
+    for answer in seen {
+        assert!(
+            !answer.to_string().contains(PAM_SECRET),
+            "secret leaked in {answer}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_identical_callbacks_resolve_exactly_once() {
     let (gov, approval_id, request_id) = pam_ready().await;
