@@ -395,6 +395,7 @@ async fn run(args: &RunArgs) -> i32 {
     let summary = redactor.redact(&console::summary_table(&result, color));
     println!("{summary}");
     console_out.push_str(&summary);
+    console_out.push('\n');
     // The summary table already ends with the verdict line.
     let verdict = crate::verdict::verdict(&result);
 
@@ -402,7 +403,9 @@ async fn run(args: &RunArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return config_error(redactor.redact(&format!("failed to write reports: {e}"))),
     };
-    println!("reports: {}", args.reports.display());
+    let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
+    println!("{reports_line}");
+    console_out.push_str(&reports_line);
     let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {
