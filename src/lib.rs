@@ -4,10 +4,16 @@
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
 pub mod catalogue;
+pub mod cli;
+pub mod client;
 pub mod outcome;
 pub mod redact;
 pub mod report;
+pub mod runner;
 pub mod schema;
+pub mod signing;
 pub mod suite;
+pub mod target;
 pub mod template;
+pub mod thothctl;
 pub mod verdict;

@@ -39,6 +39,7 @@ pub mod clock;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod gov;
 pub mod journal;
 pub mod realism;
 pub mod records;

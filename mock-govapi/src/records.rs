@@ -1,8 +1,8 @@
 //! The per-tenant data the mock keeps. Plain serialisable records: the admin state dump
 //! (`GET /__admin/tenants/{t}/state`) is their JSON, secrets included.
 //!
-//! Domains whose response shape is not public (governance events, alerts, evidence,
-//! browser and integration rows) are kept as open `serde_json::Value`s.
+//! The governance domains (approvals, events, alerts, evidence, browser, integrations)
+//! are typed in [`crate::gov`] and flattened into the dump.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,20 +22,10 @@ pub struct TenantState {
     pub api_keys: BTreeMap<String, ApiKey>,
     /// Outgoing webhook attempts, newest last.
     pub webhook_deliveries: Vec<WebhookDelivery>,
-    /// Approvals by `approval_id` (step-up decisions waiting for a human or PAM).
-    pub approvals: BTreeMap<String, Approval>,
-    /// Governance decisions and other feed events, oldest first.
-    pub governance_events: Vec<Value>,
-    pub alerts: Vec<Value>,
-    /// Signatures (or digests) of PAM callbacks already applied, for replay detection.
-    pub pam_replay_cache: BTreeSet<String>,
-    pub browser_providers: BTreeMap<String, Value>,
-    pub browser_policies: BTreeMap<String, Value>,
-    pub browser_enrollments: BTreeMap<String, Value>,
-    /// Governance integrations (SIEM, PAM) by id.
-    pub integrations: BTreeMap<String, Value>,
-    /// Evidence records created for decisions, oldest first.
-    pub evidence: Vec<Value>,
+    /// Approvals, governance events, alerts, evidence, the PAM replay cache, browser
+    /// and integration records: typed, in their own module.
+    #[serde(flatten)]
+    pub gov: crate::gov::GovState,
 }
 
 /// A permission an API key can hold.
@@ -170,36 +160,4 @@ pub struct WebhookDelivery {
     pub error: String,
     pub signed: bool,
     pub attempted_at: Timestamp,
-}
-
-/// Status of an approval.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalStatus {
-    #[default]
-    Pending,
-    Approved,
-    Denied,
-}
-
-/// A pending or decided approval, created by a `step_up` decision.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Approval {
-    pub approval_id: String,
-    /// Correlation id a PAM callback must echo.
-    pub request_id: String,
-    pub status: ApprovalStatus,
-    pub agent_id: Option<String>,
-    pub tool_name: Option<String>,
-    pub risk_tier: Option<String>,
-    pub endpoint_id: Option<String>,
-    pub user_id: Option<String>,
-    /// The governance event that asked for this approval.
-    pub event_id: Option<String>,
-    pub created_at: Timestamp,
-    pub decided_at: Option<Timestamp>,
-    /// `api`, `pam` or a user id.
-    pub decided_by: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }

@@ -142,21 +142,15 @@ async fn seed(
     ))
 }
 
-/// Hook for the `decisions` part of a seed: the governance decision simulation
-/// (`POST /__admin/tenants/{t}/decisions`) is a separate route group, which replaces
-/// this body with a call to its simulator, one result per decision.
+/// The `decisions` part of a seed, through the governance decision simulator.
 async fn seed_decisions(
-    _state: &AppState,
-    _tenant: &str,
+    state: &AppState,
+    tenant: &str,
     decisions: Vec<Value>,
 ) -> ApiResult<Vec<Value>> {
-    if decisions.is_empty() {
-        Ok(Vec::new())
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "decisions_not_supported",
-            "this build of the mock has no decision simulation",
-        ))
-    }
+    let outcomes = crate::routes::decisions::simulate(state, tenant, decisions, true).await?;
+    Ok(outcomes
+        .iter()
+        .map(|outcome| serde_json::to_value(outcome).unwrap_or(Value::Null))
+        .collect())
 }

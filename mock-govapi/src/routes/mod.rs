@@ -13,7 +13,12 @@ use crate::{auth, journal, realism};
 
 pub mod admin;
 pub mod api_keys;
+pub mod approvals;
+pub mod browser;
+pub mod decisions;
 pub mod endpoints;
+pub mod feed;
+pub mod integrations;
 pub mod mdm;
 pub mod settings;
 pub mod sink;
@@ -49,12 +54,16 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(mdm::router())
         .merge(endpoints::router())
-        .merge(api_keys::router());
-    // Other route groups are merged here too (approvals, PAM callback, governance feed,
-    // alerts, evidence SLOs, browser): add `.merge(<module>::router())`.
+        .merge(api_keys::router())
+        .merge(approvals::router())
+        .merge(feed::thoth_router())
+        .merge(browser::router());
+    // Other route groups are merged here too: add `.merge(<module>::router())`.
 
-    let governance: Router<AppState> = Router::new();
-    // Routes of the `governance` area (evidence backfill, integrations) are merged here.
+    let governance: Router<AppState> = Router::new()
+        .merge(feed::governance_router())
+        .merge(integrations::router());
+    // Routes of the `governance` area are merged here.
 
     let tenant_api = Router::new()
         .nest("/{tenant}/thoth", thoth)
@@ -68,6 +77,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tenant_api)
         .merge(admin::router())
+        .merge(decisions::router())
         .merge(sink::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

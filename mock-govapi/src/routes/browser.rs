@@ -1,0 +1,98 @@
+//! Browser governance as code (`T/browser/providers|policies|enrollments`): upserts
+//! and lists, as `thothctl browser ... upsert|list` drive them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/browser/providers",
+            get(list_providers).post(upsert_provider),
+        )
+        .route("/browser/policies", get(list_policies).post(upsert_policy))
+        .route(
+            "/browser/enrollments",
+            get(list_enrollments).post(upsert_enrollment),
+        )
+}
+
+fn created_or_updated(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn list_providers(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Value>> {
+    let data = state.tenant(&principal.tenant)?;
+    let rows: Vec<Value> = data
+        .gov
+        .browser
+        .providers
+        .iter()
+        .map(|p| p.view())
+        .collect();
+    Ok(Json(json!({ "data": rows })))
+}
+
+async fn upsert_provider(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let (record, created) = data.gov.browser.upsert_provider(body, now)?;
+    Ok((created_or_updated(created), Json(record.view())))
+}
+
+async fn list_policies(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Value>> {
+    let data = state.tenant(&principal.tenant)?;
+    Ok(Json(json!({ "data": data.gov.browser.policies })))
+}
+
+async fn upsert_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let (record, created) = data.gov.browser.upsert_policy(body, now)?;
+    Ok((created_or_updated(created), Json(json!(record))))
+}
+
+async fn list_enrollments(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Value>> {
+    let data = state.tenant(&principal.tenant)?;
+    Ok(Json(json!({ "data": data.gov.browser.enrollments })))
+}
+
+async fn upsert_enrollment(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let (record, created) = data.gov.browser.upsert_enrollment(body, now)?;
+    Ok((created_or_updated(created), Json(json!(record))))
+}

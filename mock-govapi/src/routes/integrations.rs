@@ -1,0 +1,58 @@
+//! SIEM, PAM and SOAR integrations (`/<tenant>/governance/integrations`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/integrations", get(list).post(upsert))
+        .route("/integrations/{integration_id}/sync", post(sync))
+}
+
+async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {
+    let data = state.tenant(&principal.tenant)?;
+    let rows: Vec<Value> = data
+        .gov
+        .integrations
+        .list()
+        .iter()
+        .map(|i| i.view())
+        .collect();
+    Ok(Json(json!({ "data": rows })))
+}
+
+async fn upsert(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let (record, created) = data.gov.integrations.upsert(body, now)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(record.view())))
+}
+
+/// Accepted, not finished: the sync itself would run against the external system.
+async fn sync(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((_tenant, integration_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let receipt = data.gov.integrations.sync(&integration_id, now)?;
+    Ok((StatusCode::ACCEPTED, Json(json!(receipt))))
+}

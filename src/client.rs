@@ -1,0 +1,281 @@
+//! The one HTTP client every step uses.
+//!
+//! Deliberately strict, because it speaks to a tenant with admin credentials: redirects
+//! are never followed (a 3xx is a response like any other, and a credential never reaches
+//! a host the user did not name), nothing is retried behind the runner's back, each
+//! request has a timeout, and a response body larger than the cap is an error instead of
+//! an unbounded allocation.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::outcome::Exchange;
+
+/// Largest response body the harness reads by default.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Headers whose values are credentials: recorded in transcripts as `<redacted>`, on top
+/// of the value-based redaction every report applies.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "x-api-key", "cookie"];
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// Extra root certificate (PEM) for a live tenant behind a private CA.
+    pub ca_cert: Option<std::path::PathBuf>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            ca_cert: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("failed to read CA certificate {path}: {source}")]
+    ReadCa {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("failed to parse CA certificate {path}: {message}")]
+    ParseCa { path: String, message: String },
+    #[error("failed to build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// Why an exchange did not complete. Always the harness's or the network's problem,
+/// never a verdict on the target, so it maps to `error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("no complete response within {0:?} (request timeout)")]
+    Timeout(Duration),
+    #[error("response body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("read response body: {0}")]
+    Body(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("send request: {0}")]
+    Other(String),
+}
+
+/// A fully prepared request: templating and signing are done, these are the bytes sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Names lowercase, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    opts: ClientOptions,
+}
+
+impl HttpClient {
+    pub fn new(opts: ClientOptions) -> Result<HttpClient, ClientError> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .timeout(opts.request_timeout)
+            .connect_timeout(opts.request_timeout)
+            .user_agent(concat!("thoth-conformance/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &opts.ca_cert {
+            for cert in load_ca(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let inner = builder
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(HttpClient { inner, opts })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// Sends the request once. The [`Exchange`] records what was sent and what came back,
+    /// also when the exchange failed half way.
+    pub async fn send(
+        &self,
+        req: &HttpRequest,
+    ) -> (Exchange, Result<HttpResponse, TransportError>) {
+        let started = Instant::now();
+        let mut exchange = Exchange {
+            request_line: format!("{} {}", req.method, req.url),
+            request_headers: req
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), mask_credential(k, v)))
+                .collect(),
+            request_body: req
+                .body
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+            ..Exchange::default()
+        };
+        let result = self.send_inner(req).await;
+        exchange.duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(resp) => {
+                exchange.status = Some(i64::from(resp.status));
+                exchange.response_headers = resp.headers.clone();
+                exchange.response_body = Some(resp.text());
+            }
+            Err(e) => exchange.transport_error = Some(e.to_string()),
+        }
+        (exchange, result)
+    }
+
+    async fn send_inner(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| TransportError::Invalid(e.to_string()))?;
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|e| TransportError::Invalid(format!("url `{}`: {e}", req.url)))?;
+        let mut builder = self.inner.request(method, url);
+        for (k, v) in &req.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| self.classify(&req.url, e))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let cap = self.opts.max_body_bytes;
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(TransportError::BodyTooLarge(cap));
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > cap {
+                        return Err(TransportError::BodyTooLarge(cap));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => {
+                    return Err(TransportError::Timeout(self.opts.request_timeout))
+                }
+                Err(e) => return Err(TransportError::Body(error_chain(&e))),
+            }
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn classify(&self, url: &str, e: reqwest::Error) -> TransportError {
+        if e.is_timeout() {
+            TransportError::Timeout(self.opts.request_timeout)
+        } else if e.is_connect() {
+            let host = reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+                })
+                .unwrap_or_else(|| url.to_string());
+            TransportError::Connect(host, error_chain(&e))
+        } else {
+            TransportError::Other(error_chain(&e))
+        }
+    }
+}
+
+/// reqwest's Display hides the cause ("error sending request"); the chain says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let s_msg = s.to_string();
+        if !msg.contains(&s_msg) {
+            msg.push_str(": ");
+            msg.push_str(&s_msg);
+        }
+        cur = s.source();
+    }
+    msg
+}
+
+pub fn mask_credential(name: &str, value: &str) -> String {
+    if CREDENTIAL_HEADERS
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+    {
+        match value.split_once(' ') {
+            Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => {
+                format!("{scheme} <redacted>")
+            }
+            _ => "<redacted>".to_string(),
+        }
+    } else {
+        value.to_string()
+    }
+}
+
+fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
+    let pem = std::fs::read(path).map_err(|source| ClientError::ReadCa {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let parse_err = |message: String| ClientError::ParseCa {
+        path: path.display().to_string(),
+        message,
+    };
+    let certs =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| parse_err(e.to_string()))?;
+    // A file with no certificate in it would silently trust nothing extra: say so.
+    if certs.is_empty() {
+        return Err(parse_err("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
+}

@@ -1,0 +1,169 @@
+//! One case: decide whether it can run here, run its steps until one does not pass,
+//! then always run its cleanup.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::step::{run_step, step_name, CaseState, StepEnv};
+use crate::outcome::{CaseResult, Status, StepResult};
+use crate::suite::model::{Case, Feature, Step, Surface};
+use crate::target::Target;
+use crate::template::Vars;
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A result for a case that did not run (skip, disabled, or error before any step).
+pub fn not_run(phase: &str, case: &Case, status: Status, message: impl Into<String>) -> CaseResult {
+    CaseResult {
+        phase: phase.to_string(),
+        case_id: case.id.clone(),
+        title: case.title.clone(),
+        status,
+        message: Some(message.into()),
+        requirements: case.requirements.clone(),
+        capability: case.capability.clone(),
+        surface: case.surface,
+        effect: case.effect,
+        steps: Vec::new(),
+        cleanup: Vec::new(),
+        duration_ms: 0,
+        started_at: now_rfc3339(),
+    }
+}
+
+/// Features a case needs: those it declares plus those its steps imply, so a case that
+/// forgot `requires: [mock_admin]` is skipped on a live target instead of erroring.
+pub fn required_features(case: &Case) -> Vec<Feature> {
+    let mut out = case.requires.clone();
+    if case.surface == Surface::Thothctl {
+        out.push(Feature::Thothctl);
+    }
+    for step in case.steps.iter().chain(&case.cleanup) {
+        if step.admin.is_some() {
+            out.push(Feature::MockAdmin);
+        }
+        if step.thothctl.is_some() {
+            out.push(Feature::Thothctl);
+        }
+        if step.sink_wait.is_some() {
+            out.push(Feature::Sink);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Why the case cannot run on this target, if it cannot.
+pub fn missing_feature(case: &Case, target: &Target) -> Option<&'static str> {
+    required_features(case)
+        .into_iter()
+        .find(|f| !target.has_feature(*f))
+        .map(|f| target.missing_reason(f))
+}
+
+/// Runs steps in order and stops at the first one that does not pass. Returns the step
+/// results and, on a non-pass, its status and the message naming the step.
+pub async fn run_steps(
+    env: &StepEnv<'_>,
+    steps: &[Step],
+    state: &mut CaseState,
+    vars: &mut Vars,
+) -> (Vec<StepResult>, Option<(Status, String)>) {
+    let mut results = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let name = step_name(step, i);
+        let r = run_step(env, step, &name, state, vars).await;
+        let outcome = (r.status != Status::Pass).then(|| {
+            (
+                r.status,
+                format!("step \"{name}\": {}", r.message.clone().unwrap_or_default()),
+            )
+        });
+        results.push(r);
+        if outcome.is_some() {
+            return (results, outcome);
+        }
+    }
+    (results, None)
+}
+
+/// Runs cleanup steps in reverse order, every one of them whatever happens.
+pub async fn run_cleanup(
+    env: &StepEnv<'_>,
+    steps: &[Step],
+    state: &mut CaseState,
+    vars: &mut Vars,
+) -> Vec<StepResult> {
+    let mut results = Vec::new();
+    for (i, step) in steps.iter().enumerate().rev() {
+        let name = step_name(step, i);
+        results.push(run_step(env, step, &name, state, vars).await);
+    }
+    results
+}
+
+/// Runs a case whose `needs` and `requires` have been checked by the caller... or not:
+/// this checks them too, so it is safe to call on any case.
+pub async fn run_case(
+    env: &StepEnv<'_>,
+    cleanup_env: &StepEnv<'_>,
+    phase: &str,
+    case: &Case,
+    vars: &mut Vars,
+    earlier: &HashMap<String, Status>,
+) -> CaseResult {
+    if let Some(reason) = missing_feature(case, env.target) {
+        return not_run(phase, case, Status::Skip, reason);
+    }
+    for need in &case.needs {
+        match earlier.get(need) {
+            Some(Status::Pass) => {}
+            Some(s) => {
+                return not_run(
+                    phase,
+                    case,
+                    Status::Skip,
+                    format!("needs `{need}`, which did not pass ({})", s.as_str()),
+                )
+            }
+            None => {
+                return not_run(
+                    phase,
+                    case,
+                    Status::Skip,
+                    format!("needs `{need}`, which has not run"),
+                )
+            }
+        }
+    }
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    let mut state = CaseState::default();
+    let (steps, outcome) = run_steps(env, &case.steps, &mut state, vars).await;
+    // Cleanup runs even after Ctrl-C (with its own token), so a live tenant is left tidy.
+    let cleanup = run_cleanup(cleanup_env, &case.cleanup, &mut state, vars).await;
+    let (status, message) = match outcome {
+        None => (Status::Pass, None),
+        Some((s, m)) => (s, Some(m)),
+    };
+    CaseResult {
+        phase: phase.to_string(),
+        case_id: case.id.clone(),
+        title: case.title.clone(),
+        status,
+        message,
+        requirements: case.requirements.clone(),
+        capability: case.capability.clone(),
+        surface: case.surface,
+        effect: case.effect,
+        steps,
+        cleanup,
+        duration_ms: started.elapsed().as_millis() as u64,
+        started_at,
+    }
+}

@@ -1,0 +1,468 @@
+//! Checking a step's `expect` against what came back, and taking its captures.
+//!
+//! Every failure message names the check, the expected and the actual value (cut to a
+//! readable length), so that a CI log line alone says what the target did wrong.
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use crate::outcome::Status;
+use crate::redact::Redactor;
+use crate::suite::model::{Capture, Expect, JsonAssert, StatusSet};
+use crate::template::{render, render_json, Vars};
+
+/// Longest rendering of an actual value in a message.
+const SHOWN_VALUE_CHARS: usize = 160;
+
+/// Why a step did not pass: `Fail` is a verdict on the target, `Error` is the harness's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: Status,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn fail(message: impl Into<String>) -> Self {
+        Failure {
+            status: Status::Fail,
+            message: message.into(),
+        }
+    }
+    pub fn error(message: impl Into<String>) -> Self {
+        Failure {
+            status: Status::Error,
+            message: message.into(),
+        }
+    }
+    /// Prefixes the message with `context: `.
+    pub fn within(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+}
+
+impl From<crate::template::TemplateError> for Failure {
+    fn from(e: crate::template::TemplateError) -> Self {
+        Failure::error(e.to_string())
+    }
+}
+
+/// What one action produced, in the shape expectations are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// HTTP status, or thothctl's exit code.
+    pub status: i64,
+    /// Names lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// The body parsed as JSON, when it is JSON.
+    pub json: Option<Value>,
+}
+
+impl Observed {
+    pub fn new(status: i64, headers: Vec<(String, String)>, body: String) -> Self {
+        let json = serde_json::from_str(body.trim()).ok();
+        Observed {
+            status,
+            headers,
+            body,
+            json,
+        }
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A value as shown in messages: compact JSON, cut after [`SHOWN_VALUE_CHARS`].
+pub fn show(v: &Value) -> String {
+    cut(&v.to_string())
+}
+
+pub fn cut(s: &str) -> String {
+    if s.chars().count() <= SHOWN_VALUE_CHARS {
+        return s.to_string();
+    }
+    let kept: String = s.chars().take(SHOWN_VALUE_CHARS).collect();
+    format!("{kept}…")
+}
+
+/// How the status of an action is judged: HTTP statuses default to 2xx, exit codes to 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Http,
+    ExitCode,
+}
+
+pub fn status_allowed(set: &StatusSet, kind: StatusKind, status: i64) -> bool {
+    match set {
+        StatusSet::AnySuccess => match kind {
+            StatusKind::Http => (200..300).contains(&status),
+            StatusKind::ExitCode => status == 0,
+        },
+        StatusSet::One(s) => i64::from(*s) == status,
+        StatusSet::Many(v) => v.iter().any(|s| i64::from(*s) == status),
+    }
+}
+
+fn describe_status_set(set: &StatusSet, kind: StatusKind) -> String {
+    match (set, kind) {
+        (StatusSet::AnySuccess, StatusKind::Http) => "2xx".into(),
+        (StatusSet::AnySuccess, StatusKind::ExitCode) => "0".into(),
+        (StatusSet::One(s), _) => s.to_string(),
+        (StatusSet::Many(v), _) => {
+            let parts: Vec<String> = v.iter().map(u16::to_string).collect();
+            format!("one of {}", parts.join(", "))
+        }
+    }
+}
+
+/// Checks everything `expect` lists; the first check that does not hold is returned.
+pub fn check(
+    expect: &Expect,
+    kind: StatusKind,
+    obs: &Observed,
+    vars: &Vars,
+) -> Result<(), Failure> {
+    if !status_allowed(&expect.status, kind, obs.status) {
+        let what = match kind {
+            StatusKind::Http => "status",
+            StatusKind::ExitCode => "exit code",
+        };
+        let body = obs.body.trim();
+        let tail = if body.is_empty() {
+            String::new()
+        } else {
+            format!(" (body: {})", cut(body))
+        };
+        return Err(Failure::fail(format!(
+            "{what}: expected {}, got {}{tail}",
+            describe_status_set(&expect.status, kind),
+            obs.status
+        )));
+    }
+    for (name, want) in &expect.headers {
+        let want = render(want, vars)?;
+        match obs.header(name) {
+            Some(got) if got == want => {}
+            Some(got) => {
+                return Err(Failure::fail(format!(
+                    "header {name}: expected {want:?}, got {:?}",
+                    cut(got)
+                )))
+            }
+            None => {
+                return Err(Failure::fail(format!(
+                    "header {name}: expected {want:?}, got no such header"
+                )))
+            }
+        }
+    }
+    for needle in &expect.body_not_contains {
+        let needle = render(needle, vars)?;
+        if !needle.is_empty() && obs.body.contains(&needle) {
+            // The needle may be a secret: the message is redacted on output like all text.
+            return Err(Failure::fail(format!(
+                "body_not_contains: the response body contains {needle:?}"
+            )));
+        }
+    }
+    if !expect.json.is_empty() {
+        let Some(json) = &obs.json else {
+            return Err(Failure::fail(format!(
+                "response is not JSON (body: {})",
+                cut(obs.body.trim())
+            )));
+        };
+        for assertion in &expect.json {
+            check_json(assertion, json, vars)?;
+        }
+    }
+    Ok(())
+}
+
+/// Numbers compare by value (1 == 1.0); everything else structurally.
+pub fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn number(v: &Value, path: &str, check: &str) -> Result<f64, Failure> {
+    v.as_f64().ok_or_else(|| {
+        Failure::fail(format!(
+            "{path}: {check}: expected a number, got {}",
+            show(v)
+        ))
+    })
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        x.to_string()
+    }
+}
+
+/// Evaluates one JSONPath assertion against a document.
+pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failure> {
+    let path_text = render(&a.path, vars)?;
+    let path = JsonPath::parse(&path_text)
+        .map_err(|e| Failure::error(format!("{path_text}: invalid JSONPath: {e}")))?;
+    let nodes = path.query(doc).all();
+    let p = path_text.as_str();
+
+    let want_exists = match (a.exists, a.absent) {
+        (Some(e), _) => Some(e),
+        (None, Some(absent)) => Some(!absent),
+        (None, None) => None,
+    };
+    match want_exists {
+        Some(true) if nodes.is_empty() => {
+            return Err(Failure::fail(format!(
+                "{p}: expected to exist, got no node"
+            )))
+        }
+        Some(false) if !nodes.is_empty() => {
+            return Err(Failure::fail(format!(
+                "{p}: expected no node, got {} (first: {})",
+                nodes.len(),
+                show(nodes[0])
+            )))
+        }
+        _ => {}
+    }
+    if let Some(n) = a.count {
+        if nodes.len() != n {
+            return Err(Failure::fail(format!(
+                "{p}: expected {n} node(s), got {}",
+                nodes.len()
+            )));
+        }
+    }
+    let needs_one = a.equals.is_some()
+        || a.not_equals.is_some()
+        || a.matches.is_some()
+        || a.one_of.is_some()
+        || a.contains.is_some()
+        || a.gt.is_some()
+        || a.gte.is_some()
+        || a.lt.is_some()
+        || a.lte.is_some()
+        || a.delta.is_some();
+    if !needs_one {
+        return Ok(());
+    }
+    let node = match nodes.as_slice() {
+        [one] => *one,
+        [] => return Err(Failure::fail(format!("{p}: expected a value, got no node"))),
+        many => {
+            return Err(Failure::fail(format!(
+                "{p}: expected exactly one node, got {}",
+                many.len()
+            )))
+        }
+    };
+    if let Some(want) = &a.equals {
+        let want = render_json(want, vars)?;
+        if !values_equal(node, &want) {
+            return Err(Failure::fail(format!(
+                "{p}: expected {}, got {}",
+                show(&want),
+                show(node)
+            )));
+        }
+    }
+    if let Some(unwanted) = &a.not_equals {
+        let unwanted = render_json(unwanted, vars)?;
+        if values_equal(node, &unwanted) {
+            return Err(Failure::fail(format!(
+                "{p}: expected anything but {}, got {}",
+                show(&unwanted),
+                show(node)
+            )));
+        }
+    }
+    if let Some(pattern) = &a.matches {
+        let pattern = render(pattern, vars)?;
+        let re = regex::Regex::new(&pattern)
+            .map_err(|e| Failure::error(format!("{p}: invalid regex /{pattern}/: {e}")))?;
+        match node.as_str() {
+            Some(s) if re.is_match(s) => {}
+            Some(s) => {
+                return Err(Failure::fail(format!(
+                    "{p}: expected to match /{pattern}/, got {}",
+                    show(&Value::String(s.into()))
+                )))
+            }
+            None => {
+                return Err(Failure::fail(format!(
+                    "{p}: expected a string matching /{pattern}/, got {}",
+                    show(node)
+                )))
+            }
+        }
+    }
+    if let Some(options) = &a.one_of {
+        let options = options
+            .iter()
+            .map(|o| render_json(o, vars))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !options.iter().any(|o| values_equal(node, o)) {
+            return Err(Failure::fail(format!(
+                "{p}: expected one of {}, got {}",
+                show(&Value::Array(options)),
+                show(node)
+            )));
+        }
+    }
+    if let Some(item) = &a.contains {
+        let item = render_json(item, vars)?;
+        let holds = match (node, &item) {
+            (Value::String(s), Value::String(sub)) => s.contains(sub.as_str()),
+            (Value::Array(items), _) => items.iter().any(|i| values_equal(i, &item)),
+            _ => false,
+        };
+        if !holds {
+            return Err(Failure::fail(format!(
+                "{p}: expected to contain {}, got {}",
+                show(&item),
+                show(node)
+            )));
+        }
+    }
+    let bounds = [
+        (a.gt, ">", (|x: f64, b: f64| x > b) as fn(f64, f64) -> bool),
+        (a.gte, ">=", |x, b| x >= b),
+        (a.lt, "<", |x, b| x < b),
+        (a.lte, "<=", |x, b| x <= b),
+    ];
+    for (bound, op, holds) in bounds {
+        if let Some(b) = bound {
+            let x = number(node, p, op)?;
+            if !holds(x, b) {
+                return Err(Failure::fail(format!(
+                    "{p}: expected {op} {}, got {}",
+                    fmt_num(b),
+                    show(node)
+                )));
+            }
+        }
+    }
+    if let Some(delta) = &a.delta {
+        let base = vars.get(&delta.var).ok_or_else(|| {
+            Failure::error(format!("{p}: delta: no captured variable `{}`", delta.var))
+        })?;
+        let base = base
+            .as_f64()
+            .or_else(|| base.as_str().and_then(|s| s.trim().parse().ok()))
+            .ok_or_else(|| {
+                Failure::error(format!(
+                    "{p}: delta: `{}` is not a number ({})",
+                    delta.var,
+                    show(&base)
+                ))
+            })?;
+        let want = base + delta.by;
+        let x = number(node, p, "delta")?;
+        if (x - want).abs() > 1e-9 {
+            return Err(Failure::fail(format!(
+                "{p}: expected {} ({} {} {:+}), got {}",
+                fmt_num(want),
+                delta.var,
+                fmt_num(base),
+                delta.by,
+                show(node)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Takes the step's captures into `vars`; secret ones are registered for redaction first.
+pub fn capture(
+    captures: &std::collections::BTreeMap<String, Capture>,
+    obs: &Observed,
+    vars: &mut Vars,
+    redactor: &Redactor,
+) -> Result<(), Failure> {
+    for (name, cap) in captures {
+        let (path, header, secret) = match cap {
+            Capture::Path(p) => (Some(p.as_str()), None, false),
+            Capture::Spec(s) => (s.path.as_deref(), s.header.as_deref(), s.secret),
+        };
+        let value = match (path, header) {
+            (Some(path), None) => {
+                let path_text = render(path, vars)?;
+                let jp = JsonPath::parse(&path_text).map_err(|e| {
+                    Failure::error(format!(
+                        "capture `{name}`: invalid JSONPath {path_text}: {e}"
+                    ))
+                })?;
+                let Some(doc) = &obs.json else {
+                    return Err(Failure::fail(format!(
+                        "capture `{name}`: response is not JSON"
+                    )));
+                };
+                match jp.query(doc).all().as_slice() {
+                    [one] => (*one).clone(),
+                    [] => {
+                        return Err(Failure::fail(format!(
+                            "capture `{name}`: {path_text} selected no node"
+                        )))
+                    }
+                    many => {
+                        return Err(Failure::fail(format!(
+                            "capture `{name}`: {path_text} selected {} nodes, expected one",
+                            many.len()
+                        )))
+                    }
+                }
+            }
+            (None, Some(header)) => match obs.header(header) {
+                Some(v) => Value::String(v.to_string()),
+                None => {
+                    return Err(Failure::fail(format!(
+                        "capture `{name}`: no `{header}` header in the response"
+                    )))
+                }
+            },
+            _ => {
+                return Err(Failure::error(format!(
+                    "capture `{name}`: give exactly one of `path` and `header`"
+                )))
+            }
+        };
+        if secret {
+            let text = match &value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            // A secret the redactor refuses would show up in the reports: stop here.
+            redactor
+                .add_secret(&text)
+                .map_err(|e| Failure::error(format!("capture `{name}`: {e}")))?;
+        }
+        vars.set(name, value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

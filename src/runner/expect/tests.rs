@@ -1,0 +1,262 @@
+//! Every assertion kind, holding and not holding, with its exact message.
+
+use super::*;
+use serde_json::json;
+
+fn assert_from(yaml: &str) -> JsonAssert {
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+fn vars() -> Vars {
+    let mut v = Vars::new();
+    v.set("total_before", json!(5));
+    v.set("key_id", json!("k-1"));
+    v.set("count_text", json!("7"));
+    v
+}
+
+fn doc() -> Value {
+    json!({
+        "scope_allowed": false,
+        "name": "rightway-endpoint-e2e",
+        "total": 6,
+        "ratio": 0.5,
+        "permissions": ["read", "execute"],
+        "data": [{"key_id": "k-1", "active": true}, {"key_id": "k-2", "active": false}],
+        "count": 1.0
+    })
+}
+
+/// Runs the assertion and returns its failure message (None when it holds).
+fn run(yaml: &str) -> Option<String> {
+    check_json(&assert_from(yaml), &doc(), &vars())
+        .err()
+        .map(|f| {
+            assert_eq!(f.status, Status::Fail, "{}", f.message);
+            f.message
+        })
+}
+
+#[test]
+fn equals_and_not_equals() {
+    assert_eq!(run("{path: $.scope_allowed, equals: false}"), None);
+    assert_eq!(
+        run("{path: $.scope_allowed, equals: true}").unwrap(),
+        "$.scope_allowed: expected true, got false"
+    );
+    assert_eq!(run("{path: $.count, equals: 1}"), None, "1 == 1.0");
+    assert_eq!(
+        run("{path: \"$.data[?@.key_id == '{{key_id}}'].active\", equals: true}"),
+        None
+    );
+    assert_eq!(run("{path: $.name, not_equals: other}"), None);
+    assert_eq!(
+        run("{path: $.name, not_equals: rightway-endpoint-e2e}").unwrap(),
+        "$.name: expected anything but \"rightway-endpoint-e2e\", got \"rightway-endpoint-e2e\""
+    );
+}
+
+#[test]
+fn exists_absent_count() {
+    assert_eq!(run("{path: $.name, exists: true}"), None);
+    assert_eq!(run("{path: $.nope, exists: false}"), None);
+    assert_eq!(run("{path: $.nope, absent: true}"), None);
+    assert_eq!(
+        run("{path: $.nope, exists: true}").unwrap(),
+        "$.nope: expected to exist, got no node"
+    );
+    assert_eq!(
+        run("{path: $.name, absent: true}").unwrap(),
+        "$.name: expected no node, got 1 (first: \"rightway-endpoint-e2e\")"
+    );
+    assert_eq!(run("{path: '$.data[*]', count: 2}"), None);
+    assert_eq!(
+        run("{path: '$.data[*]', count: 3}").unwrap(),
+        "$.data[*]: expected 3 node(s), got 2"
+    );
+}
+
+#[test]
+fn matches_one_of_contains() {
+    assert_eq!(run("{path: $.name, matches: '^rightway-'}"), None);
+    assert_eq!(
+        run("{path: $.name, matches: '^left'}").unwrap(),
+        "$.name: expected to match /^left/, got \"rightway-endpoint-e2e\""
+    );
+    assert_eq!(
+        run("{path: $.total, matches: '6'}").unwrap(),
+        "$.total: expected a string matching /6/, got 6"
+    );
+    assert_eq!(run("{path: $.total, one_of: [5, 6]}"), None);
+    assert_eq!(
+        run("{path: $.total, one_of: [1, 2]}").unwrap(),
+        "$.total: expected one of [1,2], got 6"
+    );
+    assert_eq!(run("{path: $.permissions, contains: execute}"), None);
+    assert_eq!(run("{path: $.name, contains: endpoint}"), None);
+    assert_eq!(
+        run("{path: $.permissions, contains: write}").unwrap(),
+        "$.permissions: expected to contain \"write\", got [\"read\",\"execute\"]"
+    );
+}
+
+#[test]
+fn numeric_bounds() {
+    assert_eq!(run("{path: $.total, gt: 5, gte: 6, lt: 7, lte: 6}"), None);
+    assert_eq!(
+        run("{path: $.total, gt: 6}").unwrap(),
+        "$.total: expected > 6, got 6"
+    );
+    assert_eq!(
+        run("{path: $.total, gte: 7}").unwrap(),
+        "$.total: expected >= 7, got 6"
+    );
+    assert_eq!(
+        run("{path: $.total, lt: 6}").unwrap(),
+        "$.total: expected < 6, got 6"
+    );
+    assert_eq!(
+        run("{path: $.ratio, lte: 0.25}").unwrap(),
+        "$.ratio: expected <= 0.25, got 0.5"
+    );
+    assert_eq!(
+        run("{path: $.name, gt: 1}").unwrap(),
+        "$.name: >: expected a number, got \"rightway-endpoint-e2e\""
+    );
+}
+
+#[test]
+fn delta_against_a_captured_number() {
+    assert_eq!(
+        run("{path: $.total, delta: {var: total_before, by: 1}}"),
+        None
+    );
+    assert_eq!(
+        run("{path: $.total, delta: {var: total_before, by: 2}}").unwrap(),
+        "$.total: expected 7 (total_before 5 +2), got 6"
+    );
+    // A captured numeric string counts as a number.
+    assert_eq!(
+        run("{path: $.total, delta: {var: count_text, by: -1}}"),
+        None
+    );
+    let err = check_json(
+        &assert_from("{path: $.total, delta: {var: missing, by: 1}}"),
+        &doc(),
+        &vars(),
+    )
+    .unwrap_err();
+    assert_eq!(err.status, Status::Error);
+}
+
+#[test]
+fn value_checks_need_exactly_one_node() {
+    assert_eq!(
+        run("{path: '$.data[*].key_id', equals: k-1}").unwrap(),
+        "$.data[*].key_id: expected exactly one node, got 2"
+    );
+    assert_eq!(
+        run("{path: $.nope, equals: 1}").unwrap(),
+        "$.nope: expected a value, got no node"
+    );
+}
+
+#[test]
+fn broken_path_regex_or_template_is_an_error_not_a_fail() {
+    for yaml in [
+        "{path: '$.[', exists: true}",
+        "{path: $.name, matches: '('}",
+        "{path: '$.{{undefined_var}}', exists: true}",
+    ] {
+        let f = check_json(&assert_from(yaml), &doc(), &vars()).unwrap_err();
+        assert_eq!(f.status, Status::Error, "{yaml}: {}", f.message);
+    }
+}
+
+#[test]
+fn long_actual_values_are_cut() {
+    let long = json!({"v": "x".repeat(1000)});
+    let f = check_json(&assert_from("{path: $.v, equals: y}"), &long, &vars()).unwrap_err();
+    assert!(f.message.len() < 400, "{}", f.message);
+    assert!(f.message.ends_with('…'));
+}
+
+#[test]
+fn status_headers_body_and_non_json() {
+    let expect: Expect = serde_saphyr::from_str(
+        "{status: [200, 201], headers: {x-thoth-event: settings.updated}, body_not_contains: ['{{key_id}}'], json: [{path: $.ok, equals: true}]}",
+    )
+    .unwrap();
+    let ok = Observed::new(
+        201,
+        vec![("x-thoth-event".into(), "settings.updated".into())],
+        r#"{"ok":true}"#.into(),
+    );
+    assert_eq!(check(&expect, StatusKind::Http, &ok, &vars()), Ok(()));
+    let bad_status = Observed::new(500, vec![], r#"{"error":"boom"}"#.into());
+    assert_eq!(
+        check(&expect, StatusKind::Http, &bad_status, &vars())
+            .unwrap_err()
+            .message,
+        "status: expected one of 200, 201, got 500 (body: {\"error\":\"boom\"})"
+    );
+    let no_header = Observed::new(200, vec![], r#"{"ok":true}"#.into());
+    assert_eq!(
+        check(&expect, StatusKind::Http, &no_header, &vars())
+            .unwrap_err()
+            .message,
+        "header x-thoth-event: expected \"settings.updated\", got no such header"
+    );
+    let leaks = Observed::new(200, ok.headers.clone(), r#"{"ok":true,"id":"k-1"}"#.into());
+    assert_eq!(
+        check(&expect, StatusKind::Http, &leaks, &vars())
+            .unwrap_err()
+            .message,
+        "body_not_contains: the response body contains \"k-1\""
+    );
+    let garbage = Observed::new(200, ok.headers.clone(), "<html>oops</html>".into());
+    let f = check(&expect, StatusKind::Http, &garbage, &vars()).unwrap_err();
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.message, "response is not JSON (body: <html>oops</html>)");
+    // Exit codes default to 0.
+    let ctl = Observed::new(0, vec![], "{}".into());
+    assert_eq!(
+        check(&Expect::default(), StatusKind::ExitCode, &ctl, &vars()),
+        Ok(())
+    );
+    let ctl_bad = Observed::new(2, vec![], String::new());
+    assert_eq!(
+        check(&Expect::default(), StatusKind::ExitCode, &ctl_bad, &vars())
+            .unwrap_err()
+            .message,
+        "exit code: expected 0, got 2"
+    );
+}
+
+#[test]
+fn captures_keep_types_and_register_secrets() {
+    let caps: std::collections::BTreeMap<String, Capture> = serde_saphyr::from_str(
+        "{key_id: $.key_id, total: $.total, api_key: {path: $.api_key, secret: true}, req: {header: x-request-id}}",
+    )
+    .unwrap();
+    let obs = Observed::new(
+        201,
+        vec![("x-request-id".into(), "r-9".into())],
+        r#"{"key_id":"k-7","total":3,"api_key":"thoth_plaintext_once"}"#.into(),
+    );
+    let mut v = Vars::new();
+    let r = Redactor::new();
+    capture(&caps, &obs, &mut v, &r).unwrap();
+    assert_eq!(v.get("key_id"), Some(json!("k-7")));
+    assert_eq!(v.get("total"), Some(json!(3)), "numbers stay numbers");
+    assert_eq!(v.get("req"), Some(json!("r-9")));
+    assert_eq!(r.secrets(), vec!["thoth_plaintext_once".to_string()]);
+    // Typed substitution: a body string that is only `{{total}}` becomes the number.
+    let body = render_json(&json!({"n": "{{total}}", "s": "id={{key_id}}"}), &v).unwrap();
+    assert_eq!(body, json!({"n": 3, "s": "id=k-7"}));
+
+    let missing: std::collections::BTreeMap<String, Capture> =
+        serde_saphyr::from_str("{x: $.nope}").unwrap();
+    let f = capture(&missing, &obs, &mut v, &r).unwrap_err();
+    assert_eq!(f.message, "capture `x`: $.nope selected no node");
+}

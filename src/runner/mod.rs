@@ -1,0 +1,433 @@
+//! Running a loaded project against a target: phases in `after` order (independent ones
+//! concurrently), cases in file order inside a phase, with fail-fast, Ctrl-C and name
+//! filters. Whatever happens, every case of the project ends up in the [`RunResult`]
+//! with a status and a reason, so the reports are always complete.
+
+pub mod case;
+pub mod expect;
+pub mod filter;
+pub mod poll;
+pub mod sink;
+pub mod step;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{ClientError, ClientOptions, HttpClient, HttpRequest};
+use crate::outcome::{CaseResult, RunResult, Status, StepResult};
+use crate::redact::Redactor;
+use crate::suite::load::{LoadedSuite, Project};
+use crate::target::Target;
+use crate::template::{render, Vars};
+use case::{not_run, now_rfc3339, run_case, run_cleanup, run_steps};
+use step::{CaseState, StepEnv};
+
+/// Called once per finished case, in completion order (console progress).
+pub type CaseCallback = Arc<dyn Fn(&CaseResult) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Substrings or globs (`*`, `?`) on `phase::case`; empty runs everything.
+    pub filters: Vec<String>,
+    pub fail_fast: bool,
+    pub client: ClientOptions,
+    pub thothctl_timeout: Duration,
+    /// Cancelled on Ctrl-C: the running step stops, the rest is marked, reports follow.
+    pub cancel: CancellationToken,
+    pub on_case: Option<CaseCallback>,
+    /// Fixed run id (tests); random 8 hex chars otherwise.
+    pub run_id: Option<String>,
+    /// Only these phases run at all (others are left out of the result); None = all.
+    pub phases: Option<BTreeSet<String>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            filters: Vec::new(),
+            fail_fast: false,
+            client: ClientOptions::default(),
+            thothctl_timeout: crate::thothctl::DEFAULT_THOTHCTL_TIMEOUT,
+            cancel: CancellationToken::new(),
+            on_case: None,
+            run_id: None,
+            phases: None,
+        }
+    }
+}
+
+pub fn new_run_id() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::rng().random::<u32>())
+}
+
+/// Why the run stopped early; the first reason wins.
+#[derive(Default)]
+struct Stop(Mutex<Option<String>>);
+
+impl Stop {
+    fn set(&self, why: &str) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            *g = Some(why.to_string());
+        }
+    }
+    fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+struct RunCtx<'a> {
+    target: &'a Target,
+    client: HttpClient,
+    redactor: &'a Redactor,
+    fixtures_dir: &'a Path,
+    opts: &'a RunOptions,
+    run_id: String,
+    stop: Stop,
+    /// Never cancelled: cleanup still runs after Ctrl-C.
+    cleanup_token: CancellationToken,
+}
+
+impl RunCtx<'_> {
+    fn env<'b>(&'b self, cancel: &'b CancellationToken) -> StepEnv<'b> {
+        StepEnv {
+            target: self.target,
+            client: &self.client,
+            redactor: self.redactor,
+            fixtures_dir: self.fixtures_dir,
+            thothctl_timeout: self.opts.thothctl_timeout,
+            cancel,
+        }
+    }
+
+    fn stopped(&self) -> Option<String> {
+        if self.opts.cancel.is_cancelled() {
+            self.stop.set("interrupted (Ctrl-C)");
+        }
+        self.stop.get()
+    }
+
+    fn finished(&self, r: &CaseResult) {
+        if self.opts.fail_fast && matches!(r.status, Status::Fail | Status::Error) {
+            self.stop.set("fail-fast");
+        }
+        if let Some(cb) = &self.opts.on_case {
+            cb(r);
+        }
+    }
+}
+
+/// Runs the project. Never fails: problems become `error` cases with reasons.
+pub async fn run_project(
+    project: &Project,
+    target: &Target,
+    opts: &RunOptions,
+    redactor: &Redactor,
+) -> RunResult {
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    let run_id = opts.run_id.clone().unwrap_or_else(new_run_id);
+    let suites: Vec<&LoadedSuite> = project
+        .suites
+        .iter()
+        .filter(|s| {
+            opts.phases
+                .as_ref()
+                .is_none_or(|p| p.contains(&s.suite.phase))
+        })
+        .collect();
+    let mut result = RunResult {
+        run_id: run_id.clone(),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        suites_hash: suites_hash(project),
+        target: target.info(),
+        started_at,
+        finished_at: String::new(),
+        duration_ms: 0,
+        cases: Vec::new(),
+        interrupted: None,
+    };
+    let client = match HttpClient::new(opts.client.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            result.cases = all_cases(&suites, Status::Error, &e.to_string());
+            result.interrupted = Some(e.to_string());
+            return finish(result, started);
+        }
+    };
+    let ctx = RunCtx {
+        target,
+        client,
+        redactor,
+        fixtures_dir: &project.fixtures_dir,
+        opts,
+        run_id,
+        stop: Stop::default(),
+        cleanup_token: CancellationToken::new(),
+    };
+    if let Some(probe) = probe(&ctx).await {
+        let why = format!(
+            "target unreachable: {}",
+            probe.message.clone().unwrap_or_default()
+        );
+        for s in &suites {
+            for c in &s.suite.cases {
+                let mut r = not_run(&s.suite.phase, c, Status::Error, why.clone());
+                r.steps.push(probe.clone());
+                ctx.finished(&r);
+                result.cases.push(r);
+            }
+        }
+        result.interrupted = Some(why);
+        return finish(result, started);
+    }
+
+    let order: HashMap<&str, usize> = suites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.suite.phase.as_str(), i))
+        .collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut started_phases: BTreeSet<&str> = BTreeSet::new();
+    let mut by_phase: Vec<(usize, Vec<CaseResult>)> = Vec::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        for s in &suites {
+            let phase = s.suite.phase.as_str();
+            let ready = !started_phases.contains(phase)
+                && s.suite
+                    .after
+                    .iter()
+                    .all(|dep| done.contains(dep.as_str()) || !order.contains_key(dep.as_str()));
+            if ready {
+                started_phases.insert(phase);
+                let ctx = &ctx;
+                running.push(async move { (phase, run_phase(ctx, s).await) });
+            }
+        }
+        match running.next().await {
+            Some((phase, cases)) => {
+                done.insert(phase);
+                by_phase.push((order[phase], cases));
+            }
+            None => break,
+        }
+    }
+    // A cycle in `after` leaves phases that never became ready (the loader rejects
+    // cycles; this keeps the result complete even so).
+    for s in &suites {
+        if !started_phases.contains(s.suite.phase.as_str()) {
+            let cases = s
+                .suite
+                .cases
+                .iter()
+                .map(|c| {
+                    not_run(
+                        &s.suite.phase,
+                        c,
+                        Status::Error,
+                        "phase ordering cycle in `after`",
+                    )
+                })
+                .collect();
+            by_phase.push((order[s.suite.phase.as_str()], cases));
+        }
+    }
+    by_phase.sort_by_key(|(i, _)| *i);
+    result.cases = by_phase.into_iter().flat_map(|(_, c)| c).collect();
+    result.interrupted = ctx.stopped();
+    finish(result, started)
+}
+
+fn finish(mut result: RunResult, started: Instant) -> RunResult {
+    result.finished_at = now_rfc3339();
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result
+}
+
+fn all_cases(suites: &[&LoadedSuite], status: Status, why: &str) -> Vec<CaseResult> {
+    suites
+        .iter()
+        .flat_map(|s| {
+            s.suite
+                .cases
+                .iter()
+                .map(|c| not_run(&s.suite.phase, c, status, why))
+        })
+        .collect()
+}
+
+/// One unauthenticated GET of the GovAPI root: only a transport failure counts, any
+/// HTTP answer (even 404) proves the target is there.
+async fn probe(ctx: &RunCtx<'_>) -> Option<StepResult> {
+    let req = HttpRequest {
+        method: "GET".into(),
+        url: format!("{}/", ctx.target.govapi_url),
+        headers: Vec::new(),
+        body: None,
+    };
+    let started = Instant::now();
+    let (exchange, result) = ctx.client.send(&req).await;
+    let err = result.err()?;
+    Some(StepResult {
+        name: "reachability probe".into(),
+        status: Status::Error,
+        message: Some(err.to_string()),
+        attempts: 1,
+        exchanges: vec![exchange],
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// The phase's starting variables: target variables, `run_id`, then suite `vars`.
+fn phase_vars(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Result<Vars, String> {
+    let mut vars = Vars::new();
+    for (name, value) in ctx.target.template_vars(&ctx.run_id) {
+        vars.set(name, value);
+    }
+    for (name, text) in &s.suite.vars {
+        let value = render(text, &vars).map_err(|e| format!("suite vars.{name}: {e}"))?;
+        vars.set(name, Value::String(value));
+    }
+    Ok(vars)
+}
+
+async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
+    let phase = s.suite.phase.as_str();
+    let cases = &s.suite.cases;
+    let selected: Vec<bool> = cases
+        .iter()
+        .map(|c| filter::matches(&ctx.opts.filters, &format!("{phase}::{}", c.id)))
+        .collect();
+    let mut out = Vec::with_capacity(cases.len());
+    let emit = |r: CaseResult, out: &mut Vec<CaseResult>| {
+        ctx.finished(&r);
+        out.push(r);
+    };
+    if !selected.iter().any(|s| *s) {
+        for c in cases {
+            emit(
+                not_run(phase, c, Status::Disabled, "filtered out"),
+                &mut out,
+            );
+        }
+        return out;
+    }
+    if let Some(why) = ctx.stopped() {
+        for c in cases {
+            emit(not_run(phase, c, Status::Disabled, why.clone()), &mut out);
+        }
+        return out;
+    }
+    let mut vars = match phase_vars(ctx, s) {
+        Ok(v) => v,
+        Err(e) => {
+            for c in cases {
+                emit(not_run(phase, c, Status::Error, e.clone()), &mut out);
+            }
+            return out;
+        }
+    };
+    let env = ctx.env(&ctx.opts.cancel);
+    let cleanup_env = ctx.env(&ctx.cleanup_token);
+    let mut setup_state = CaseState::default();
+    let (setup_steps, setup_failure) =
+        run_steps(&env, &s.suite.setup, &mut setup_state, &mut vars).await;
+    let mut earlier: HashMap<String, Status> = HashMap::new();
+    for (i, c) in cases.iter().enumerate() {
+        let r = if !selected[i] {
+            not_run(phase, c, Status::Disabled, "filtered out")
+        } else if let Some(why) = ctx.stopped() {
+            not_run(phase, c, Status::Disabled, why)
+        } else if let Some((_, why)) = &setup_failure {
+            let mut r = not_run(
+                phase,
+                c,
+                Status::Error,
+                format!("suite setup failed: {why}"),
+            );
+            r.steps = setup_steps.clone();
+            r
+        } else {
+            run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await
+        };
+        earlier.insert(c.id.clone(), r.status);
+        emit(r, &mut out);
+    }
+    if !s.suite.cleanup.is_empty() {
+        // Suite cleanup has no case of its own: it is reported with the last case that
+        // ran, apart from its steps, so it never changes a verdict.
+        let mut cleanup =
+            run_cleanup(&cleanup_env, &s.suite.cleanup, &mut setup_state, &mut vars).await;
+        for r in &mut cleanup {
+            r.name = format!("suite cleanup: {}", r.name);
+        }
+        let ran = out
+            .iter()
+            .rposition(|r| !matches!(r.status, Status::Disabled | Status::Skip));
+        if let Some(last) = ran.or(out.len().checked_sub(1)) {
+            out[last].cleanup.extend(cleanup);
+        }
+    }
+    out
+}
+
+/// SHA-256 over every suite and fixture file (relative path and content, sorted), so a
+/// report names exactly what was run.
+pub fn suites_hash(project: &Project) -> String {
+    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
+    collect_files(
+        &project.suites_dir,
+        &project.suites_dir,
+        "suites",
+        &mut files,
+    );
+    collect_files(
+        &project.fixtures_dir,
+        &project.fixtures_dir,
+        "fixtures",
+        &mut files,
+    );
+    files.sort();
+    let mut h = Sha256::new();
+    for (rel, path) in files {
+        h.update(rel.as_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&path).unwrap_or_default());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    label: &str,
+    out: &mut Vec<(String, std::path::PathBuf)>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(root, &p, label, out);
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            out.push((format!("{label}/{}", rel.to_string_lossy()), p));
+        }
+    }
+}
+
+/// Builds the HTTP client once up front, so a bad `--ca-cert` is a configuration error
+/// (exit 2) before anything is sent, not an error on every case.
+pub fn check_client(opts: &ClientOptions) -> Result<(), ClientError> {
+    HttpClient::new(opts.clone()).map(|_| ())
+}

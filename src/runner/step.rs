@@ -1,0 +1,417 @@
+//! One step: turn its action into bytes on the wire (templating, auth, signing), send it
+//! as its policy says, check the expectations and take the captures.
+
+use std::collections::HashMap;
+use std::path::{Component, Path};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::expect::{capture, Failure, Observed, StatusKind};
+use super::poll::{self, Polled};
+use crate::client::{HttpClient, HttpRequest};
+use crate::outcome::{Exchange, Status, StepResult};
+use crate::redact::Redactor;
+use crate::suite::model::{Auth, Expect, PamCallback, Request, StatusSet, Step, Tamper};
+use crate::target::Target;
+use crate::template::{render, render_json, Vars};
+
+/// Everything a step needs from the run, shared by all steps.
+pub struct StepEnv<'a> {
+    pub target: &'a Target,
+    pub client: &'a HttpClient,
+    pub redactor: &'a Redactor,
+    pub fixtures_dir: &'a Path,
+    pub thothctl_timeout: Duration,
+    pub cancel: &'a CancellationToken,
+}
+
+/// State shared by the steps of one case: the PAM callbacks sent, for `replay_of`.
+#[derive(Default)]
+pub struct CaseState {
+    pub sent_pam: HashMap<String, HttpRequest>,
+}
+
+/// One send of the action and what came back.
+pub struct Attempt {
+    pub exchanges: Vec<Exchange>,
+    pub result: Result<Observed, Failure>,
+}
+
+impl Attempt {
+    pub(super) fn failed(f: Failure) -> Attempt {
+        Attempt {
+            exchanges: Vec::new(),
+            result: Err(f),
+        }
+    }
+}
+
+/// A step being executed: the action is re-prepared on every attempt, because a PAM
+/// callback signs a fresh timestamp each time and templates may read new captures.
+pub struct StepExec<'a> {
+    pub env: &'a StepEnv<'a>,
+    pub cancel: &'a CancellationToken,
+    pub(super) step: &'a Step,
+    name: &'a str,
+    state: &'a mut CaseState,
+}
+
+/// The default name of the n-th (0-based) step.
+pub fn step_name(step: &Step, index: usize) -> String {
+    step.name
+        .clone()
+        .unwrap_or_else(|| format!("step {}", index + 1))
+}
+
+/// The step's expectations, with a thothctl `exit_code` standing in for an unset
+/// `expect.status` (both say which exit code is a success).
+fn effective_expect(step: &Step) -> std::borrow::Cow<'_, Expect> {
+    match (&step.thothctl, &step.expect.status) {
+        (Some(ctl), StatusSet::AnySuccess) => match ctl.exit_code.map(u16::try_from) {
+            Some(Ok(code)) => {
+                let mut e = step.expect.clone();
+                e.status = StatusSet::One(code);
+                std::borrow::Cow::Owned(e)
+            }
+            _ => std::borrow::Cow::Borrowed(&step.expect),
+        },
+        _ => std::borrow::Cow::Borrowed(&step.expect),
+    }
+}
+
+/// Runs one step to its verdict; captures land in `vars` only when it passed.
+pub async fn run_step(
+    env: &StepEnv<'_>,
+    step: &Step,
+    name: &str,
+    state: &mut CaseState,
+    vars: &mut Vars,
+) -> StepResult {
+    let started = Instant::now();
+    let kind = if step.thothctl.is_some() {
+        StatusKind::ExitCode
+    } else {
+        StatusKind::Http
+    };
+    let expect = effective_expect(step);
+    let mut exec = StepExec {
+        env,
+        cancel: env.cancel,
+        step,
+        name,
+        state,
+    };
+    let polled = if let Some(sink) = &step.sink_wait {
+        super::sink::sink_wait(&mut exec, sink, vars).await
+    } else if let Some(policy) = &step.eventually {
+        poll::eventually(&mut exec, policy, &expect, kind, vars).await
+    } else if let Some(policy) = &step.retry {
+        match step.request.as_ref().or(step.admin.as_ref()) {
+            Some(r) if r.method.is_idempotent() => {
+                poll::retry(&mut exec, policy, &expect, kind, vars).await
+            }
+            _ => Polled {
+                attempts: 0,
+                exchanges: Vec::new(),
+                result: Err(Failure::error(
+                    "retry is only allowed on idempotent requests (GET, PUT, DELETE)",
+                )),
+            },
+        }
+    } else {
+        poll::once(&mut exec, &expect, kind, vars).await
+    };
+    let result = polled
+        .result
+        .and_then(|obs| capture(&step.capture, &obs, vars, env.redactor));
+    let (status, message) = match result {
+        Ok(()) => (Status::Pass, None),
+        Err(f) => (f.status, Some(f.message)),
+    };
+    StepResult {
+        name: name.to_string(),
+        status,
+        message,
+        attempts: polled.attempts,
+        exchanges: polled.exchanges,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+impl StepExec<'_> {
+    /// Sends the action once, racing the run's cancellation.
+    pub async fn attempt(&mut self, vars: &Vars) -> Attempt {
+        let cancel = self.cancel.clone();
+        tokio::select! {
+            a = self.attempt_inner(vars) => a,
+            _ = cancel.cancelled() => Attempt::failed(Failure::error("interrupted")),
+        }
+    }
+
+    async fn attempt_inner(&mut self, vars: &Vars) -> Attempt {
+        let step = self.step;
+        if let Some(ctl) = &step.thothctl {
+            return self.thothctl(&ctl.args, vars).await;
+        }
+        let prepared = if let Some(r) = &step.request {
+            self.prepare_request(r, vars, false)
+        } else if let Some(r) = &step.admin {
+            self.prepare_request(r, vars, true)
+        } else if let Some(pam) = &step.pam_callback {
+            self.prepare_pam(pam, vars)
+        } else {
+            Err(Failure::error(
+                "the step has no action (request, admin, pam_callback, sink_wait or thothctl)",
+            ))
+        };
+        match prepared {
+            Ok(req) => {
+                if step.pam_callback.is_some() {
+                    self.state
+                        .sent_pam
+                        .insert(self.name.to_string(), req.clone());
+                }
+                self.send(&req).await
+            }
+            Err(f) => Attempt::failed(f),
+        }
+    }
+
+    pub(super) async fn send(&self, req: &HttpRequest) -> Attempt {
+        let (exchange, result) = self.env.client.send(req).await;
+        let result = result
+            .map(|r| Observed::new(i64::from(r.status), r.headers.clone(), r.text()))
+            .map_err(|e| Failure::error(e.to_string()));
+        Attempt {
+            exchanges: vec![exchange],
+            result,
+        }
+    }
+
+    fn prepare_request(
+        &self,
+        r: &Request,
+        vars: &Vars,
+        admin: bool,
+    ) -> Result<HttpRequest, Failure> {
+        let target = self.env.target;
+        let path = render(&r.path, vars)?;
+        let base = if admin {
+            target.admin_url.clone().ok_or_else(|| {
+                Failure::error("admin steps need the mock admin API (mock target only)")
+            })?
+        } else {
+            target.tenant_base()
+        };
+        let joined = if path.starts_with("http://") || path.starts_with("https://") {
+            // Absolute URLs are allowed only under the target's own root, so a suite can
+            // address another tenant but credentials never go to a foreign host.
+            if !path.starts_with(&format!("{}/", target.govapi_url)) {
+                return Err(Failure::error(format!(
+                    "path `{path}` is outside the target's GovAPI URL"
+                )));
+            }
+            path
+        } else if path.starts_with('/') {
+            format!("{base}{path}")
+        } else {
+            format!("{base}/{path}")
+        };
+        let mut url = reqwest::Url::parse(&joined)
+            .map_err(|e| Failure::error(format!("url `{joined}`: {e}")))?;
+        if !r.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &r.query {
+                pairs.append_pair(k, &render(v, vars)?);
+            }
+        }
+        let mut headers = Vec::new();
+        if !admin {
+            headers.extend(self.auth_headers(&r.auth, vars)?);
+        }
+        let body = self.request_body(r, vars, &mut headers)?;
+        for (k, v) in &r.headers {
+            headers.push((k.clone(), render(v, vars)?));
+        }
+        Ok(HttpRequest {
+            method: r.method.as_str().to_string(),
+            url: url.to_string(),
+            headers,
+            body,
+        })
+    }
+
+    fn auth_headers(&self, auth: &Auth, vars: &Vars) -> Result<Vec<(String, String)>, Failure> {
+        let t = self.env.target;
+        let bearer = |tok: &str| ("Authorization".to_string(), format!("Bearer {tok}"));
+        let key = |k: &str| ("X-Api-Key".to_string(), k.to_string());
+        let admin = || {
+            t.admin_token
+                .as_deref()
+                .ok_or_else(|| Failure::error("auth: admin: the target has no admin token"))
+        };
+        let org = || {
+            t.org_key
+                .as_deref()
+                .ok_or_else(|| Failure::error("auth: org_key: the target has no org API key"))
+        };
+        Ok(match auth {
+            Auth::Default => match (&t.admin_token, &t.org_key) {
+                (Some(tok), _) => vec![bearer(tok)],
+                (None, Some(k)) => vec![key(k)],
+                (None, None) => return Err(Failure::error("auth: the target has no credential")),
+            },
+            Auth::Admin => vec![bearer(admin()?)],
+            Auth::OrgKey => vec![key(org()?)],
+            Auth::None => Vec::new(),
+            Auth::ApiKey(k) => vec![key(&render(k, vars)?)],
+            Auth::Bearer(tok) => vec![bearer(&render(tok, vars)?)],
+            Auth::Both => vec![bearer(admin()?), key(org()?)],
+        })
+    }
+
+    fn request_body(
+        &self,
+        r: &Request,
+        vars: &Vars,
+        headers: &mut Vec<(String, String)>,
+    ) -> Result<Option<Vec<u8>>, Failure> {
+        let json_ct = || ("Content-Type".to_string(), "application/json".to_string());
+        if let Some(json) = &r.json {
+            headers.push(json_ct());
+            let v = render_json(json, vars)?;
+            return Ok(Some(v.to_string().into_bytes()));
+        }
+        if let Some(file) = &r.body_file {
+            let rel = render(file, vars)?;
+            let rel_path = Path::new(&rel);
+            if rel_path
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                return Err(Failure::error(format!(
+                    "body_file `{rel}` must be a relative path inside the fixtures directory"
+                )));
+            }
+            let path = self.env.fixtures_dir.join(rel_path);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Failure::error(format!("read body_file {}: {e}", path.display())))?;
+            if rel.ends_with(".json") {
+                let doc: Value = serde_json::from_str(&text).map_err(|e| {
+                    Failure::error(format!("body_file {}: not JSON: {e}", path.display()))
+                })?;
+                headers.push(json_ct());
+                return Ok(Some(render_json(&doc, vars)?.to_string().into_bytes()));
+            }
+            return Ok(Some(render(&text, vars)?.into_bytes()));
+        }
+        if let Some(body) = &r.body {
+            return Ok(Some(render(body, vars)?.into_bytes()));
+        }
+        Ok(None)
+    }
+
+    fn prepare_pam(&self, pam: &PamCallback, vars: &Vars) -> Result<HttpRequest, Failure> {
+        if let Some(earlier) = &pam.replay_of {
+            return self.state.sent_pam.get(earlier).cloned().ok_or_else(|| {
+                Failure::error(format!(
+                    "replay_of: no earlier PAM callback step named \"{earlier}\" in this case"
+                ))
+            });
+        }
+        let target = self.env.target;
+        let secret = match &pam.secret {
+            Some(s) => render(s, vars)?,
+            None => target.pam_callback_secret.clone().ok_or_else(|| {
+                Failure::error("pam_callback: the target has no PAM callback secret (THOTH_PAM_CALLBACK_SECRET)")
+            })?,
+        };
+        let decision = render(&pam.decision, vars)?;
+        let body_of = |decision: &str| -> Result<Vec<u8>, Failure> {
+            Ok(serde_json::json!({
+                "approval_id": render(&pam.approval_id, vars)?,
+                "request_id": render(&pam.request_id, vars)?,
+                "decision": decision,
+            })
+            .to_string()
+            .into_bytes())
+        };
+        let body = body_of(&decision)?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ts = (now + pam.skew_seconds).to_string();
+        let scheme = &target.schemes.pam;
+        let mut signature = scheme.sign(secret.as_bytes(), &ts, &body);
+        let mut sent_body = body;
+        match pam.tamper {
+            Tamper::None | Tamper::OmitSignature => {}
+            Tamper::Signature => signature = flip_mac_char(&signature, scheme.prefix.len()),
+            Tamper::Body => {
+                let flipped = if decision == "approve" {
+                    "deny"
+                } else {
+                    "approve"
+                };
+                sent_body = body_of(flipped)?;
+            }
+        }
+        let mut headers = self.auth_headers(&Auth::Default, vars)?;
+        headers.push(("Content-Type".into(), "application/json".into()));
+        headers.push((scheme.timestamp_header.clone(), ts));
+        if pam.tamper != Tamper::OmitSignature {
+            headers.push((scheme.signature_header.clone(), signature));
+        }
+        Ok(HttpRequest {
+            method: "POST".into(),
+            url: format!(
+                "{}{}",
+                target.tenant_base(),
+                target.schemes.pam_callback_path
+            ),
+            headers,
+            body: Some(sent_body),
+        })
+    }
+
+    async fn thothctl(&self, args: &[String], vars: &Vars) -> Attempt {
+        let Some(bin) = &self.env.target.thothctl else {
+            return Attempt::failed(Failure::error("not run: thothctl not found"));
+        };
+        let args = match args
+            .iter()
+            .map(|a| render(a, vars))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(a) => a,
+            Err(e) => return Attempt::failed(e.into()),
+        };
+        let (exchange, result) =
+            crate::thothctl::run(bin, self.env.target, &args, self.env.thothctl_timeout).await;
+        let result = result
+            .map(|out| {
+                let json = out.json();
+                Observed {
+                    status: i64::from(out.exit_code),
+                    headers: Vec::new(),
+                    body: out.stdout,
+                    json,
+                }
+            })
+            .map_err(|e| Failure::error(e.to_string()));
+        Attempt {
+            exchanges: vec![exchange],
+            result,
+        }
+    }
+}
+
+/// Changes one character of the encoded MAC, keeping it validly encoded.
+fn flip_mac_char(signature: &str, prefix_len: usize) -> String {
+    let mut chars: Vec<char> = signature.chars().collect();
+    let i = prefix_len.min(chars.len().saturating_sub(1));
+    if let Some(c) = chars.get_mut(i) {
+        *c = if *c == 'a' { 'b' } else { 'a' };
+    }
+    chars.into_iter().collect()
+}

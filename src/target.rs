@@ -1,0 +1,512 @@
+//! The system under test: where requests go, with which credentials, and what it offers.
+//!
+//! Two kinds: `mock` starts the bundled mock-govapi in-process with random per-run
+//! credentials; `live` takes the runbook's env vars (or flags of the same names as
+//! thothctl's). Every credential is registered with the [`Redactor`] the moment it is
+//! known, so nothing written later can leak it.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rand::Rng;
+use serde_json::Value;
+
+use crate::outcome::TargetInfo;
+use crate::redact::Redactor;
+use crate::signing::Schemes;
+use crate::suite::model::{Feature, Surface};
+
+/// Tenants of the in-process mock (interfaces.md §3).
+pub const MOCK_TENANT: &str = "conformance";
+pub const MOCK_OTHER_TENANT: &str = "conformance-other";
+/// The mock's SIEM sink that `webhook_url` points at.
+pub const MOCK_SINK: &str = "siem";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Mock,
+    Live,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Mock => "mock",
+            TargetKind::Live => "live",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("failed to start the mock: unknown fault `{name}` (known: {known})")]
+    UnknownFault { name: String, known: String },
+    #[error("failed to start the mock: {0}")]
+    MockStart(std::io::Error),
+    #[error("failed to configure the live target: {0} is not set (env or flag)")]
+    Missing(&'static str),
+    #[error("failed to configure the live target: `{0}` is not a valid URL")]
+    BadUrl(String),
+    #[error("failed to configure the live target: {0} must use https (plain http only for loopback hosts)")]
+    Insecure(String),
+    #[error("failed to read the admin token file {path}: {source}")]
+    TokenFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("failed to read the admin token file {0}: it is empty")]
+    EmptyTokenFile(String),
+    #[error("failed to configure the live target: {0}: {1}")]
+    Secret(&'static str, String),
+    #[error("failed to configure the live target: no credential (set THOTH_ADMIN_BEARER_TOKEN_FILE or THOTH_API_KEY)")]
+    NoCredential,
+}
+
+/// Options for `--target mock`.
+#[derive(Debug, Clone, Default)]
+pub struct MockOptions {
+    /// Fault mode names (kebab-case), validated against mock-govapi's list.
+    pub faults: Vec<String>,
+}
+
+/// Options for `--target live`; every `None` falls back to the runbook env var.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    pub tenant_id: Option<String>,
+    pub apex_domain: Option<String>,
+    pub govapi_url: Option<String>,
+    pub auth_token_file: Option<PathBuf>,
+    pub org_api_key: Option<String>,
+    pub other_tenant_id: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub pam_callback_secret: Option<String>,
+    /// Where the harness reads deliveries (`GET {sink_url}/{name}`).
+    pub sink_url: Option<String>,
+    pub sink_name: Option<String>,
+}
+
+/// A running target. Hold it for the whole run: dropping a mock target stops the mock.
+pub struct Target {
+    pub kind: TargetKind,
+    /// Root URL without trailing slash; tenant routes are `{govapi_url}/{tenant}/...`.
+    pub govapi_url: String,
+    /// Whether the URL was given explicitly (thothctl then gets `--govapi-url`).
+    pub govapi_url_explicit: bool,
+    pub tenant: String,
+    pub apex_domain: Option<String>,
+    pub other_tenant: Option<String>,
+    pub admin_token: Option<String>,
+    pub org_key: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub webhook_sink: Option<String>,
+    /// Base of the sink's read API; deliveries are at `{sink_url}/{name}`.
+    pub sink_url: Option<String>,
+    pub pam_callback_secret: Option<String>,
+    pub schemes: Schemes,
+    pub thothctl: Option<PathBuf>,
+    pub mock_faults: Vec<String>,
+    /// Root of the mock's `/__admin` API; only on the mock target.
+    pub admin_url: Option<String>,
+    mock: Option<mock_govapi::RunningMock>,
+}
+
+impl std::fmt::Debug for Target {
+    // Hand-written so that a stray `{:?}` can never print a credential.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("kind", &self.kind)
+            .field("govapi_url", &self.govapi_url)
+            .field("tenant", &self.tenant)
+            .field("mock_faults", &self.mock_faults)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill(&mut buf[..]);
+    hex::encode(buf)
+}
+
+/// Names of all faults the mock knows, for error messages and `--help`.
+pub fn known_faults() -> Vec<String> {
+    mock_govapi::Fault::ALL
+        .iter()
+        .map(|f| f.to_string())
+        .collect()
+}
+
+impl Target {
+    /// Starts mock-govapi in-process on 127.0.0.1:0 with two tenants and random
+    /// credentials and secrets, all registered with `redactor`.
+    pub async fn start_mock(
+        opts: &MockOptions,
+        redactor: &Redactor,
+    ) -> Result<Target, TargetError> {
+        let mut faults = BTreeSet::new();
+        for name in &opts.faults {
+            let fault =
+                mock_govapi::Fault::from_str(name).map_err(|_| TargetError::UnknownFault {
+                    name: name.clone(),
+                    known: known_faults().join(", "),
+                })?;
+            faults.insert(fault);
+        }
+        let admin_token = format!("adm_{}", random_hex(24));
+        let org_key = format!("thoth_{}", random_hex(24));
+        let other_admin = format!("adm_{}", random_hex(24));
+        let other_key = format!("thoth_{}", random_hex(24));
+        let webhook_secret = format!("whsec_{}", random_hex(24));
+        let pam_secret = format!("pam_{}", random_hex(24));
+        for s in [
+            &admin_token,
+            &org_key,
+            &other_admin,
+            &other_key,
+            &webhook_secret,
+            &pam_secret,
+        ] {
+            // Random and long: the redactor cannot refuse them.
+            let _ = redactor.add_secret(s);
+        }
+        let config = mock_govapi::MockConfig {
+            tenants: vec![
+                mock_govapi::TenantConfig {
+                    id: MOCK_TENANT.into(),
+                    admin_tokens: vec![admin_token.clone()],
+                    org_api_keys: vec![org_key.clone()],
+                },
+                mock_govapi::TenantConfig {
+                    id: MOCK_OTHER_TENANT.into(),
+                    admin_tokens: vec![other_admin],
+                    org_api_keys: vec![other_key],
+                },
+            ],
+            faults: faults.clone(),
+            ..mock_govapi::MockConfig::dev_default()
+        };
+        let mock = mock_govapi::spawn(config)
+            .await
+            .map_err(TargetError::MockStart)?;
+        let root = mock.base_url.trim_end_matches('/').to_string();
+        Ok(Target {
+            kind: TargetKind::Mock,
+            govapi_url: root.clone(),
+            govapi_url_explicit: true,
+            tenant: MOCK_TENANT.into(),
+            apex_domain: None,
+            other_tenant: Some(MOCK_OTHER_TENANT.into()),
+            admin_token: Some(admin_token),
+            org_key: Some(org_key),
+            webhook_url: Some(format!("{root}/__sink/{MOCK_SINK}")),
+            webhook_secret: Some(webhook_secret),
+            webhook_sink: Some(MOCK_SINK.into()),
+            sink_url: Some(format!("{root}/__sink")),
+            pam_callback_secret: Some(pam_secret),
+            schemes: Schemes::default(),
+            thothctl: None,
+            mock_faults: faults.iter().map(|f| f.to_string()).collect(),
+            admin_url: Some(root),
+            mock: Some(mock),
+        })
+    }
+
+    /// Builds a live target from flags, falling back to the runbook env vars via `env`.
+    /// Reads the token file once, here.
+    pub fn live(
+        opts: &LiveOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+        redactor: &Redactor,
+    ) -> Result<Target, TargetError> {
+        let pick = |flag: &Option<String>, names: &[&str]| -> Option<String> {
+            flag.clone()
+                .or_else(|| names.iter().find_map(|n| env(n)))
+                .filter(|v| !v.trim().is_empty())
+        };
+        let tenant = pick(&opts.tenant_id, &["THOTH_TENANT_ID"])
+            .ok_or(TargetError::Missing("THOTH_TENANT_ID"))?;
+        let apex = pick(&opts.apex_domain, &["THOTH_APEX_DOMAIN"]);
+        let explicit = pick(&opts.govapi_url, &["THOTH_GOVAPI_URL"]);
+        let govapi_url = match (&explicit, &apex) {
+            (Some(u), _) => u.trim_end_matches('/').to_string(),
+            (None, Some(apex)) => format!("https://grid.{tenant}.{apex}"),
+            (None, None) => {
+                return Err(TargetError::Missing(
+                    "THOTH_GOVAPI_URL or THOTH_APEX_DOMAIN",
+                ))
+            }
+        };
+        require_secure("the GovAPI URL", &govapi_url)?;
+
+        let token_file = opts.auth_token_file.clone().or_else(|| {
+            env("THOTH_ADMIN_BEARER_TOKEN_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        let admin_token = match &token_file {
+            Some(path) => Some(read_token_file(path)?),
+            None => None,
+        };
+        let org_key = pick(&opts.org_api_key, &["THOTH_API_KEY", "THOTH_ORG_API_KEY"]);
+        if admin_token.is_none() && org_key.is_none() {
+            return Err(TargetError::NoCredential);
+        }
+        let webhook_secret = pick(&opts.webhook_secret, &["THOTH_WEBHOOK_SECRET"]);
+        let pam_secret = pick(&opts.pam_callback_secret, &["THOTH_PAM_CALLBACK_SECRET"]);
+        let named = [
+            ("the admin token", &admin_token),
+            ("THOTH_API_KEY", &org_key),
+            ("THOTH_WEBHOOK_SECRET", &webhook_secret),
+            ("THOTH_PAM_CALLBACK_SECRET", &pam_secret),
+        ];
+        for (name, value) in named {
+            if let Some(s) = value {
+                // A secret the redactor refuses (too short) could not be kept out of the
+                // reports, so it is a configuration error, not a warning.
+                redactor
+                    .add_secret(s)
+                    .map_err(|e| TargetError::Secret(name, e.to_string()))?;
+            }
+        }
+        let sink_url = opts
+            .sink_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &sink_url {
+            require_secure("the sink URL", u)?;
+        }
+        Ok(Target {
+            kind: TargetKind::Live,
+            govapi_url,
+            govapi_url_explicit: explicit.is_some(),
+            tenant,
+            apex_domain: apex,
+            other_tenant: pick(&opts.other_tenant_id, &["THOTH_OTHER_TENANT_ID"]),
+            admin_token,
+            org_key,
+            webhook_url: pick(&opts.webhook_url, &["THOTH_WEBHOOK_URL"]),
+            webhook_secret,
+            webhook_sink: sink_url
+                .as_ref()
+                .map(|_| opts.sink_name.clone().unwrap_or_else(|| MOCK_SINK.into())),
+            sink_url,
+            pam_callback_secret: pam_secret,
+            schemes: Schemes::default(),
+            thothctl: None,
+            mock_faults: Vec::new(),
+            admin_url: None,
+            mock: None,
+        })
+    }
+
+    pub fn with_schemes(mut self, schemes: Schemes) -> Self {
+        self.schemes = schemes;
+        self
+    }
+
+    pub fn with_thothctl(mut self, bin: Option<PathBuf>) -> Self {
+        self.thothctl = bin;
+        self
+    }
+
+    /// Base of tenant routes: `{govapi_url}/{tenant}`.
+    pub fn tenant_base(&self) -> String {
+        format!("{}/{}", self.govapi_url, self.tenant)
+    }
+
+    pub fn has_feature(&self, feature: Feature) -> bool {
+        match feature {
+            Feature::MockAdmin => self.admin_url.is_some(),
+            Feature::Sink => self.sink_url.is_some() && self.webhook_sink.is_some(),
+            Feature::Thothctl => self.thothctl.is_some(),
+            Feature::OtherTenant => self.other_tenant.is_some(),
+        }
+    }
+
+    /// Why a case that needs `feature` cannot run here.
+    pub fn missing_reason(&self, feature: Feature) -> &'static str {
+        match feature {
+            Feature::MockAdmin => "needs the mock admin API (mock target only)",
+            Feature::Sink => "needs a readable SIEM sink (mock target, or --sink-url)",
+            Feature::Thothctl => "not run: thothctl not found",
+            Feature::OtherTenant => "needs a second tenant (THOTH_OTHER_TENANT_ID)",
+        }
+    }
+
+    /// Template variables of interfaces.md §3 (unset ones are left out).
+    pub fn template_vars(&self, run_id: &str) -> Vec<(&'static str, Value)> {
+        let mut v: Vec<(&'static str, Value)> = vec![
+            ("run_id", Value::String(run_id.into())),
+            ("tenant", Value::String(self.tenant.clone())),
+            ("govapi_url", Value::String(self.govapi_url.clone())),
+        ];
+        let opt = [
+            ("other_tenant", &self.other_tenant),
+            ("webhook_url", &self.webhook_url),
+            ("webhook_secret", &self.webhook_secret),
+            ("webhook_sink", &self.webhook_sink),
+            ("pam_callback_secret", &self.pam_callback_secret),
+        ];
+        for (name, value) in opt {
+            if let Some(s) = value {
+                v.push((name, Value::String(s.clone())));
+            }
+        }
+        v
+    }
+
+    pub fn info(&self) -> TargetInfo {
+        let mut surfaces = vec![Surface::Api];
+        if self.thothctl.is_some() {
+            surfaces.push(Surface::Thothctl);
+        }
+        TargetInfo {
+            kind: self.kind.as_str().into(),
+            base_url: self.govapi_url.clone(),
+            tenant: self.tenant.clone(),
+            mock_faults: self.mock_faults.clone(),
+            surfaces,
+        }
+    }
+
+    /// Stops the in-process mock (if any) gracefully.
+    pub async fn shutdown(mut self) {
+        if let Some(mock) = self.mock.take() {
+            mock.shutdown().await;
+        }
+    }
+}
+
+fn read_token_file(path: &Path) -> Result<String, TargetError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TargetError::TokenFile {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(TargetError::EmptyTokenFile(path.display().to_string()));
+    }
+    Ok(token)
+}
+
+/// HTTPS, or plain HTTP to a loopback host only: credentials never cross a network in clear.
+pub fn require_secure(what: &str, url: &str) -> Result<(), TargetError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| TargetError::BadUrl(url.to_string()))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(parsed.host_str().unwrap_or("")) => Ok(()),
+        "http" => Err(TargetError::Insecure(format!("{what} `{url}`"))),
+        _ => Err(TargetError::BadUrl(url.to_string())),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Finds `thothctl`: the explicit path if given (must exist), else the first on PATH.
+pub fn find_thothctl(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("thothctl"))
+        .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn live_defaults_to_grid_url_and_registers_secrets() {
+        let r = Redactor::new();
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "acme"),
+            ("THOTH_APEX_DOMAIN", "example.com"),
+            ("THOTH_API_KEY", "thoth_live_key_123"),
+            ("THOTH_WEBHOOK_SECRET", "whsec_live"),
+        ]);
+        let t = Target::live(&LiveOptions::default(), &env, &r).unwrap();
+        assert_eq!(t.govapi_url, "https://grid.acme.example.com");
+        assert!(!t.govapi_url_explicit);
+        assert_eq!(t.org_key.as_deref(), Some("thoth_live_key_123"));
+        assert!(r.secrets().contains(&"thoth_live_key_123".to_string()));
+        assert!(r.secrets().contains(&"whsec_live".to_string()));
+        assert!(!t.has_feature(Feature::MockAdmin));
+        assert!(!t.has_feature(Feature::OtherTenant));
+    }
+
+    #[test]
+    fn flags_win_over_env_and_token_file_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jwt");
+        std::fs::write(&file, "eyJ.token.sig\n").unwrap();
+        let r = Redactor::new();
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "env-tenant"),
+            ("THOTH_GOVAPI_URL", "https://env.example"),
+        ]);
+        let opts = LiveOptions {
+            tenant_id: Some("flag-tenant".into()),
+            govapi_url: Some("http://127.0.0.1:9/".into()),
+            auth_token_file: Some(file.clone()),
+            ..LiveOptions::default()
+        };
+        let t = Target::live(&opts, &env, &r).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(t.tenant, "flag-tenant");
+        assert_eq!(t.govapi_url, "http://127.0.0.1:9");
+        assert_eq!(t.admin_token.as_deref(), Some("eyJ.token.sig"));
+        assert_eq!(t.tenant_base(), "http://127.0.0.1:9/flag-tenant");
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused() {
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "acme"),
+            ("THOTH_GOVAPI_URL", "http://grid.acme.example.com"),
+            ("THOTH_API_KEY", "thoth_x"),
+        ]);
+        let err = Target::live(&LiveOptions::default(), &env, &Redactor::new()).unwrap_err();
+        assert!(matches!(err, TargetError::Insecure(_)), "{err}");
+        assert!(require_secure("x", "http://localhost:8080").is_ok());
+        assert!(require_secure("x", "http://[::1]:8080").is_ok());
+        assert!(require_secure("x", "ftp://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn missing_credentials_and_empty_token_file_are_config_errors() {
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "acme"),
+            ("THOTH_APEX_DOMAIN", "example.com"),
+        ]);
+        let err = Target::live(&LiveOptions::default(), &env, &Redactor::new()).unwrap_err();
+        assert!(matches!(err, TargetError::NoCredential));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("empty");
+        std::fs::write(&file, "  \n").unwrap();
+        let opts = LiveOptions {
+            auth_token_file: Some(file),
+            ..LiveOptions::default()
+        };
+        let err = Target::live(&opts, &env, &Redactor::new()).unwrap_err();
+        assert!(matches!(err, TargetError::EmptyTokenFile(_)));
+    }
+}

@@ -1,0 +1,224 @@
+//! The shipped `suites/`, `fixtures/` and `tests/kill_matrix.yaml`, checked as a whole.
+//!
+//! The loader (`load_project`) already rejects unknown fields, undefined placeholders,
+//! bad JSONPath, dangling `needs` and unknown requirement or capability IDs. What only
+//! the project as a whole can say is checked here: the catalogue is fully accounted for
+//! (every requirement is checked by a case or carries a gap saying why not, and never
+//! both), the coverage matrix has the runbook's ten rows and each row has a case, the
+//! files `thothctl` is pointed at exist, JSON fixtures stay JSON once templated, and
+//! the kill matrix names real cases.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use thoth_conformance::suite::load::{load_project, Project};
+use thoth_conformance::suite::model::Step;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn project() -> Project {
+    load_project(&root().join("suites"), &root().join("fixtures"))
+        .unwrap_or_else(|d| panic!("failed to load the shipped suites:\n{d}"))
+}
+
+fn all_steps(project: &Project) -> Vec<(&str, &Step)> {
+    let mut steps = Vec::new();
+    for loaded in &project.suites {
+        let s = &loaded.suite;
+        let phase = s.phase.as_str();
+        steps.extend(s.setup.iter().chain(&s.cleanup).map(|st| (phase, st)));
+        for case in &s.cases {
+            steps.extend(case.steps.iter().chain(&case.cleanup).map(|st| (phase, st)));
+        }
+    }
+    steps
+}
+
+/// Replaces every `{{name}}` with a plain word, as a run would with some value.
+fn untemplated(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => {
+                out.push('x');
+                rest = &rest[start + end + 2..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn every_requirement_has_a_case_or_an_explained_gap() {
+    let project = project();
+    let mut checked_by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for loaded in &project.suites {
+        for case in &loaded.suite.cases {
+            assert!(
+                !case.requirements.is_empty(),
+                "{}::{} names no requirement",
+                loaded.suite.phase,
+                case.id
+            );
+            for r in &case.requirements {
+                checked_by
+                    .entry(r.as_str())
+                    .or_default()
+                    .push(format!("{}::{}", loaded.suite.phase, case.id));
+            }
+        }
+    }
+    let mut ids = BTreeSet::new();
+    for r in &project.catalogue.requirements {
+        assert!(ids.insert(r.id.as_str()), "duplicate requirement {}", r.id);
+        match (&r.gap, checked_by.get(r.id.as_str())) {
+            (None, None) => panic!("requirement {} has no case and no gap", r.id),
+            (Some(_), Some(cases)) => {
+                panic!("requirement {} claims a gap but {cases:?} check it", r.id)
+            }
+            (Some(gap), None) => assert!(!gap.trim().is_empty(), "{}: empty gap", r.id),
+            (None, Some(_)) => {}
+        }
+    }
+}
+
+#[test]
+fn coverage_matrix_has_the_runbook_rows_and_each_row_has_a_case() {
+    let project = project();
+    let rows: Vec<&str> = project
+        .catalogue
+        .capabilities
+        .iter()
+        .filter(|c| c.runbook_row)
+        .map(|c| c.title.as_str())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "Tenant settings upsert",
+            "Webhook test trigger",
+            "MDM provider upsert",
+            "MDM sync trigger",
+            "Scoped key create/authorize/revoke",
+            "Endpoint list/stats verification",
+            "Explicit endpoint check-in assertions",
+            "PAM callback correlation and replay tests",
+            "Approval queue reads",
+            "Audit feed and deep evidence checks",
+        ],
+        "the runbook's command coverage matrix, in its order and words"
+    );
+    let used: BTreeSet<&str> = project
+        .suites
+        .iter()
+        .flat_map(|l| l.suite.cases.iter().map(|c| c.capability.as_str()))
+        .collect();
+    for c in &project.catalogue.capabilities {
+        assert!(
+            used.contains(c.id.as_str()),
+            "capability {} has no case",
+            c.id
+        );
+    }
+}
+
+#[test]
+fn json_fixtures_stay_json_once_templated() {
+    let project = project();
+    for (phase, step) in all_steps(&project) {
+        let Some(file) = step
+            .request
+            .as_ref()
+            .or(step.admin.as_ref())
+            .and_then(|r| r.body_file.as_ref())
+            .filter(|f| f.ends_with(".json"))
+        else {
+            continue;
+        };
+        let text = fs::read_to_string(root().join("fixtures").join(file))
+            .unwrap_or_else(|e| panic!("{phase}: failed to read fixture {file}: {e}"));
+        serde_json::from_str::<serde_json::Value>(&untemplated(&text))
+            .unwrap_or_else(|e| panic!("{phase}: fixture {file} is not JSON: {e}"));
+    }
+}
+
+#[test]
+fn thothctl_file_arguments_name_shipped_fixtures() {
+    let project = project();
+    for (phase, step) in all_steps(&project) {
+        let Some(t) = &step.thothctl else { continue };
+        for arg in t.args.iter().filter(|a| a.starts_with("fixtures/")) {
+            let path = root().join(arg);
+            assert!(
+                path.is_file(),
+                "{phase}: thothctl argument {arg} is not a file"
+            );
+            if arg.ends_with(".json") {
+                // thothctl reads these itself, without the harness's templating.
+                let text = fs::read_to_string(&path).expect("failed to read fixture");
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .unwrap_or_else(|e| panic!("{phase}: {arg} is not JSON: {e}"));
+            }
+        }
+    }
+}
+
+/// `tests/kill_matrix.yaml`: fault name -> why it is caught and the cases that fail.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KillMatrix {
+    faults: BTreeMap<String, KilledBy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KilledBy {
+    why: String,
+    fails: Vec<String>,
+}
+
+#[test]
+fn kill_matrix_names_real_cases_for_every_mock_fault() {
+    let text = fs::read_to_string(root().join("tests/kill_matrix.yaml"))
+        .expect("failed to read the kill matrix");
+    let matrix: KillMatrix = serde_saphyr::from_str(&text)
+        .unwrap_or_else(|e| panic!("failed to parse kill matrix: {e}"));
+    let project = project();
+    let cases: BTreeSet<String> = project
+        .suites
+        .iter()
+        .flat_map(|l| {
+            l.suite
+                .cases
+                .iter()
+                .map(move |c| format!("{}::{}", l.suite.phase, c.id))
+        })
+        .collect();
+    for (fault, killed) in &matrix.faults {
+        assert!(
+            !killed.why.trim().is_empty(),
+            "{fault}: say why it is caught"
+        );
+        assert!(!killed.fails.is_empty(), "{fault} is caught by no case");
+        for name in &killed.fails {
+            assert!(cases.contains(name), "{fault}: unknown case {name}");
+        }
+    }
+    let known: BTreeSet<&str> = mock_govapi::Fault::ALL.iter().map(|f| f.name()).collect();
+    let listed: BTreeSet<&str> = matrix.faults.keys().map(String::as_str).collect();
+    assert_eq!(
+        listed, known,
+        "the kill matrix must list exactly the mock's fault modes"
+    );
+}
