@@ -46,8 +46,10 @@ pub enum TargetArg {
 
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
+    /// Directory of suite files (one per phase) and `requirements.yaml`.
     #[arg(long, default_value = "suites")]
     pub suites: PathBuf,
+    /// Directory of request bodies the suites name in `body_file`.
     #[arg(long, default_value = "fixtures")]
     pub fixtures: PathBuf,
 }
@@ -66,8 +68,10 @@ pub struct ValidateArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Where junit.xml, coverage.md, coverage.json and results.json are written.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    /// `mock` starts the bundled mock in-process; `live` uses the THOTH_* env vars or flags.
     #[arg(long, value_enum, default_value = "mock")]
     pub target: TargetArg,
     /// Start the mock with this defect mode (repeatable).
@@ -76,6 +80,7 @@ pub struct RunArgs {
     /// Run only cases whose `phase::case` contains this (or matches this glob).
     #[arg(value_name = "FILTER")]
     pub filter_args: Vec<String>,
+    /// Same as the positional FILTER (repeatable).
     #[arg(long = "filter", value_name = "FILTER")]
     pub filters: Vec<String>,
     /// Stop after the first fail or error; the rest is reported as disabled.
@@ -84,8 +89,10 @@ pub struct RunArgs {
     /// The thothctl binary (default: found on PATH).
     #[arg(long, value_name = "PATH")]
     pub thothctl: Option<PathBuf>,
+    /// Per HTTP request, connect to last body byte (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub request_timeout: String,
+    /// Per thothctl invocation; the process is killed after it.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub thothctl_timeout: String,
     /// Extra root certificate (PEM) for a tenant behind a private CA.
@@ -94,21 +101,28 @@ pub struct RunArgs {
     /// YAML with the PAM and webhook signature schemes (see src/signing.rs).
     #[arg(long, value_name = "FILE")]
     pub target_config: Option<PathBuf>,
+    /// Live: tenant id (else THOTH_TENANT_ID).
     #[arg(long)]
     pub tenant_id: Option<String>,
+    /// Live: apex domain, for https://grid.<tenant>.<apex> (else THOTH_APEX_DOMAIN).
     #[arg(long)]
     pub apex_domain: Option<String>,
+    /// Live: GovAPI base URL, https unless loopback (else THOTH_GOVAPI_URL).
     #[arg(long)]
     pub govapi_url: Option<String>,
+    /// Live: file holding the admin bearer token (else THOTH_ADMIN_BEARER_TOKEN_FILE).
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
-    #[arg(long, hide_env_values = true)]
+    /// Live: org API key (else THOTH_API_KEY or THOTH_ORG_API_KEY; prefer the env var).
+    #[arg(long)]
     pub org_api_key: Option<String>,
+    /// Live: a second tenant for isolation cases (else THOTH_OTHER_TENANT_ID).
     #[arg(long)]
     pub other_tenant_id: Option<String>,
     /// Base URL of a SIEM sink whose deliveries can be read (`GET <url>/<name>`).
     #[arg(long, value_name = "URL")]
     pub sink_url: Option<String>,
+    /// Name of the sink behind THOTH_WEBHOOK_URL (default `siem`).
     #[arg(long, value_name = "NAME")]
     pub sink_name: Option<String>,
 }
@@ -381,6 +395,7 @@ async fn run(args: &RunArgs) -> i32 {
     let summary = redactor.redact(&console::summary_table(&result, color));
     println!("{summary}");
     console_out.push_str(&summary);
+    console_out.push('\n');
     // The summary table already ends with the verdict line.
     let verdict = crate::verdict::verdict(&result);
 
@@ -388,7 +403,9 @@ async fn run(args: &RunArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return config_error(redactor.redact(&format!("failed to write reports: {e}"))),
     };
-    println!("reports: {}", args.reports.display());
+    let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
+    println!("{reports_line}");
+    console_out.push_str(&reports_line);
     let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {

@@ -200,6 +200,34 @@ mod tests {
         assert_eq!(out("done\n").json(), None);
     }
 
+    #[test]
+    fn flags_follow_the_runbook_names() {
+        let env = |k: &str| match k {
+            "THOTH_TENANT_ID" => Some("acme".to_string()),
+            "THOTH_APEX_DOMAIN" => Some("example.com".to_string()),
+            "THOTH_API_KEY" => Some("thoth_key_0123456789".to_string()),
+            _ => None,
+        };
+        let r = crate::redact::Redactor::new();
+        let t = Target::live(&crate::target::LiveOptions::default(), &env, &r).unwrap();
+        // No explicit URL: the apex domain, and the org key (no token file).
+        assert_eq!(
+            target_flags(&t, None).unwrap(),
+            [
+                "--tenant-id",
+                "acme",
+                "--apex-domain",
+                "example.com",
+                "--org-api-key",
+                "thoth_key_0123456789",
+                "--json"
+            ]
+        );
+        let p = Path::new("/tmp/tok");
+        let flags = target_flags(&t, Some(p)).unwrap();
+        assert_eq!(&flags[4..], ["--auth-token-file", "/tmp/tok", "--json"]);
+    }
+
     #[cfg(unix)]
     #[test]
     fn token_file_is_private() {

@@ -144,6 +144,46 @@ fn cli_exit_codes() {
         reports.path().to_str().unwrap(),
     ];
 
+    let list = cli(
+        &[
+            "list",
+            "--suites",
+            suites.to_str().unwrap(),
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list));
+    let table = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        table.contains("phase") && table.contains("requirements"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("smoke") && l.contains("key_lifecycle") && l.contains("E2E-02")),
+        "{table}"
+    );
+
+    let bad_config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad_config.path(), "pam:\n  canonical: \"{ts}\"\n").unwrap();
+    let refused = cli(
+        &[
+            &base[..],
+            &["--target-config", bad_config.path().to_str().unwrap()],
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("must contain {body}"),
+        "{}",
+        text(&refused)
+    );
+
     let ok = cli(&base, &[]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
     assert!(reports.path().join("junit.xml").is_file());
@@ -317,9 +357,8 @@ async fn canary_secrets_never_reach_reports_or_console() {
 }
 
 #[cfg(unix)]
-#[test]
-fn ctrl_c_stops_the_run_marks_the_rest_and_still_writes_reports() {
-    use std::io::{BufRead as _, BufReader};
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_run_marks_the_rest_and_still_writes_reports() {
     let dir = tempfile::tempdir().unwrap();
     let suites = dir.path().join("suites");
     std::fs::create_dir(&suites).unwrap();
@@ -362,26 +401,67 @@ cases:
     )
     .unwrap();
     let reports = dir.path().join("reports");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
-        .args(["run", "--suites", suites.to_str().unwrap()])
+    // A mock this test can watch: the signal goes out once the journal shows the
+    // polling case at work, so the test does not depend on timing.
+    let mut config = mock_govapi::MockConfig::dev_default();
+    config.tenants = vec![mock_govapi::TenantConfig {
+        id: "acme".into(),
+        admin_tokens: vec!["ctrl-c-admin-token-0123".into()],
+        org_api_keys: vec![],
+    }];
+    let mock = mock_govapi::spawn(config).await.unwrap();
+    let token_file = dir.path().join("jwt");
+    std::fs::write(&token_file, "ctrl-c-admin-token-0123").unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+        .args(["run", "--target", "live", "--tenant-id", "acme"])
+        .args(["--govapi-url", &mock.base_url])
+        .args(["--auth-token-file", token_file.to_str().unwrap()])
+        .args(["--suites", suites.to_str().unwrap()])
         .args(["--fixtures", e2e_dir().join("fixtures").to_str().unwrap()])
         .args(["--reports", reports.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
+        .env_remove("THOTH_API_KEY")
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    // The first case's progress line means the second is now polling.
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("slow::quick"), "{first}");
+    let journal = format!("{}/__admin/journal", mock.base_url);
+    let http = reqwest::Client::new();
+    // Bounded only so that a broken journal fails the test instead of hanging it.
+    let watch = async {
+        loop {
+            let doc: serde_json::Value = http
+                .get(&journal)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let polls = doc["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["path"] == "/acme/thoth/settings")
+                .count();
+            // One GET from `quick`, then at least two from the polling case.
+            if polls >= 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), watch)
+        .await
+        .expect("the journal never showed the polling case");
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.id().unwrap().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{rest:?}");
+    let status = child.wait().await.unwrap();
+    mock.shutdown().await;
+    assert_eq!(status.code(), Some(1));
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap())
             .unwrap();

@@ -243,7 +243,7 @@ async fn thothctl_steps_get_target_flags_a_private_token_file_and_a_timeout() {
     std::fs::write(
         &bin,
         r#"#!/bin/sh
-case "$1" in sleep) sleep 5;; fail) echo '{"error":"nope"}'; exit 3;; esac
+case "$1" in sleep) exec sleep 30;; fail) echo '{"error":"nope"}'; exit 3;; esac
 tok=""
 prev=""
 for a in "$@"; do
@@ -283,7 +283,7 @@ printf 'progress...\n{"args":"%s","mode":"%s","token_len":%s}\n' "$*" "$mode" "$
         ],
     );
     let mut opts = quick_opts();
-    opts.thothctl_timeout = std::time::Duration::from_millis(500);
+    opts.thothctl_timeout = std::time::Duration::from_secs(3);
     let r = run(&f, vec![suite], &opts).await;
     assert_status(&r, "list", Status::Pass);
     assert_status(&r, "exit", Status::Pass);

@@ -276,7 +276,7 @@ async fn broken_targets_end_cases_as_fail_or_error_and_the_run_goes_on() {
         .mount(&server)
         .await;
     Mock::given(path("/acme/thoth/stall"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
         .mount(&server)
         .await;
     Mock::given(path("/acme/thoth/fine"))
@@ -299,7 +299,7 @@ cases:
 "#
     ));
     let mut opts = quick_opts();
-    opts.client.request_timeout = Duration::from_millis(500);
+    opts.client.request_timeout = Duration::from_secs(2);
     let r = run(&f, vec![s], &opts).await;
     let m = assert_status(&r, "e500", Status::Fail);
     assert!(m.contains("status: expected 2xx, got 500"), "{m}");
@@ -574,4 +574,46 @@ async fn oversized_bodies_are_an_error_and_a_bad_ca_file_is_refused() {
             .starts_with("failed to read CA certificate"),
         "{missing}"
     );
+}
+
+#[tokio::test]
+async fn a_target_config_changes_how_pam_callbacks_are_signed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/acme/pam/cb"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let f = target_at(&server.uri());
+    let schemes = thoth_conformance::signing::Schemes::parse(
+        "pam_callback_path: /pam/cb\npam:\n  signature_header: X-Sig\n  timestamp_header: X-Ts\n  prefix: \"sha256=\"\n  encoding: base64\n  canonical: \"{body}|{ts}\"\n",
+    )
+    .unwrap();
+    let Fixture {
+        target,
+        redactor,
+        dir,
+    } = f;
+    let f = Fixture {
+        target: target.with_schemes(schemes.clone()),
+        redactor,
+        dir,
+    };
+    let s = suite(&one_case(
+        "      - pam_callback: {approval_id: a1, request_id: r1, decision: approve}\n",
+    ));
+    let r = run(&f, vec![s], &quick_opts()).await;
+    assert_status(&r, "c", Status::Pass);
+    let reqs = server.received_requests().await.unwrap();
+    let call = requests_to(&reqs, "/acme/pam/cb")[0];
+    let ts = call.headers.get("x-ts").unwrap().to_str().unwrap();
+    let sig = call.headers.get("x-sig").unwrap().to_str().unwrap();
+    assert!(sig.starts_with("sha256="), "{sig}");
+    assert_eq!(
+        schemes
+            .pam
+            .verify(PAM_SECRET.as_bytes(), ts, sig, &call.body),
+        Ok(())
+    );
+    assert!(call.headers.get("x-thoth-signature").is_none());
 }

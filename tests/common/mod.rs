@@ -76,7 +76,7 @@ pub fn project(suites: Vec<Suite>, fixtures_dir: &Path) -> Project {
 pub fn quick_opts() -> RunOptions {
     RunOptions {
         client: ClientOptions {
-            request_timeout: Duration::from_millis(1500),
+            request_timeout: Duration::from_secs(5),
             ..ClientOptions::default()
         },
         run_id: Some("0badc0de".into()),
