@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use thoth_conformance::redact::{secret_forms, Redactor};
 use thoth_conformance::report::write_reports;
 
-const INSTALL: &str = "Debian: apt-get install chromium; .ci/run installs it";
+const INSTALL: &str = "Debian: apt-get install chromium; scripts/test.sh installs it";
 const SECRET: &str = "tok-CHROMIUM-canary-77e1";
 /// A hang guard, not a speed assertion: a browser that never exits must not hang CI.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(180);

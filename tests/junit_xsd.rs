@@ -13,7 +13,7 @@ use std::process::Command;
 use thoth_conformance::redact::Redactor;
 use thoth_conformance::report::junit::render_junit;
 
-const INSTALL: &str = "Debian: apt-get install libxml2-utils; .ci/run installs it";
+const INSTALL: &str = "Debian: apt-get install libxml2-utils; scripts/test.sh installs it";
 
 fn xsd() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/junit.xsd")

