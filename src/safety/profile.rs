@@ -82,7 +82,7 @@ pub fn suite_excluded(profile: Profile, suite: &Suite) -> Option<String> {
             format!("profile read-only excludes this suite: its setup sends {w}")
         }),
         Profile::Staging => irreversible(&suite.setup).map(|k| {
-            format!("profile staging excludes this suite: its setup creates a {k} that cannot be deleted")
+            format!("profile staging excludes this suite: its setup creates records it cannot delete ({k})")
         }),
     }
 }
@@ -98,7 +98,7 @@ pub fn case_excluded(profile: Profile, case: &Case) -> Option<String> {
                 .map(|w| format!("profile read-only excludes cases that send {w}")),
         },
         Profile::Staging => irreversible(&case.steps).map(|k| {
-            format!("profile staging excludes cases that create a {k}, which cannot be deleted (use --profile full)")
+            format!("profile staging excludes cases that create records it cannot delete ({k}; use --profile full)")
         }),
     }
 }

@@ -1,0 +1,241 @@
+//! Safe on a live tenant, through the library: the read-only profile sends no write to
+//! tenant routes, and a full run against a mock in "live" mode leaves the tenant's state
+//! as it was found (apart from the documented append-only records).
+
+mod safety_support;
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::json;
+use thoth_conformance::outcome::Status;
+use thoth_conformance::redact::Redactor;
+use thoth_conformance::runner::{run_project, RunOptions};
+use thoth_conformance::safety::session::{finish_ledger, start_ledger};
+use thoth_conformance::safety::undo::CleanupOutcome;
+use thoth_conformance::safety::{Profile, Recorder};
+use thoth_conformance::suite::load::load_project;
+use thoth_conformance::target::{MockOptions, Target};
+
+use safety_support::*;
+
+fn project() -> thoth_conformance::suite::load::Project {
+    let root = project_root();
+    load_project(&root.join("suites"), &root.join("fixtures")).expect("project loads")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_profile_sends_no_write_to_tenant_routes() {
+    let project = project();
+    let redactor = Redactor::new();
+    let target = Target::start_mock(&MockOptions::default(), &redactor)
+        .await
+        .unwrap();
+    let admin = target.admin_url.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = start_ledger(&dir.path().join("ledger.jsonl"), &target, "0badc0de").unwrap();
+    let recorder = Arc::new(Recorder::new(ledger));
+    let opts = RunOptions {
+        profile: Profile::ReadOnly,
+        recorder: Some(recorder.clone()),
+        run_id: Some("0badc0de".into()),
+        ..RunOptions::default()
+    };
+    let run = run_project(&project, &target, &opts, &redactor).await;
+    let client = thoth_conformance::client::HttpClient::new(opts.client.clone()).unwrap();
+    let cleanup = finish_ledger(&recorder.ledger, &target, &client)
+        .await
+        .unwrap();
+
+    let seen = journal(&admin).await;
+    assert!(
+        writes(&seen).is_empty(),
+        "read-only sent writes: {:?}",
+        writes(&seen)
+    );
+    assert!(seen
+        .iter()
+        .any(|l| l == "GET /conformance/thoth/endpoints/stats"));
+    assert!(
+        cleanup.entries.is_empty() && cleanup.complete,
+        "nothing to undo"
+    );
+
+    let by_id = |phase: &str, id: &str| {
+        run.cases
+            .iter()
+            .find(|c| c.phase == phase && c.case_id == id)
+            .unwrap_or_else(|| panic!("{phase}::{id}"))
+    };
+    assert!(run.cases.iter().any(|c| c.status == Status::Pass));
+    for c in &run.cases {
+        assert!(
+            !matches!(c.status, Status::Fail | Status::Error),
+            "{}: {:?}",
+            c.full_name(),
+            c.message
+        );
+    }
+    let key = by_id("scoped_keys", "create_endpoint_scoped_key");
+    assert_eq!(key.status, Status::Disabled);
+    assert_eq!(
+        key.message.as_deref(),
+        Some("profile read-only excludes mutate cases")
+    );
+    // A read case whose `needs` are disabled is skipped, saying so.
+    let list = by_id("scoped_keys", "list_shows_key_without_plaintext");
+    assert_eq!(list.status, Status::Skip);
+    assert!(list
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("create_endpoint_scoped_key"));
+    // A read case of a suite whose setup writes is disabled with the rule's reason.
+    let mdm = by_id("mdm", "provider_listed_enabled");
+    assert_eq!(mdm.status, Status::Disabled);
+    assert_eq!(
+        mdm.message.as_deref(),
+        Some("profile read-only excludes this suite: its setup sends POST /thoth/mdm/providers")
+    );
+    // A read case that POSTs (authorize) is excluded too, whatever its `needs`.
+    let authorize = by_id("scoped_keys", "authorize_in_scope");
+    assert_eq!(authorize.status, Status::Disabled);
+    assert_eq!(
+        authorize.message.as_deref(),
+        Some(
+            "profile read-only excludes cases that send POST /thoth/api-keys/{{key_id}}/authorize"
+        )
+    );
+    assert_eq!(by_id("endpoints", "stats_before").status, Status::Pass);
+    target.shutdown().await;
+}
+
+/// What a production tenant might hold before the run: settings with secrets (the ones
+/// the SecOps team passes as THOTH_WEBHOOK_SECRET / THOTH_PAM_CALLBACK_SECRET), an MDM
+/// provider and a browser provider of the same keys the suites upsert, a key and a policy.
+async fn seed_production_state(base: &str) -> String {
+    tenant(
+        base,
+        Method::PUT,
+        "/thoth/settings",
+        json!({
+            "compliance_profile": "financial",
+            "shadow_policy": {"low": "step_up", "medium": "block", "high": "block", "critical": "block"},
+            "webhook": {"enabled": true, "url": format!("{base}/__sink/prod"), "secret": WEBHOOK_SECRET},
+            "pam": {"enabled": false, "provider": "cyberark", "callback_secret": PAM_SECRET,
+                    "request_url": "https://pam.corp.example/requests"},
+            "custom_field": {"kept": true}
+        }),
+    )
+    .await;
+    tenant(
+        base,
+        Method::POST,
+        "/thoth/mdm/providers",
+        json!({"provider": "jamf", "name": "Prod Jamf", "enabled": true,
+               "config": {"base_url": "https://jamf.corp.example", "client_id": "prod-client"}}),
+    )
+    .await;
+    tenant(
+        base,
+        Method::POST,
+        "/thoth/browser/providers",
+        json!({"provider": "chrome", "name": "Corp Chrome", "enabled": true,
+               "config": {"extension_id": "corp-extension"}}),
+    )
+    .await;
+    tenant(
+        base,
+        Method::POST,
+        "/thoth/browser/policies",
+        json!({"policy_id": "corp-policy", "provider": "chrome", "name": "corp",
+               "enforcement_mode": "enforce", "policy": {"blocked_domains": ["x.example"]}}),
+    )
+    .await;
+    let key = tenant(
+        base,
+        Method::POST,
+        "/thoth/api-keys",
+        json!({"name": "prod-ci", "scope_level": "organization", "permissions": ["read"]}),
+    )
+    .await;
+    key["key_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
+    let mock = standalone_mock().await;
+    let base = mock.base_url.trim_end_matches('/').to_string();
+    let prod_key = seed_production_state(&base).await;
+    let before = state(&base).await;
+
+    let project = project();
+    let redactor = Redactor::new();
+    let dir = tempfile::tempdir().unwrap();
+    let target = live_target(&base, dir.path(), &redactor);
+    let ledger_path = dir.path().join("ledger.jsonl");
+    let ledger = start_ledger(&ledger_path, &target, "1ive5afe").unwrap();
+    let recorder = Arc::new(Recorder::new(ledger));
+    let opts = RunOptions {
+        // Full, so the append-only endpoint is created and shows as "cannot delete".
+        profile: Profile::Full,
+        recorder: Some(recorder.clone()),
+        run_id: Some("1ive5afe".into()),
+        ..RunOptions::default()
+    };
+    let run = run_project(&project, &target, &opts, &redactor).await;
+    for c in &run.cases {
+        assert!(
+            !matches!(c.status, Status::Fail | Status::Error),
+            "{}: {:?}",
+            c.full_name(),
+            c.message
+        );
+    }
+    assert!(
+        run.cases
+            .iter()
+            .filter(|c| c.status == Status::Pass)
+            .count()
+            > 40
+    );
+    // The run did change the tenant (so the comparison below proves the undo).
+    let during = state(&base).await;
+    assert_ne!(comparable(&during), comparable(&before));
+
+    let client = thoth_conformance::client::HttpClient::new(opts.client.clone()).unwrap();
+    let cleanup = finish_ledger(&recorder.ledger, &target, &client)
+        .await
+        .unwrap();
+    assert!(cleanup.complete, "{}", cleanup.render(&redactor));
+    assert_eq!(cleanup.count(CleanupOutcome::Failed), 0);
+    let kept: Vec<_> = cleanup
+        .entries
+        .iter()
+        .filter(|e| e.outcome == CleanupOutcome::CannotDelete)
+        .map(|e| (e.kind.as_str(), e.id.as_str()))
+        .collect();
+    assert_eq!(kept, vec![("endpoint", "ep-e2e-1ive5afe")]);
+
+    let after = state(&base).await;
+    assert_eq!(comparable(&after), comparable(&before));
+    assert!(active_keys(&after).contains(&prod_key));
+    // The secrets are the ones the tenant had (the same the run was given).
+    assert_eq!(after["settings"]["webhook"]["secret"], WEBHOOK_SECRET);
+    assert_eq!(
+        after["settings"]["webhook"]["url"],
+        format!("{base}/__sink/prod")
+    );
+    // Documented append-only records: the run's endpoint stays (it goes stale).
+    let endpoints: Vec<&String> = after["endpoints"].as_object().unwrap().keys().collect();
+    assert_eq!(endpoints, vec!["ep-e2e-1ive5afe"]);
+
+    // The ledger marks every undone entry; a second pass has nothing left to send.
+    let replay = thoth_conformance::safety::Replay::read(&ledger_path).unwrap();
+    assert!(replay.pending().is_empty());
+    let again = finish_ledger(&recorder.ledger, &target, &client)
+        .await
+        .unwrap();
+    assert_eq!(again.count(CleanupOutcome::Undone), 0);
+    mock.shutdown().await;
+}
