@@ -239,3 +239,53 @@ async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
     assert_eq!(again.count(CleanupOutcome::Undone), 0);
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staging_never_overwrites_an_existing_record_whose_secrets_it_cannot_restore() {
+    let mock = standalone_mock().await;
+    let base = mock.base_url.trim_end_matches('/').to_string();
+    tenant(
+        &base,
+        Method::POST,
+        "/thoth/mdm/providers",
+        json!({"provider": "jamf", "name": "Prod Jamf", "enabled": true,
+               "config": {"base_url": "https://jamf.corp.example", "client_id": "prod",
+                          "client_secret": "prod-jamf-secret-0123456789"}}),
+    )
+    .await;
+    let before = state(&base).await;
+    reqwest::Client::new()
+        .delete(format!("{base}/__admin/journal"))
+        .send()
+        .await
+        .unwrap();
+
+    let redactor = Redactor::new();
+    let dir = tempfile::tempdir().unwrap();
+    let target = live_target(&base, dir.path(), &redactor);
+    let ledger = start_ledger(&dir.path().join("ledger.jsonl"), &target, "5a5a5a5a").unwrap();
+    let recorder = Arc::new(Recorder::new(ledger));
+    let opts = RunOptions {
+        profile: Profile::Staging,
+        recorder: Some(recorder.clone()),
+        filters: vec!["mdm::*".into(), "bootstrap::mdm_*".into()],
+        ..RunOptions::default()
+    };
+    let run = run_project(&project(), &target, &opts, &redactor).await;
+    let why = "profile staging excludes cases that overwrite the tenant's existing mdm_provider `jamf`: its secrets read back redacted and could not be restored (use --profile full)";
+    for id in [
+        "provider_listed_enabled",
+        "sync_accepted",
+        "mdm_provider_upsert",
+    ] {
+        let c = run.cases.iter().find(|c| c.case_id == id).unwrap();
+        assert_eq!(c.status, Status::Disabled, "{id}");
+        assert_eq!(c.message.as_deref(), Some(why), "{id}");
+    }
+    let after = state(&base).await;
+    assert_eq!(after["mdm_providers"], before["mdm_providers"]);
+    assert!(writes(&journal(&base).await)
+        .iter()
+        .all(|w| !w.contains("/mdm/")));
+    mock.shutdown().await;
+}

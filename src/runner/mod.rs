@@ -327,7 +327,10 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let phase = s.suite.phase.as_str();
     let cases = &s.suite.cases;
     // Filters and the profile, decided before anything is sent (same rules as --dry-run).
-    let plan = suite_plan(&s.suite, &ctx.opts.filters, ctx.opts.profile, ctx.target);
+    let mut plan = suite_plan(&s.suite, &ctx.opts.filters, ctx.opts.profile, ctx.target);
+    if let Some(rec) = &ctx.opts.recorder {
+        plan = rec.guard(ctx.opts.profile, &s.suite, plan);
+    }
     let excluded = |i: usize| match &plan[i] {
         Decision::Disabled(why) => Some(why.clone()),
         _ => None,

@@ -23,6 +23,11 @@ impl Decision {
     pub fn runs(&self) -> bool {
         matches!(self, Decision::Run)
     }
+
+    /// Not disabled: the runner starts the suite (and its setup) when any case is.
+    pub fn selected(&self) -> bool {
+        !matches!(self, Decision::Disabled(_))
+    }
 }
 
 /// The decisions of one suite, in case order.
@@ -70,7 +75,7 @@ pub fn planned_kinds(
     let mut kinds = BTreeSet::new();
     for s in &project.suites {
         let plan = suite_plan(&s.suite, filters, profile, target);
-        if !plan.iter().any(Decision::runs) {
+        if !plan.iter().any(Decision::selected) {
             continue;
         }
         let case_steps = s
@@ -146,7 +151,7 @@ pub fn render_plan(
         }
         let plan = suite_plan(&s.suite, filters, profile, target);
         out.push_str(&format!("\n{} ({})\n", s.suite.phase, s.path.display()));
-        let any = plan.iter().any(Decision::runs);
+        let any = plan.iter().any(Decision::selected);
         if any {
             for st in &s.suite.setup {
                 out.push_str(&format!("  setup: {}\n", describe(st, &vars, target)));

@@ -7,8 +7,10 @@ use std::sync::Mutex;
 use serde_json::{Map, Value};
 
 use super::ledger::{now, Created, Ledger, LedgerError, UndoRequest};
+use super::plan::Decision;
+use super::Profile;
 use crate::client::{HttpClient, HttpRequest};
-use crate::suite::model::{Creates, ResourceKind, Step};
+use crate::suite::model::{Creates, ResourceKind, Step, Suite};
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
 
@@ -21,6 +23,9 @@ fn keyed_list(kind: ResourceKind) -> Option<(&'static str, &'static str)> {
         _ => None,
     }
 }
+
+/// How GovAPI shows a set secret on GET.
+const REDACTED: &str = "\"********\"";
 
 /// Fields of a provider row that its upsert accepts (the rest is server-computed).
 const PROVIDER_FIELDS: &[&str] = &["provider", "name", "enabled", "config"];
@@ -157,6 +162,41 @@ impl Recorder {
             }
         }
         Ok(())
+    }
+
+    /// Under `staging`, leaves out cases (all of them, when it is the suite setup) that
+    /// would overwrite a keyed record the tenant already had whose secrets read back
+    /// redacted: the restore could not bring those secrets back.
+    pub fn guard(&self, profile: Profile, suite: &Suite, mut plan: Vec<Decision>) -> Vec<Decision> {
+        if profile != Profile::Staging {
+            return plan;
+        }
+        let prior = self.prior.lock().unwrap_or_else(|e| e.into_inner());
+        let blocked = |steps: &[Step]| {
+            steps.iter().flat_map(|s| &s.creates).find_map(|c| {
+                let id = c.id.as_deref()?;
+                let row = prior.get(&(c.kind, id.to_string()))?;
+                row.to_string().contains(REDACTED).then(|| {
+                    format!(
+                        "profile staging excludes cases that overwrite the tenant's existing {} `{id}`: its secrets read back redacted and could not be restored (use --profile full)",
+                        c.kind.as_str()
+                    )
+                })
+            })
+        };
+        let suite_why = blocked(&suite.setup);
+        for (d, c) in plan.iter_mut().zip(&suite.cases) {
+            // The setup runs unless every case is disabled, skipped ones included.
+            let why = match (&suite_why, &d) {
+                (Some(w), d) if d.selected() => Some(w.clone()),
+                (None, d) if d.runs() => blocked(&c.steps),
+                _ => None,
+            };
+            if let Some(why) = why {
+                *d = Decision::Disabled(why);
+            }
+        }
+        plan
     }
 
     /// Writes the ledger entries of a step that just passed (its captures are in `vars`).
