@@ -289,3 +289,43 @@ async fn staging_never_overwrites_an_existing_record_whose_secrets_it_cannot_res
         .all(|w| !w.contains("/mdm/")));
     mock.shutdown().await;
 }
+
+/// Every suite step that can create or change a tenant record (a successful write to a
+/// creating route) declares it with `creates`, so the ledger learns of it.
+#[test]
+fn every_creating_step_in_the_suites_declares_what_it_creates() {
+    use thoth_conformance::suite::model::{Method, StatusSet};
+    const CREATING: &[(Method, &str)] = &[
+        (Method::Put, "/thoth/settings"),
+        (Method::Post, "/thoth/api-keys"),
+        (Method::Post, "/thoth/mdm/providers"),
+        (Method::Post, "/thoth/browser/providers"),
+        (Method::Post, "/thoth/browser/policies"),
+        (Method::Post, "/thoth/browser/enrollments"),
+        (Method::Post, "/thoth/endpoints"),
+    ];
+    let mut missing = Vec::new();
+    for s in &project().suites {
+        let cases = s.suite.cases.iter().flat_map(|c| &c.steps);
+        for step in s.suite.setup.iter().chain(cases) {
+            let Some(r) = &step.request else { continue };
+            let may_succeed = match &step.expect.status {
+                StatusSet::AnySuccess => true,
+                StatusSet::One(c) => (200..300).contains(c),
+                StatusSet::Many(v) => v.iter().any(|c| (200..300).contains(c)),
+            };
+            if may_succeed
+                && CREATING.iter().any(|(m, p)| *m == r.method && r.path == *p)
+                && step.creates.is_empty()
+            {
+                missing.push(format!(
+                    "{}: {} {}",
+                    s.suite.phase,
+                    r.method.as_str(),
+                    r.path
+                ));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "steps without `creates`: {missing:?}");
+}
