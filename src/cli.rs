@@ -443,7 +443,10 @@ async fn run(args: &RunArgs) -> i32 {
     let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
     println!("{reports_line}");
     console_out.push_str(&reports_line);
-    let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
+    // The ledger holds what the server answered to the settings snapshot: scanned too.
+    let mut scanned = paths.all();
+    scanned.push(recorder.ledger.path().to_path_buf());
+    let hits = scan_for_secrets(&scanned, &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {
             eprintln!("secret leak: {h}");

@@ -257,3 +257,62 @@ async fn cleanup_exits_6_while_an_undo_fails_and_2_for_another_tenant() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is for tenant `acme`"));
     mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_mid_run_still_undoes_the_ledger_and_reports_it() {
+    let mock = standalone_mock().await;
+    let base = mock.base_url.trim_end_matches('/').to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let fixtures = project_root().join("tests/fixtures/live_safety");
+    let child = bin()
+        .args(["run", "--target", "live", "--suites"])
+        .arg(fixtures.join("suites"))
+        .arg("--fixtures")
+        .arg(fixtures.join("fixtures"))
+        .arg("--reports")
+        .arg(&reports)
+        .args(target_flags(&base, dir.path()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let replay = wait_for_keys_in_ledger(&reports.join("ledger.jsonl"), 2).await;
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The interrupted case is an error (exit 1), not a cleanup problem (6).
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("2 undone"), "{stdout}");
+
+    let active = active_keys(&state(&base).await);
+    for c in replay.created.values() {
+        assert!(
+            !active.contains(&c.id),
+            "{} still active after Ctrl-C",
+            c.id
+        );
+    }
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap())
+            .unwrap();
+    let cleanup = &results["cleanup"];
+    assert_eq!(cleanup["complete"], true, "{cleanup}");
+    let outcomes: Vec<&str> = cleanup["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["undone", "undone"]);
+    assert!(Replay::read(&reports.join("ledger.jsonl"))
+        .unwrap()
+        .pending()
+        .is_empty());
+    mock.shutdown().await;
+}

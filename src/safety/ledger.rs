@@ -372,6 +372,12 @@ mod tests {
         ep.undo = None;
         ledger.record(ep).unwrap();
         assert_eq!((a.seq, b.seq), (1, 2));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the ledger is private");
+        }
         ledger.mark_undone(a.seq, 204).unwrap();
         let replay = Replay::read(&path).unwrap();
         assert_eq!(replay.begin.tenant, "acme");
