@@ -107,7 +107,41 @@ async fn read_only_profile_sends_no_write_to_tenant_routes() {
         )
     );
     assert_eq!(by_id("endpoints", "stats_before").status, Status::Pass);
+    assert_plan_matches_run(&project, &target, Profile::ReadOnly, &run);
     target.shutdown().await;
+}
+
+/// The dry-run plan and the run follow the same rules: what the plan disables is
+/// disabled with the same reason, what it skips is skipped, what it runs ran.
+fn assert_plan_matches_run(
+    project: &thoth_conformance::suite::load::Project,
+    target: &Target,
+    profile: Profile,
+    run: &thoth_conformance::outcome::RunResult,
+) {
+    use thoth_conformance::safety::plan::{suite_plan, Decision};
+    for s in &project.suites {
+        let plan = suite_plan(&s.suite, &[], profile, target);
+        for (c, d) in s.suite.cases.iter().zip(plan) {
+            let r = run
+                .cases
+                .iter()
+                .find(|r| r.phase == s.suite.phase && r.case_id == c.id)
+                .unwrap();
+            match d {
+                Decision::Disabled(why) => {
+                    assert_eq!((r.status, r.message.clone()), (Status::Disabled, Some(why)))
+                }
+                Decision::Skip(_) => assert_eq!(r.status, Status::Skip, "{}", r.full_name()),
+                Decision::Run => assert!(
+                    !matches!(r.status, Status::Disabled | Status::Skip),
+                    "{}: {:?}",
+                    r.full_name(),
+                    r.message
+                ),
+            }
+        }
+    }
 }
 
 /// What a production tenant might hold before the run: settings with secrets (the ones
@@ -199,6 +233,7 @@ async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
             .count()
             > 40
     );
+    assert_plan_matches_run(&project, &target, Profile::Full, &run);
     // The run did change the tenant (so the comparison below proves the undo).
     let during = state(&base).await;
     assert_ne!(comparable(&during), comparable(&before));
