@@ -364,3 +364,34 @@ fn every_creating_step_in_the_suites_declares_what_it_creates() {
     }
     assert!(missing.is_empty(), "steps without `creates`: {missing:?}");
 }
+
+/// A tenant whose settings cannot be read (here: a token only good for the probe) is
+/// not touched at all: without a snapshot there would be nothing to restore.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_snapshot_means_no_mutation() {
+    let mock = standalone_mock().await;
+    let base = mock.base_url.trim_end_matches('/').to_string();
+    let redactor = Redactor::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut target = live_target(&base, dir.path(), &redactor);
+    target.admin_token = Some("adm_not_this_tenants_token_0123".into());
+    let ledger = start_ledger(&dir.path().join("ledger.jsonl"), &target, "0ff0ff00").unwrap();
+    let opts = RunOptions {
+        recorder: Some(Arc::new(Recorder::new(ledger))),
+        filters: vec!["bootstrap::settings_upsert".into()],
+        ..RunOptions::default()
+    };
+    let run = run_project(&project(), &target, &opts, &redactor).await;
+    let c = run
+        .cases
+        .iter()
+        .find(|c| c.case_id == "settings_upsert")
+        .unwrap();
+    assert_eq!(c.status, Status::Error);
+    assert_eq!(
+        c.message.as_deref(),
+        Some("failed to snapshot the settings before the first mutation: GET /thoth/settings answered 401")
+    );
+    assert!(writes(&journal(&base).await).is_empty());
+    mock.shutdown().await;
+}
