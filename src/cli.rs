@@ -36,6 +36,8 @@ pub enum Command {
     List(ProjectArgs),
     /// Check suite files without running anything (exit 2 on any diagnostic).
     Validate(ValidateArgs),
+    /// Undo what a crashed run left in its ledger (exit 6 while anything is left).
+    Cleanup(Box<crate::safety::cli::CleanupArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +127,8 @@ pub struct RunArgs {
     /// Name of the sink behind THOTH_WEBHOOK_URL (default `siem`).
     #[arg(long, value_name = "NAME")]
     pub sink_name: Option<String>,
+    #[command(flatten)]
+    pub safety: crate::safety::cli::SafetyArgs,
 }
 
 /// Entry point of the binary.
@@ -149,6 +153,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => run(&args).await,
         Command::List(args) => list(&args),
         Command::Validate(args) => validate(&args),
+        Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
     }
 }
 
@@ -335,6 +340,27 @@ async fn run(args: &RunArgs) -> i32 {
         Ok(t) => t,
         Err(code) => return code,
     };
+    let filters: Vec<String> = args
+        .filter_args
+        .iter()
+        .chain(&args.filters)
+        .cloned()
+        .collect();
+    let profile = args.safety.profile_for(&target);
+    let run_id = crate::runner::new_run_id();
+    if args.safety.dry_run {
+        let plan = crate::safety::plan::render_plan(&project, &filters, profile, &target, &run_id);
+        print!("{}", redactor.redact(&plan));
+        target.shutdown().await;
+        return 0;
+    }
+    let recorder = match args.safety.start(&args.reports, &target, &run_id) {
+        Ok(r) => r,
+        Err(e) => {
+            target.shutdown().await;
+            return config_error(redactor.redact(&e.to_string()));
+        }
+    };
 
     let color = std::io::stdout().is_terminal();
     let console_text = Arc::new(Mutex::new(String::new()));
@@ -370,21 +396,21 @@ async fn run(args: &RunArgs) -> i32 {
         })
     };
     let opts = RunOptions {
-        filters: args
-            .filter_args
-            .iter()
-            .chain(&args.filters)
-            .cloned()
-            .collect(),
+        filters,
         fail_fast: args.fail_fast,
-        client,
+        client: client.clone(),
         thothctl_timeout,
         cancel,
         on_case: Some(on_case),
-        run_id: None,
+        run_id: Some(run_id),
         phases: None,
+        profile,
+        recorder: Some(recorder.clone()),
     };
     let result = run_project(&project, &target, &opts, &redactor).await;
+    // Undone after the run whatever happened (pass, fail, Ctrl-C); a second Ctrl-C
+    // still aborts at once and leaves the ledger for `cleanup --ledger`.
+    let cleanup = crate::safety::cli::undo_after_run(&recorder, &target, &client).await;
     ctrl_c.abort();
     target.shutdown().await;
 
@@ -403,17 +429,34 @@ async fn run(args: &RunArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return config_error(redactor.redact(&format!("failed to write reports: {e}"))),
     };
+    let cleanup_text = match &cleanup {
+        Ok(c) => c.render(&redactor),
+        Err(e) => redactor.redact(&format!("cleanup incomplete: {e}\n")),
+    };
+    print!("{cleanup_text}");
+    console_out.push_str(&cleanup_text);
+    if let Err(e) =
+        crate::safety::cli::add_cleanup_block(&paths, &result, cleanup.as_ref().ok(), &redactor)
+    {
+        return config_error(redactor.redact(&format!("failed to write reports: {e}")));
+    }
     let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
     println!("{reports_line}");
     console_out.push_str(&reports_line);
-    let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
+    // The ledger holds what the server answered to the settings snapshot: scanned too.
+    let mut scanned = paths.all();
+    scanned.push(recorder.ledger.path().to_path_buf());
+    let hits = scan_for_secrets(&scanned, &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {
             eprintln!("secret leak: {h}");
         }
         return ExitCode::SecretLeaked as i32;
     }
-    verdict.exit_code
+    match &cleanup {
+        Ok(c) if c.complete => verdict.exit_code,
+        _ => ExitCode::CleanupIncomplete as i32,
+    }
 }
 
 /// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when

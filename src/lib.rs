@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod redact;
 pub mod report;
 pub mod runner;
+pub mod safety;
 pub mod schema;
 pub mod signing;
 pub mod suite;

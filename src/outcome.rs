@@ -48,6 +48,9 @@ pub enum ExitCode {
     TargetUnreachable = 3,
     StaleExpectation = 4,
     SecretLeaked = 5,
+    /// The run (or `cleanup --ledger`) could not undo everything it created on the
+    /// tenant; the ledger says what is left.
+    CleanupIncomplete = 6,
 }
 
 /// One HTTP exchange (or thothctl invocation), as sent and received.

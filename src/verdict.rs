@@ -17,8 +17,9 @@
 //! 4. Only pass, skip and disabled (or no case at all) → exit 0.
 //!
 //! Decided elsewhere, by the caller: 2 (suite or configuration error: no run happens),
-//! 4 (stale expectations and expired waivers) and 5 (the final secret scan found a
-//! leak), which override this verdict. An interrupted run (Ctrl-C) keeps the code its
+//! 4 (stale expectations and expired waivers), 5 (the final secret scan found a
+//! leak) and 6 (cleanup incomplete: the ledger's undo left records on the tenant, see
+//! docs/live-safety.md), which override this verdict (5 and 2 override 6). An interrupted run (Ctrl-C) keeps the code its
 //! finished cases earned; the message says the run was cut short.
 
 use serde::{Deserialize, Serialize};

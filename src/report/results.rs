@@ -19,17 +19,47 @@ pub struct ResultsFile {
     pub schema: String,
     pub verdict: Verdict,
     pub run: RunResult,
+    /// What the ledger undid after the run (absent when the run kept no ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<crate::safety::CleanupReport>,
 }
 
 /// The results file as pretty JSON, every string redacted (see [`redact_run`] for why
 /// the typed values are redacted rather than the JSON text).
 pub fn render_results(run: &RunResult, redactor: &Redactor) -> Result<String, ReportError> {
+    render_results_with_cleanup(run, None, redactor)
+}
+
+/// [`render_results`] plus the `cleanup` block (reported apart from the case verdicts).
+pub fn render_results_with_cleanup(
+    run: &RunResult,
+    cleanup: Option<&crate::safety::CleanupReport>,
+    redactor: &Redactor,
+) -> Result<String, ReportError> {
     let mut v = verdict(run);
     v.message = redactor.redact(&v.message);
+    let cleanup = match cleanup {
+        Some(c) => {
+            let raw = serde_json::to_value(c).map_err(|source| ReportError::Json {
+                name: "results.json",
+                source,
+            })?;
+            Some(
+                serde_json::from_value(redactor.redact_json(&raw)).map_err(|source| {
+                    ReportError::Json {
+                        name: "results.json",
+                        source,
+                    }
+                })?,
+            )
+        }
+        None => None,
+    };
     let file = ResultsFile {
         schema: RESULTS_SCHEMA.to_owned(),
         verdict: v,
         run: redact_run(run, redactor),
+        cleanup,
     };
     let mut text = serde_json::to_string_pretty(&file).map_err(|source| ReportError::Json {
         name: "results.json",

@@ -143,7 +143,10 @@ pub async fn run_case(
     }
     let started_at = now_rfc3339();
     let started = Instant::now();
-    let mut state = CaseState::default();
+    let mut state = CaseState {
+        case_id: Some(case.id.clone()),
+        ..CaseState::default()
+    };
     let (steps, outcome) = run_steps(env, &case.steps, &mut state, vars).await;
     // Cleanup runs even after Ctrl-C (with its own token), so a live tenant is left tidy.
     let cleanup = run_cleanup(cleanup_env, &case.cleanup, &mut state, vars).await;

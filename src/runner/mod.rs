@@ -23,6 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ClientError, ClientOptions, HttpClient, HttpRequest};
 use crate::outcome::{CaseResult, RunResult, Status, StepResult};
 use crate::redact::Redactor;
+use crate::safety::plan::{planned_kinds, suite_plan, Decision};
+use crate::safety::profile::cleanup_allowed;
+use crate::safety::{Profile, Recorder};
 use crate::suite::load::{LoadedSuite, Project};
 use crate::target::Target;
 use crate::template::{render, Vars};
@@ -46,6 +49,11 @@ pub struct RunOptions {
     pub run_id: Option<String>,
     /// Only these phases run at all (others are left out of the result); None = all.
     pub phases: Option<BTreeSet<String>>,
+    /// Which cases may touch the tenant (src/safety/profile.rs); `Full` by default.
+    pub profile: Profile,
+    /// The run's ledger: when set, the tenant is snapshotted before the first mutation
+    /// and every `creates` is recorded as it happens (the caller undoes them).
+    pub recorder: Option<Arc<Recorder>>,
 }
 
 impl Default for RunOptions {
@@ -59,6 +67,8 @@ impl Default for RunOptions {
             on_case: None,
             run_id: None,
             phases: None,
+            profile: Profile::Full,
+            recorder: None,
         }
     }
 }
@@ -105,6 +115,8 @@ impl RunCtx<'_> {
             fixtures_dir: self.fixtures_dir,
             thothctl_timeout: self.opts.thothctl_timeout,
             cancel,
+            recorder: self.opts.recorder.as_deref(),
+            phase: "",
         }
     }
 
@@ -188,6 +200,17 @@ pub async fn run_project(
         }
         result.interrupted = Some(why);
         return finish(result, started);
+    }
+    if let Some(rec) = &opts.recorder {
+        // Before the first mutation: what the planned steps may change, as it is now.
+        let kinds = planned_kinds(project, &opts.filters, opts.profile, target);
+        if let Err(e) = rec.snapshot(&ctx.client, target, &kinds).await {
+            let why = e.to_string();
+            result.cases = all_cases(&suites, Status::Error, &why);
+            result.cases.iter().for_each(|r| ctx.finished(r));
+            result.interrupted = Some(why);
+            return finish(result, started);
+        }
     }
 
     let order: HashMap<&str, usize> = suites
@@ -303,21 +326,25 @@ fn phase_vars(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Result<Vars, String> {
 async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let phase = s.suite.phase.as_str();
     let cases = &s.suite.cases;
-    let selected: Vec<bool> = cases
-        .iter()
-        .map(|c| filter::matches(&ctx.opts.filters, &format!("{phase}::{}", c.id)))
-        .collect();
+    // Filters and the profile, decided before anything is sent (same rules as --dry-run).
+    let mut plan = suite_plan(&s.suite, &ctx.opts.filters, ctx.opts.profile, ctx.target);
+    if let Some(rec) = &ctx.opts.recorder {
+        plan = rec.guard(ctx.opts.profile, &s.suite, plan);
+    }
+    let excluded = |i: usize| match &plan[i] {
+        Decision::Disabled(why) => Some(why.clone()),
+        _ => None,
+    };
+    let selected: Vec<bool> = (0..cases.len()).map(|i| excluded(i).is_none()).collect();
     let mut out = Vec::with_capacity(cases.len());
     let emit = |r: CaseResult, out: &mut Vec<CaseResult>| {
         ctx.finished(&r);
         out.push(r);
     };
     if !selected.iter().any(|s| *s) {
-        for c in cases {
-            emit(
-                not_run(phase, c, Status::Disabled, "filtered out"),
-                &mut out,
-            );
+        for (i, c) in cases.iter().enumerate() {
+            let why = excluded(i).unwrap_or_default();
+            emit(not_run(phase, c, Status::Disabled, why), &mut out);
         }
         return out;
     }
@@ -336,15 +363,17 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             return out;
         }
     };
-    let env = ctx.env(&ctx.opts.cancel);
-    let cleanup_env = ctx.env(&ctx.cleanup_token);
+    let mut env = ctx.env(&ctx.opts.cancel);
+    let mut cleanup_env = ctx.env(&ctx.cleanup_token);
+    env.phase = phase;
+    cleanup_env.phase = phase;
     let mut setup_state = CaseState::default();
     let (setup_steps, setup_failure) =
         run_steps(&env, &s.suite.setup, &mut setup_state, &mut vars).await;
     let mut earlier: HashMap<String, Status> = HashMap::new();
     for (i, c) in cases.iter().enumerate() {
         let r = if !selected[i] {
-            not_run(phase, c, Status::Disabled, "filtered out")
+            not_run(phase, c, Status::Disabled, excluded(i).unwrap_or_default())
         } else if let Some(why) = ctx.stopped() {
             not_run(phase, c, Status::Disabled, why)
         } else if let Some((_, why)) = &setup_failure {
@@ -362,11 +391,19 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
         earlier.insert(c.id.clone(), r.status);
         emit(r, &mut out);
     }
-    if !s.suite.cleanup.is_empty() {
+    // Under read-only nothing was created, so cleanup steps that write are left out.
+    let suite_cleanup: Vec<_> = s
+        .suite
+        .cleanup
+        .iter()
+        .filter(|st| cleanup_allowed(ctx.opts.profile, st))
+        .cloned()
+        .collect();
+    if !suite_cleanup.is_empty() {
         // Suite cleanup has no case of its own: it is reported with the last case that
         // ran, apart from its steps, so it never changes a verdict.
         let mut cleanup =
-            run_cleanup(&cleanup_env, &s.suite.cleanup, &mut setup_state, &mut vars).await;
+            run_cleanup(&cleanup_env, &suite_cleanup, &mut setup_state, &mut vars).await;
         for r in &mut cleanup {
             r.name = format!("suite cleanup: {}", r.name);
         }

@@ -25,12 +25,18 @@ pub struct StepEnv<'a> {
     pub fixtures_dir: &'a Path,
     pub thothctl_timeout: Duration,
     pub cancel: &'a CancellationToken,
+    /// Where `creates` are recorded (None: no ledger).
+    pub recorder: Option<&'a crate::safety::Recorder>,
+    /// The phase running, for the ledger.
+    pub phase: &'a str,
 }
 
 /// State shared by the steps of one case: the PAM callbacks sent, for `replay_of`.
 #[derive(Default)]
 pub struct CaseState {
     pub sent_pam: HashMap<String, HttpRequest>,
+    /// The case these steps belong to (None in suite setup/cleanup), for the ledger.
+    pub case_id: Option<String>,
 }
 
 /// One send of the action and what came back.
@@ -96,6 +102,7 @@ pub async fn run_step(
         StatusKind::Http
     };
     let expect = effective_expect(step);
+    let case_id = state.case_id.clone();
     let mut exec = StepExec {
         env,
         cancel: env.cancel,
@@ -125,7 +132,15 @@ pub async fn run_step(
     };
     let result = polled
         .result
-        .and_then(|obs| capture(&step.capture, &obs, vars, env.redactor));
+        .and_then(|obs| capture(&step.capture, &obs, vars, env.redactor))
+        .and_then(|()| match env.recorder {
+            // Recorded before the next step runs, so a crash from here on leaves it in
+            // the ledger.
+            Some(rec) if !step.creates.is_empty() => rec
+                .record_step(step, name, env.phase, case_id.as_deref(), vars)
+                .map_err(|e| Failure::error(e.to_string())),
+            _ => Ok(()),
+        });
     let (status, message) = match result {
         Ok(()) => (Status::Pass, None),
         Err(f) => (f.status, Some(f.message)),

@@ -146,6 +146,62 @@ pub struct Step {
     /// Declared retry on transient statuses; only allowed on idempotent requests.
     #[serde(default)]
     pub retry: Option<Retry>,
+    /// What this step leaves on the tenant. Recorded in the run's ledger the moment the
+    /// step passes and undone at the end of the run (or by `cleanup --ledger` after a crash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creates: Vec<Creates>,
+}
+
+/// A record a step creates or changes on the tenant, and how to take it back.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Creates {
+    pub kind: ResourceKind,
+    /// The record's id (templated, rendered after the step's captures), e.g. `{{key_id}}`.
+    /// Defaults to the kind's name (for the one-per-tenant settings document).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The request that takes it back (templated when the record is created). None for
+    /// append-only records (endpoints), which the ledger keeps as "cannot delete".
+    /// `settings` needs none: the document read before the first mutation is PUT back.
+    /// For `mdm_provider` and `browser_provider` this is used only when the record did
+    /// not exist before the run; one that did is upserted back as it was read.
+    #[serde(default)]
+    pub undo: Option<Request>,
+    /// Statuses that count as undone (default: any 2xx, and 404 "already gone").
+    #[serde(default)]
+    pub undo_status: Option<Vec<u16>>,
+}
+
+/// Kinds of tenant records the ledger knows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// The tenant settings document (snapshot before the first mutation, PUT back at the end).
+    Settings,
+    ApiKey,
+    MdmProvider,
+    BrowserProvider,
+    BrowserPolicy,
+    BrowserEnrollment,
+    /// Append-only: there is no route to delete an endpoint.
+    Endpoint,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Settings => "settings",
+            ResourceKind::ApiKey => "api_key",
+            ResourceKind::MdmProvider => "mdm_provider",
+            ResourceKind::BrowserProvider => "browser_provider",
+            ResourceKind::BrowserPolicy => "browser_policy",
+            ResourceKind::BrowserEnrollment => "browser_enrollment",
+            ResourceKind::Endpoint => "endpoint",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]

@@ -14,6 +14,7 @@ use super::model::{Step, Suite};
 use crate::catalogue::Catalogue;
 
 mod asserts;
+mod creates;
 mod steps;
 mod vars;
 
@@ -397,4 +398,5 @@ fn validate_suite(
     }
     steps::validate_steps(suite, fixtures_dir, f);
     vars::validate_vars(suite, fixtures_dir, f);
+    creates::validate_creates(suite, f);
 }

@@ -87,6 +87,27 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
                 },
             };
             check_step(step, &base, fixtures_dir, &check, f);
+            if !step.creates.is_empty() {
+                // Rendered after the step passed, so its own captures are in scope.
+                let mut own = scope.clone();
+                own.extend(step.capture.keys().map(String::as_str));
+                let check = Check {
+                    scope: &own,
+                    ..check
+                };
+                for (j, cr) in step.creates.iter().enumerate() {
+                    let cb = format!("{base}.creates[{j}]");
+                    if let Some(id) = &cr.id {
+                        check.template(id, &format!("{cb}.id"), f);
+                    }
+                    if let Some(u) = &cr.undo {
+                        check.template(&u.path, &format!("{cb}.undo.path"), f);
+                        if let Some(j) = &u.json {
+                            check.json(j, &format!("{cb}.undo.json"), f);
+                        }
+                    }
+                }
+            }
             if !cleanup {
                 scope.extend(step.capture.keys().map(String::as_str));
             }

@@ -1,0 +1,437 @@
+//! The ledger: every record a run creates on the tenant, one JSON line per event,
+//! written the moment it happens (append, flush, fsync), so a run killed with SIGKILL
+//! still leaves a file `cleanup --ledger` can finish the job from.
+//!
+//! Lines (`op` tells them apart):
+//! - `begin`: `{op, run_id, target_kind, govapi_url, tenant, harness_version, at}`, first line.
+//! - `created`: `{op, seq, kind, id, phase?, case?, step?, at, undo?: {method, path, body?,
+//!   ok_status[]}, note?}`; `path` is relative to `{govapi_url}/{tenant}`; no `undo`
+//!   means append-only ("cannot delete").
+//! - `undone`: `{op, ref, status, at}`; `undo_failed`: `{op, ref, status?, message, at}`.
+//!
+//! No credential is ever written: undo requests carry the target's credential when sent.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::suite::model::ResourceKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("failed to write the ledger {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("failed to read the ledger {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("failed to read the ledger {}: line {line}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("failed to read the ledger {}: it has no `begin` line", path.display())]
+    NoBegin { path: PathBuf },
+}
+
+/// The request that takes a record back.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct UndoRequest {
+    pub method: String,
+    /// Relative to `{govapi_url}/{tenant}`, e.g. `/thoth/api-keys/key_1`.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Statuses that count as undone; empty means any 2xx or 404.
+    #[serde(default)]
+    pub ok_status: Vec<u16>,
+}
+
+impl UndoRequest {
+    pub fn accepts(&self, status: u16) -> bool {
+        if self.ok_status.is_empty() {
+            (200..300).contains(&status) || status == 404
+        } else {
+            self.ok_status.contains(&status)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Begin {
+    pub run_id: String,
+    /// `mock` or `live`: a mock's ledger dies with its process.
+    pub target_kind: String,
+    pub govapi_url: String,
+    pub tenant: String,
+    pub harness_version: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Created {
+    pub seq: u64,
+    pub kind: ResourceKind,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<UndoRequest>,
+    /// Why there is no undo, or how the undo was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Line {
+    Begin(Begin),
+    Created(Created),
+    Undone {
+        #[serde(rename = "ref")]
+        of: u64,
+        status: u16,
+        at: String,
+    },
+    UndoFailed {
+        #[serde(rename = "ref")]
+        of: u64,
+        #[serde(default)]
+        status: Option<u16>,
+        message: String,
+        at: String,
+    },
+}
+
+/// An open ledger, shared by the phases of a run (they append concurrently).
+pub struct Ledger {
+    path: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    file: File,
+    next_seq: u64,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+fn write_line(file: &mut File, line: &Line) -> std::io::Result<()> {
+    let mut text = serde_json::to_string(line).map_err(std::io::Error::other)?;
+    text.push('\n');
+    // One write per line, then to disk before the caller moves on: a SIGKILL right after
+    // a record was created leaves it in the file.
+    file.write_all(text.as_bytes())?;
+    file.flush()?;
+    file.sync_data()
+}
+
+impl Ledger {
+    /// Starts a new ledger at `path` (replacing any file there) with its `begin` line.
+    pub fn create(path: &Path, begin: Begin) -> Result<Ledger, LedgerError> {
+        let err = |source| LedgerError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut opts = OpenOptions::new();
+        opts.create(true).write(true).truncate(true);
+        #[cfg(unix)]
+        {
+            // The settings snapshot is whatever the server returns on GET: keep it private.
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        let mut file = opts.open(path).map_err(err)?;
+        write_line(&mut file, &Line::Begin(begin)).map_err(err)?;
+        Ok(Ledger {
+            path: path.to_owned(),
+            inner: Mutex::new(Inner { file, next_seq: 1 }),
+        })
+    }
+
+    /// Reopens an existing ledger for appending (cleanup after a crash).
+    pub fn open_append(path: &Path) -> Result<(Ledger, Replay), LedgerError> {
+        let replay = Replay::read(path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| LedgerError::Write {
+                path: path.to_owned(),
+                source,
+            })?;
+        let next_seq = replay.created.keys().max().map_or(1, |m| m + 1);
+        Ok((
+            Ledger {
+                path: path.to_owned(),
+                inner: Mutex::new(Inner { file, next_seq }),
+            },
+            replay,
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&self, line: &Line) -> Result<(), LedgerError> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        write_line(&mut g.file, line).map_err(|source| LedgerError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Records a created record; `seq` is assigned here. Returns the entry as written.
+    pub fn record(&self, mut created: Created) -> Result<Created, LedgerError> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        created.seq = g.next_seq;
+        g.next_seq += 1;
+        write_line(&mut g.file, &Line::Created(created.clone())).map_err(|source| {
+            LedgerError::Write {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        Ok(created)
+    }
+
+    pub fn mark_undone(&self, seq: u64, status: u16) -> Result<(), LedgerError> {
+        self.append(&Line::Undone {
+            of: seq,
+            status,
+            at: now(),
+        })
+    }
+
+    pub fn mark_failed(
+        &self,
+        seq: u64,
+        status: Option<u16>,
+        message: &str,
+    ) -> Result<(), LedgerError> {
+        self.append(&Line::UndoFailed {
+            of: seq,
+            status,
+            message: message.to_owned(),
+            at: now(),
+        })
+    }
+}
+
+pub fn now() -> String {
+    crate::runner::case::now_rfc3339()
+}
+
+/// A ledger read back: what was created and what has been undone since.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    pub begin: Begin,
+    pub created: BTreeMap<u64, Created>,
+    pub undone: BTreeMap<u64, u16>,
+    /// Last failure per entry (cleared in effect by a later `undone`).
+    pub failed: BTreeMap<u64, String>,
+    /// A last line cut short (the process died mid-write); it is ignored.
+    pub truncated_tail: bool,
+}
+
+impl Replay {
+    pub fn read(path: &Path) -> Result<Replay, LedgerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LedgerError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Replay::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Replay, LedgerError> {
+        let mut begin = None;
+        let mut created = BTreeMap::new();
+        let mut undone = BTreeMap::new();
+        let mut failed = BTreeMap::new();
+        let mut truncated_tail = false;
+        let lines: Vec<&str> = text.split('\n').collect();
+        for (i, raw) in lines.iter().enumerate() {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let line: Line = match serde_json::from_str(raw) {
+                Ok(l) => l,
+                // Only the last line can be half written (every line is fsynced whole).
+                Err(_) if i + 1 == lines.len() => {
+                    truncated_tail = true;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(LedgerError::Parse {
+                        path: path.to_owned(),
+                        line: i + 1,
+                        message: e.to_string(),
+                    })
+                }
+            };
+            match line {
+                Line::Begin(b) => begin = Some(b),
+                Line::Created(c) => {
+                    created.insert(c.seq, c);
+                }
+                Line::Undone { of, status, .. } => {
+                    undone.insert(of, status);
+                }
+                Line::UndoFailed { of, message, .. } => {
+                    failed.insert(of, message);
+                }
+            }
+        }
+        let begin = begin.ok_or_else(|| LedgerError::NoBegin {
+            path: path.to_owned(),
+        })?;
+        Ok(Replay {
+            begin,
+            created,
+            undone,
+            failed,
+            truncated_tail,
+        })
+    }
+
+    /// Entries with an undo that has not succeeded yet, newest first (the undo order).
+    pub fn pending(&self) -> Vec<&Created> {
+        self.created
+            .values()
+            .rev()
+            .filter(|c| c.undo.is_some() && !self.undone.contains_key(&c.seq))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn begin() -> Begin {
+        Begin {
+            run_id: "0badc0de".into(),
+            target_kind: "live".into(),
+            govapi_url: "http://127.0.0.1:9".into(),
+            tenant: "acme".into(),
+            harness_version: "0".into(),
+            at: now(),
+        }
+    }
+
+    fn key(id: &str) -> Created {
+        Created {
+            seq: 0,
+            kind: ResourceKind::ApiKey,
+            id: id.into(),
+            phase: Some("scoped_keys".into()),
+            case: None,
+            step: None,
+            at: now(),
+            undo: Some(UndoRequest {
+                method: "DELETE".into(),
+                path: format!("/thoth/api-keys/{id}"),
+                body: None,
+                ok_status: Vec::new(),
+            }),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn append_then_replay_gives_pending_in_reverse_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/ledger.jsonl");
+        let ledger = Ledger::create(&path, begin()).unwrap();
+        let a = ledger.record(key("key_a")).unwrap();
+        let b = ledger.record(key("key_b")).unwrap();
+        let mut ep = key("ep-1");
+        ep.kind = ResourceKind::Endpoint;
+        ep.undo = None;
+        ledger.record(ep).unwrap();
+        assert_eq!((a.seq, b.seq), (1, 2));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the ledger is private");
+        }
+        ledger.mark_undone(a.seq, 204).unwrap();
+        let replay = Replay::read(&path).unwrap();
+        assert_eq!(replay.begin.tenant, "acme");
+        assert_eq!(replay.created.len(), 3);
+        let pending: Vec<&str> = replay.pending().iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            pending,
+            vec!["key_b"],
+            "undone and append-only entries are not pending"
+        );
+    }
+
+    #[test]
+    fn a_half_written_last_line_is_ignored_but_a_broken_middle_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let ledger = Ledger::create(&path, begin()).unwrap();
+        ledger.record(key("key_a")).unwrap();
+        drop(ledger);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"op\":\"created\",\"seq\":2,\"ki");
+        let replay = Replay::parse(&path, &text).unwrap();
+        assert!(replay.truncated_tail);
+        assert_eq!(replay.pending().len(), 1);
+
+        let broken =
+            format!("{text}\n{{\"op\":\"undone\",\"ref\":1,\"status\":204,\"at\":\"x\"}}\n");
+        let err = Replay::parse(&path, &broken).unwrap_err();
+        assert!(matches!(err, LedgerError::Parse { line: 3, .. }), "{err}");
+        assert!(Replay::parse(&path, "").is_err(), "no begin line");
+    }
+
+    #[test]
+    fn reopening_continues_the_sequence_and_undo_status_rules_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let ledger = Ledger::create(&path, begin()).unwrap();
+        ledger.record(key("key_a")).unwrap();
+        drop(ledger);
+        let (ledger, replay) = Ledger::open_append(&path).unwrap();
+        assert_eq!(replay.pending().len(), 1);
+        let c = ledger.record(key("key_b")).unwrap();
+        assert_eq!(c.seq, 2);
+        ledger.mark_failed(2, Some(500), "boom").unwrap();
+        let replay = Replay::read(&path).unwrap();
+        assert_eq!(replay.failed.get(&2).map(String::as_str), Some("boom"));
+        assert_eq!(replay.pending().len(), 2, "a failed undo is still pending");
+
+        let undo = c.undo.unwrap();
+        assert!(undo.accepts(204) && undo.accepts(404) && !undo.accepts(500));
+        let strict = UndoRequest {
+            ok_status: vec![200],
+            ..undo
+        };
+        assert!(strict.accepts(200) && !strict.accepts(404));
+    }
+}

@@ -1,0 +1,102 @@
+//! The ledger's life around a run, for the CLI and for library users: open it before the
+//! run (refusing to overwrite one a crashed live run left unfinished), undo it after the
+//! run, and `cleanup --ledger` after a crash.
+
+use std::path::Path;
+
+use super::ledger::{now, Begin, Ledger, LedgerError, Replay};
+use super::undo::{undo_pending, CleanupReport};
+use crate::client::HttpClient;
+use crate::target::{Target, TargetKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(
+        "failed to start: the ledger {path} holds {pending} record(s) a previous run against {url} (tenant {tenant}) did not undo; finish it with `thoth-conformance cleanup --ledger {path}` or choose another --ledger"
+    )]
+    Unfinished {
+        path: String,
+        pending: usize,
+        url: String,
+        tenant: String,
+    },
+    #[error(
+        "failed to clean up: the ledger {path} is for tenant `{ledger}` at {ledger_url}, the target is tenant `{target}` at {target_url}"
+    )]
+    WrongTarget {
+        path: String,
+        ledger: String,
+        ledger_url: String,
+        target: String,
+        target_url: String,
+    },
+    #[error(
+        "failed to clean up: the ledger {0} is from an in-process mock, which ended with its run"
+    )]
+    MockLedger(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// Starts the run's ledger at `path`. A previous ledger of a live target with records
+/// not yet undone is never overwritten (its run crashed: the tenant is not clean).
+pub fn start_ledger(path: &Path, target: &Target, run_id: &str) -> Result<Ledger, SessionError> {
+    if path.exists() {
+        if let Ok(old) = Replay::read(path) {
+            let pending = old.pending().len();
+            if old.begin.target_kind == TargetKind::Live.as_str() && pending > 0 {
+                return Err(SessionError::Unfinished {
+                    path: path.display().to_string(),
+                    pending,
+                    url: old.begin.govapi_url,
+                    tenant: old.begin.tenant,
+                });
+            }
+        }
+    }
+    Ok(Ledger::create(
+        path,
+        Begin {
+            run_id: run_id.to_string(),
+            target_kind: target.kind.as_str().to_string(),
+            govapi_url: target.govapi_url.clone(),
+            tenant: target.tenant.clone(),
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            at: now(),
+        },
+    )?)
+}
+
+/// Undoes what the run's ledger holds (read back from its file, the source of truth).
+pub async fn finish_ledger(
+    ledger: &Ledger,
+    target: &Target,
+    client: &HttpClient,
+) -> Result<CleanupReport, SessionError> {
+    let replay = Replay::read(ledger.path())?;
+    Ok(undo_pending(ledger, &replay, target, client).await)
+}
+
+/// `cleanup --ledger FILE`: finishes a crashed run's cleanup against `target`, which must
+/// be the tenant the ledger was written for.
+pub async fn cleanup_ledger(
+    path: &Path,
+    target: &Target,
+    client: &HttpClient,
+) -> Result<CleanupReport, SessionError> {
+    let (ledger, replay) = Ledger::open_append(path)?;
+    let b = &replay.begin;
+    if b.target_kind == TargetKind::Mock.as_str() {
+        return Err(SessionError::MockLedger(path.display().to_string()));
+    }
+    if b.tenant != target.tenant || b.govapi_url.trim_end_matches('/') != target.govapi_url {
+        return Err(SessionError::WrongTarget {
+            path: path.display().to_string(),
+            ledger: b.tenant.clone(),
+            ledger_url: b.govapi_url.clone(),
+            target: target.tenant.clone(),
+            target_url: target.govapi_url.clone(),
+        });
+    }
+    Ok(undo_pending(&ledger, &replay, target, client).await)
+}
