@@ -1,16 +1,21 @@
 //! The command line: `run`, `list`, `validate`. Thin: it parses flags, builds the target,
 //! calls the library, prints through the redactor and chooses the exit code.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ci::rerun;
+use crate::ci::shard::phases_of;
 use crate::client::ClientOptions;
+use crate::evidence::{EvidenceSink, RunContext, WebhookConfig};
 use crate::outcome::ExitCode;
 use crate::redact::{scan_for_secrets, Redactor};
-use crate::report::{console, write_reports};
+use crate::report::progress::{Console, ConsoleMode, Verbosity};
+use crate::report::{console, read_results, write_reports};
 use crate::runner::{run_project, RunOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
@@ -36,6 +41,8 @@ pub enum Command {
     List(ProjectArgs),
     /// Check suite files without running anything (exit 2 on any diagnostic).
     Validate(ValidateArgs),
+    /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
+    Merge(crate::ci::command::MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +132,25 @@ pub struct RunArgs {
     /// Name of the sink behind THOTH_WEBHOOK_URL (default `siem`).
     #[arg(long, value_name = "NAME")]
     pub sink_name: Option<String>,
+    /// Run only shard I of N: whole phases, balanced by case count (see src/ci/shard.rs).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::ci::shard::Shard>,
+    /// Re-run only the cases that failed or errored in this results.json, with the
+    /// cases they need; the rest is left out of this run's reports.
+    #[arg(long, value_name = "RESULTS")]
+    pub rerun_failed: Option<PathBuf>,
+    /// Write one JSON event per case to this file (JSON lines, redacted).
+    #[arg(long, value_name = "FILE")]
+    pub evidence_jsonl: Option<PathBuf>,
+    /// POST each case's event to this URL, signed with the webhook scheme and secret.
+    #[arg(long, value_name = "URL")]
+    pub evidence_webhook: Option<String>,
+    /// Print only the summary table and the verdict.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the redacted transcript of every failing or erroring case.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Entry point of the binary.
@@ -149,6 +175,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => run(&args).await,
         Command::List(args) => list(&args),
         Command::Validate(args) => validate(&args),
+        Command::Merge(args) => crate::ci::command::merge(&args),
     }
 }
 
@@ -336,8 +363,33 @@ async fn run(args: &RunArgs) -> i32 {
         Err(code) => return code,
     };
 
-    let color = std::io::stdout().is_terminal();
-    let console_text = Arc::new(Mutex::new(String::new()));
+    let selection = match select_cases(args, &project) {
+        Ok(s) => s,
+        Err(code) => {
+            target.shutdown().await;
+            return code;
+        }
+    };
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let mode = ConsoleMode::detect(
+        std::io::stdout().is_terminal(),
+        &|k| std::env::var(k).ok(),
+        verbosity,
+    );
+    let total = count_cases(&project, &selection);
+    let console = Console::new(mode, &redactor, total);
+    let run_id = crate::runner::new_run_id();
+    let evidence = match open_evidence(args, &project, &target, &run_id, &redactor) {
+        Ok(e) => e.map(Arc::new),
+        Err(code) => {
+            target.shutdown().await;
+            return code;
+        }
+    };
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -359,16 +411,28 @@ async fn run(args: &RunArgs) -> i32 {
         })
     };
     let on_case = {
-        let redactor = redactor.clone();
-        let console_text = console_text.clone();
+        let console = console.clone();
+        let evidence = evidence.clone();
         Arc::new(move |case: &crate::outcome::CaseResult| {
-            let line = redactor.redact(&console::case_line(case, color));
-            println!("{line}");
-            let mut buf = console_text.lock().unwrap_or_else(|e| e.into_inner());
-            buf.push_str(&line);
-            buf.push('\n');
+            console.case_finished(case);
+            if let Some(e) = &evidence {
+                e.record(case);
+            }
         })
     };
+    let on_case_start = {
+        let console = console.clone();
+        Arc::new(move |phase: &str, case: &str| console.case_started(phase, case))
+    };
+    let ticker = mode.live.then(|| {
+        let console = console.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                console.tick();
+            }
+        })
+    });
     let opts = RunOptions {
         filters: args
             .filter_args
@@ -381,31 +445,40 @@ async fn run(args: &RunArgs) -> i32 {
         thothctl_timeout,
         cancel,
         on_case: Some(on_case),
-        run_id: None,
-        phases: None,
+        run_id: Some(run_id),
+        phases: selection.phases,
+        cases: selection.cases,
+        on_case_start: Some(on_case_start),
     };
-    let result = run_project(&project, &target, &opts, &redactor).await;
+    let mut result = run_project(&project, &target, &opts, &redactor).await;
     ctrl_c.abort();
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    console.end_live();
     target.shutdown().await;
+    result.shard = args.shard.map(|s| s.info());
+    drop(opts);
+    if let Some(sink) = evidence.and_then(Arc::into_inner) {
+        let delivery = sink.finish().await;
+        for f in &delivery.failures {
+            eprintln!("warning: {}", redactor.redact(f));
+        }
+        result.evidence = Some(delivery);
+    }
 
-    let mut console_out = console_text
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let summary = redactor.redact(&console::summary_table(&result, color));
-    println!("{summary}");
-    console_out.push_str(&summary);
-    console_out.push('\n');
     // The summary table already ends with the verdict line.
+    console.print(&console::summary_table(&result, mode.color));
     let verdict = crate::verdict::verdict(&result);
 
     let paths = match write_reports(&result, &project.catalogue, &args.reports, &redactor) {
         Ok(p) => p,
         Err(e) => return config_error(redactor.redact(&format!("failed to write reports: {e}"))),
     };
-    let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
-    println!("{reports_line}");
-    console_out.push_str(&reports_line);
+    if verbosity != Verbosity::Quiet {
+        console.print(&format!("reports: {}", args.reports.display()));
+    }
+    let console_out = console.printed();
     let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {
@@ -414,6 +487,97 @@ async fn run(args: &RunArgs) -> i32 {
         return ExitCode::SecretLeaked as i32;
     }
     verdict.exit_code
+}
+
+/// Which phases and cases `--shard` and `--rerun-failed` leave in the run.
+#[derive(Default)]
+struct Selection {
+    phases: Option<BTreeSet<String>>,
+    cases: Option<BTreeSet<String>>,
+}
+
+fn select_cases(args: &RunArgs, project: &Project) -> Result<Selection, i32> {
+    let mut sel = Selection::default();
+    if let Some(shard) = args.shard {
+        sel.phases = Some(phases_of(project, shard));
+    }
+    if let Some(path) = &args.rerun_failed {
+        let previous = read_results(path).map_err(|e| config_error(format!("failed to {e}")))?;
+        let picked = rerun::select(project, &previous);
+        for name in &picked.unknown {
+            eprintln!("warning: {name} failed last time but is not in the suites any more");
+        }
+        eprintln!(
+            "rerun: {} failed case(s) in {}, {} case(s) to run with their needs",
+            picked.failed.len(),
+            path.display(),
+            picked.cases.len()
+        );
+        sel.cases = Some(picked.cases);
+    }
+    Ok(sel)
+}
+
+fn count_cases(project: &Project, sel: &Selection) -> usize {
+    project
+        .suites
+        .iter()
+        .filter(|s| {
+            sel.phases
+                .as_ref()
+                .is_none_or(|p| p.contains(&s.suite.phase))
+        })
+        .flat_map(|s| s.suite.cases.iter().map(move |c| (s, c)))
+        .filter(|(s, c)| {
+            sel.cases
+                .as_ref()
+                .is_none_or(|set| set.contains(&format!("{}::{}", s.suite.phase, c.id)))
+        })
+        .count()
+}
+
+fn open_evidence(
+    args: &RunArgs,
+    project: &Project,
+    target: &Target,
+    run_id: &str,
+    redactor: &Redactor,
+) -> Result<Option<EvidenceSink>, i32> {
+    if args.evidence_jsonl.is_none() && args.evidence_webhook.is_none() {
+        return Ok(None);
+    }
+    let webhook = match &args.evidence_webhook {
+        None => None,
+        Some(url) => {
+            crate::target::require_secure("--evidence-webhook", url).map_err(config_error)?;
+            let secret = target.webhook_secret.clone().ok_or_else(|| {
+                config_error("--evidence-webhook needs the webhook secret (THOTH_WEBHOOK_SECRET)")
+            })?;
+            let client = crate::client::HttpClient::new(ClientOptions {
+                request_timeout: parse_duration(&args.request_timeout).unwrap_or_default(),
+                ca_cert: args.ca_cert.clone(),
+                ..ClientOptions::default()
+            })
+            .map_err(config_error)?;
+            Some(WebhookConfig {
+                url: url.clone(),
+                secret,
+                scheme: target.schemes.webhook.clone(),
+                client,
+            })
+        }
+    };
+    let ctx = RunContext {
+        run_id: run_id.to_owned(),
+        tenant: target.tenant.clone(),
+        target_kind: target.kind.as_str().to_owned(),
+        harness_version: env!("CARGO_PKG_VERSION").to_owned(),
+        suites_hash: crate::runner::suites_hash(project),
+        shard: args.shard.map(|s| s.to_string()),
+    };
+    EvidenceSink::open(ctx, args.evidence_jsonl.as_deref(), webhook, redactor)
+        .map(Some)
+        .map_err(|e| config_error(redactor.redact(&e.to_string())))
 }
 
 /// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when

@@ -236,6 +236,8 @@ mod tests {
             duration_ms: 1000,
             cases,
             interrupted: None,
+            shard: None,
+            evidence: None,
         }
     }
 

@@ -24,6 +24,7 @@ use crate::client::{ClientError, ClientOptions, HttpClient, HttpRequest};
 use crate::outcome::{CaseResult, RunResult, Status, StepResult};
 use crate::redact::Redactor;
 use crate::suite::load::{LoadedSuite, Project};
+use crate::suite::model::Case;
 use crate::target::Target;
 use crate::template::{render, Vars};
 use case::{not_run, now_rfc3339, run_case, run_cleanup, run_steps};
@@ -31,6 +32,8 @@ use step::{CaseState, StepEnv};
 
 /// Called once per finished case, in completion order (console progress).
 pub type CaseCallback = Arc<dyn Fn(&CaseResult) + Send + Sync>;
+/// Called with `(phase, case_id)` when a case starts running (live progress line).
+pub type CaseStartCallback = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct RunOptions {
@@ -46,6 +49,10 @@ pub struct RunOptions {
     pub run_id: Option<String>,
     /// Only these phases run at all (others are left out of the result); None = all.
     pub phases: Option<BTreeSet<String>>,
+    /// Only these `phase::case` run at all (others are left out of the result, not
+    /// disabled; phases without one are left out whole); None = all. `--rerun-failed`.
+    pub cases: Option<BTreeSet<String>>,
+    pub on_case_start: Option<CaseStartCallback>,
 }
 
 impl Default for RunOptions {
@@ -59,6 +66,8 @@ impl Default for RunOptions {
             on_case: None,
             run_id: None,
             phases: None,
+            cases: None,
+            on_case_start: None,
         }
     }
 }
@@ -142,6 +151,7 @@ pub async fn run_project(
             opts.phases
                 .as_ref()
                 .is_none_or(|p| p.contains(&s.suite.phase))
+                && !phase_cases(opts, s).is_empty()
         })
         .collect();
     let mut result = RunResult {
@@ -154,11 +164,13 @@ pub async fn run_project(
         duration_ms: 0,
         cases: Vec::new(),
         interrupted: None,
+        shard: None,
+        evidence: None,
     };
     let client = match HttpClient::new(opts.client.clone()) {
         Ok(c) => c,
         Err(e) => {
-            result.cases = all_cases(&suites, Status::Error, &e.to_string());
+            result.cases = all_cases(opts, &suites, Status::Error, &e.to_string());
             result.interrupted = Some(e.to_string());
             return finish(result, started);
         }
@@ -179,7 +191,7 @@ pub async fn run_project(
             probe.message.clone().unwrap_or_default()
         );
         for s in &suites {
-            for c in &s.suite.cases {
+            for c in phase_cases(opts, s) {
                 let mut r = not_run(&s.suite.phase, c, Status::Error, why.clone());
                 r.steps.push(probe.clone());
                 ctx.finished(&r);
@@ -225,10 +237,8 @@ pub async fn run_project(
     // cycles; this keeps the result complete even so).
     for s in &suites {
         if !started_phases.contains(s.suite.phase.as_str()) {
-            let cases = s
-                .suite
-                .cases
-                .iter()
+            let cases = phase_cases(opts, s)
+                .into_iter()
                 .map(|c| {
                     not_run(
                         &s.suite.phase,
@@ -253,14 +263,31 @@ fn finish(mut result: RunResult, started: Instant) -> RunResult {
     result
 }
 
-fn all_cases(suites: &[&LoadedSuite], status: Status, why: &str) -> Vec<CaseResult> {
+fn all_cases(
+    opts: &RunOptions,
+    suites: &[&LoadedSuite],
+    status: Status,
+    why: &str,
+) -> Vec<CaseResult> {
     suites
         .iter()
         .flat_map(|s| {
-            s.suite
-                .cases
-                .iter()
+            phase_cases(opts, s)
+                .into_iter()
                 .map(|c| not_run(&s.suite.phase, c, status, why))
+        })
+        .collect()
+}
+
+/// The cases of `s` this run holds at all (see [`RunOptions::cases`]), in file order.
+fn phase_cases<'s>(opts: &RunOptions, s: &'s LoadedSuite) -> Vec<&'s Case> {
+    s.suite
+        .cases
+        .iter()
+        .filter(|c| {
+            opts.cases
+                .as_ref()
+                .is_none_or(|set| set.contains(&format!("{}::{}", s.suite.phase, c.id)))
         })
         .collect()
 }
@@ -302,7 +329,7 @@ fn phase_vars(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Result<Vars, String> {
 
 async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let phase = s.suite.phase.as_str();
-    let cases = &s.suite.cases;
+    let cases = phase_cases(ctx.opts, s);
     let selected: Vec<bool> = cases
         .iter()
         .map(|c| filter::matches(&ctx.opts.filters, &format!("{phase}::{}", c.id)))
@@ -313,7 +340,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
         out.push(r);
     };
     if !selected.iter().any(|s| *s) {
-        for c in cases {
+        for c in &cases {
             emit(
                 not_run(phase, c, Status::Disabled, "filtered out"),
                 &mut out,
@@ -322,7 +349,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
         return out;
     }
     if let Some(why) = ctx.stopped() {
-        for c in cases {
+        for c in &cases {
             emit(not_run(phase, c, Status::Disabled, why.clone()), &mut out);
         }
         return out;
@@ -330,7 +357,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let mut vars = match phase_vars(ctx, s) {
         Ok(v) => v,
         Err(e) => {
-            for c in cases {
+            for c in &cases {
                 emit(not_run(phase, c, Status::Error, e.clone()), &mut out);
             }
             return out;
@@ -357,6 +384,9 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             r.steps = setup_steps.clone();
             r
         } else {
+            if let Some(cb) = &ctx.opts.on_case_start {
+                cb(phase, &c.id);
+            }
             run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await
         };
         earlier.insert(c.id.clone(), r.status);

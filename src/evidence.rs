@@ -1,0 +1,297 @@
+//! Per-case evidence events for a SIEM: `--evidence-jsonl FILE` writes one JSON line
+//! per finished case, `--evidence-webhook URL` POSTs each one, signed like the target's
+//! own webhooks, so the acceptance run itself shows up next to the events it checks.
+//!
+//! An event (`"event": "conformance.case"`) carries: `run_id`, `tenant`, `target`
+//! (mock/live), `harness_version`, `suites_hash`, `shard` (`I/N` or null), `phase`,
+//! `case`, `title`, `requirements`, `verdict` (pass/fail/error/skip/disabled),
+//! `message`, `started_at`, `duration_ms` and `time` (when the verdict was reached,
+//! RFC 3339). Every string passes through the redactor before it is written or sent.
+//!
+//! Webhook deliveries carry `X-Thoth-Event: conformance.case` and the timestamp and
+//! signature headers of the target's webhook scheme ([`SignatureScheme`]), signed with
+//! the webhook secret. They are sent one at a time, in case completion order, from a
+//! task of their own, so a slow receiver never slows the run. A delivery that fails
+//! is recorded (stderr and `results.json`), never retried and never changes a verdict;
+//! after [`GIVE_UP_AFTER`] failures in a row the rest are not sent (a dead receiver
+//! must not add a timeout per case to the run).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::client::{HttpClient, HttpRequest};
+use crate::outcome::{CaseResult, EvidenceDelivery};
+use crate::redact::Redactor;
+use crate::runner::case::now_rfc3339;
+use crate::signing::SignatureScheme;
+
+/// The `event` field and the `X-Thoth-Event` header.
+pub const EVENT_TYPE: &str = "conformance.case";
+/// Consecutive failed deliveries after which the remaining events are not sent.
+pub const GIVE_UP_AFTER: usize = 3;
+
+/// One case's evidence event.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CaseEvent {
+    pub event: String,
+    pub run_id: String,
+    pub tenant: String,
+    pub target: String,
+    pub harness_version: String,
+    pub suites_hash: String,
+    pub shard: Option<String>,
+    pub phase: String,
+    pub case: String,
+    pub title: String,
+    pub requirements: Vec<String>,
+    pub verdict: String,
+    pub message: Option<String>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub time: String,
+}
+
+/// What every event of a run shares.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: String,
+    pub tenant: String,
+    pub target_kind: String,
+    pub harness_version: String,
+    pub suites_hash: String,
+    pub shard: Option<String>,
+}
+
+impl CaseEvent {
+    pub fn new(ctx: &RunContext, case: &CaseResult, time: String) -> Self {
+        CaseEvent {
+            event: EVENT_TYPE.to_owned(),
+            run_id: ctx.run_id.clone(),
+            tenant: ctx.tenant.clone(),
+            target: ctx.target_kind.clone(),
+            harness_version: ctx.harness_version.clone(),
+            suites_hash: ctx.suites_hash.clone(),
+            shard: ctx.shard.clone(),
+            phase: case.phase.clone(),
+            case: case.case_id.clone(),
+            title: case.title.clone(),
+            requirements: case.requirements.clone(),
+            verdict: case.status.as_str().to_owned(),
+            message: case.message.clone(),
+            started_at: case.started_at.clone(),
+            duration_ms: case.duration_ms,
+            time,
+        }
+    }
+}
+
+/// Where and how to POST events.
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret: String,
+    pub scheme: SignatureScheme,
+    pub client: HttpClient,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("failed to create evidence file `{}`: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The signed request for one event body (also used by tests to check the scheme).
+pub fn signed_request(cfg: &WebhookConfig, body: Vec<u8>, ts: &str) -> HttpRequest {
+    let signature = cfg.scheme.sign(cfg.secret.as_bytes(), ts, &body);
+    HttpRequest {
+        method: "POST".into(),
+        url: cfg.url.clone(),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Thoth-Event".into(), EVENT_TYPE.into()),
+            (cfg.scheme.timestamp_header.clone(), ts.to_owned()),
+            (cfg.scheme.signature_header.clone(), signature),
+        ],
+        body: Some(body),
+    }
+}
+
+struct Outbound {
+    name: String,
+    body: Vec<u8>,
+}
+
+/// Receives finished cases (from the runner's `on_case`, synchronously) and turns them
+/// into events; [`EvidenceSink::finish`] waits for the last delivery.
+pub struct EvidenceSink {
+    ctx: RunContext,
+    redactor: Redactor,
+    jsonl: Option<Mutex<std::fs::File>>,
+    tx: Option<mpsc::UnboundedSender<Outbound>>,
+    task: Option<tokio::task::JoinHandle<(usize, Vec<String>)>>,
+    summary: Mutex<EvidenceDelivery>,
+}
+
+impl EvidenceSink {
+    /// Creates (truncates) the JSONL file and starts the delivery task. Must be called
+    /// inside a tokio runtime when `webhook` is set.
+    pub fn open(
+        ctx: RunContext,
+        jsonl: Option<&Path>,
+        webhook: Option<WebhookConfig>,
+        redactor: &Redactor,
+    ) -> Result<EvidenceSink, EvidenceError> {
+        let file = match jsonl {
+            Some(path) => {
+                Some(
+                    std::fs::File::create(path).map_err(|source| EvidenceError::Create {
+                        path: path.to_owned(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let summary = EvidenceDelivery {
+            jsonl: jsonl.map(|p| redactor.redact(&p.display().to_string())),
+            webhook: webhook.as_ref().map(|w| redactor.redact(&w.url)),
+            ..EvidenceDelivery::default()
+        };
+        let (tx, task) = match webhook {
+            Some(cfg) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let task = tokio::spawn(deliver_all(cfg, rx, redactor.clone()));
+                (Some(tx), Some(task))
+            }
+            None => (None, None),
+        };
+        Ok(EvidenceSink {
+            ctx,
+            redactor: redactor.clone(),
+            jsonl: file.map(Mutex::new),
+            tx,
+            task,
+            summary: Mutex::new(summary),
+        })
+    }
+
+    /// Records one finished case: a JSONL line and/or a queued delivery.
+    pub fn record(&self, case: &CaseResult) {
+        let event = CaseEvent::new(&self.ctx, case, now_rfc3339());
+        let value = match serde_json::to_value(&event) {
+            Ok(v) => self.redactor.redact_json(&v),
+            Err(e) => {
+                self.failure(format!(
+                    "failed to encode the event of {}: {e}",
+                    case.full_name()
+                ));
+                return;
+            }
+        };
+        let body = value.to_string();
+        self.summary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events += 1;
+        if let Some(file) = &self.jsonl {
+            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+            // One write per line, flushed: a run cut short still leaves whole lines.
+            let line = format!("{body}\n");
+            if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.flush()) {
+                drop(f);
+                self.failure(format!(
+                    "failed to write the event of {} to the evidence file: {e}",
+                    case.full_name()
+                ));
+            }
+        }
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Outbound {
+                name: self.redactor.redact(&case.full_name()),
+                body: body.into_bytes(),
+            });
+        }
+    }
+
+    fn failure(&self, line: String) {
+        let line = self.redactor.redact(&line);
+        self.summary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failures
+            .push(line);
+    }
+
+    /// Waits for every queued delivery and returns what happened.
+    pub async fn finish(mut self) -> EvidenceDelivery {
+        drop(self.tx.take());
+        let mut summary = self
+            .summary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok((delivered, failures)) => {
+                    summary.delivered = delivered;
+                    summary.failures.extend(failures);
+                }
+                Err(e) => summary
+                    .failures
+                    .push(format!("failed to finish the webhook deliveries: {e}")),
+            }
+        }
+        summary
+    }
+}
+
+async fn deliver_all(
+    cfg: WebhookConfig,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    redactor: Redactor,
+) -> (usize, Vec<String>) {
+    let mut delivered = 0;
+    let mut failures = Vec::new();
+    let mut in_a_row = 0;
+    let mut not_sent = 0;
+    while let Some(out) = rx.recv().await {
+        if in_a_row >= GIVE_UP_AFTER {
+            not_sent += 1;
+            continue;
+        }
+        let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let req = signed_request(&cfg, out.body, &ts);
+        let (_, result) = cfg.client.send(&req).await;
+        let problem = match result {
+            Ok(resp) if (200..300).contains(&resp.status) => None,
+            Ok(resp) => Some(format!("HTTP {}", resp.status)),
+            Err(e) => Some(e.to_string()),
+        };
+        match problem {
+            None => {
+                delivered += 1;
+                in_a_row = 0;
+            }
+            Some(why) => {
+                in_a_row += 1;
+                failures.push(redactor.redact(&format!(
+                    "failed to deliver the evidence event of {} to {}: {why}",
+                    out.name, cfg.url
+                )));
+            }
+        }
+    }
+    if not_sent > 0 {
+        failures.push(redactor.redact(&format!(
+            "failed to deliver {not_sent} more evidence event(s) to {}: not sent after {GIVE_UP_AFTER} failed deliveries in a row",
+            cfg.url
+        )));
+    }
+    (delivered, failures)
+}
