@@ -479,7 +479,9 @@ async fn run(args: &RunArgs) -> i32 {
         console.print(&format!("reports: {}", args.reports.display()));
     }
     let console_out = console.printed();
-    let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
+    let mut scanned = paths.all();
+    scanned.extend(args.evidence_jsonl.iter().cloned());
+    let hits = scan_for_secrets(&scanned, &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {
             eprintln!("secret leak: {h}");
