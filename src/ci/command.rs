@@ -1,6 +1,7 @@
 //! The `merge` subcommand: read the shards' `results.json`, merge them, and write every
 //! report as `run` would have, exiting with the merged run's verdict.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -57,7 +58,12 @@ pub fn merge(args: &MergeArgs) -> i32 {
     };
     // The inputs were redacted when their shards wrote them; nothing secret is known here.
     let redactor = Redactor::new();
-    let color = false;
+    let color = crate::report::progress::ConsoleMode::detect(
+        std::io::stdout().is_terminal(),
+        &|k| std::env::var(k).ok(),
+        crate::report::progress::Verbosity::Normal,
+    )
+    .color;
     println!("{}", console::summary_table(&merged, color));
     if let Err(e) = write_reports(&merged, &project.catalogue, &args.reports, &redactor) {
         return config_error(format!("failed to write reports: {e}"));
