@@ -1,21 +1,19 @@
 //! The command line: `run`, `list`, `validate`. Thin: it parses flags, builds the target,
 //! calls the library, prints through the redactor and chooses the exit code.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::ci::rerun;
-use crate::ci::shard::phases_of;
+use crate::ci::Selection;
 use crate::client::ClientOptions;
-use crate::evidence::{EvidenceSink, RunContext, WebhookConfig};
+use crate::evidence::{open_for_run, EvidenceOptions};
 use crate::outcome::ExitCode;
 use crate::redact::{scan_for_secrets, Redactor};
 use crate::report::progress::{Console, ConsoleMode, Verbosity};
-use crate::report::{console, read_results, write_reports};
+use crate::report::{console, write_reports};
 use crate::runner::{run_project, RunOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
@@ -363,13 +361,16 @@ async fn run(args: &RunArgs) -> i32 {
         Err(code) => return code,
     };
 
-    let selection = match select_cases(args, &project) {
+    let selection = match Selection::new(&project, args.shard, args.rerun_failed.as_deref()) {
         Ok(s) => s,
-        Err(code) => {
+        Err(e) => {
             target.shutdown().await;
-            return code;
+            return config_error(e);
         }
     };
+    for note in &selection.notes {
+        eprintln!("{note}");
+    }
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
@@ -380,14 +381,26 @@ async fn run(args: &RunArgs) -> i32 {
         &|k| std::env::var(k).ok(),
         verbosity,
     );
-    let total = count_cases(&project, &selection);
+    let total = selection.count(&project);
     let console = Console::new(mode, &redactor, total);
     let run_id = crate::runner::new_run_id();
-    let evidence = match open_evidence(args, &project, &target, &run_id, &redactor) {
+    let evidence_opts = EvidenceOptions {
+        jsonl: args.evidence_jsonl.clone(),
+        webhook: args.evidence_webhook.clone(),
+        shard: args.shard.map(|s| s.to_string()),
+    };
+    let evidence = match open_for_run(
+        &evidence_opts,
+        &target,
+        &project,
+        &run_id,
+        &client,
+        &redactor,
+    ) {
         Ok(e) => e.map(Arc::new),
-        Err(code) => {
+        Err(e) => {
             target.shutdown().await;
-            return code;
+            return config_error(redactor.redact(&e.to_string()));
         }
     };
     let cancel = tokio_util::sync::CancellationToken::new();
@@ -489,97 +502,6 @@ async fn run(args: &RunArgs) -> i32 {
         return ExitCode::SecretLeaked as i32;
     }
     verdict.exit_code
-}
-
-/// Which phases and cases `--shard` and `--rerun-failed` leave in the run.
-#[derive(Default)]
-struct Selection {
-    phases: Option<BTreeSet<String>>,
-    cases: Option<BTreeSet<String>>,
-}
-
-fn select_cases(args: &RunArgs, project: &Project) -> Result<Selection, i32> {
-    let mut sel = Selection::default();
-    if let Some(shard) = args.shard {
-        sel.phases = Some(phases_of(project, shard));
-    }
-    if let Some(path) = &args.rerun_failed {
-        let previous = read_results(path).map_err(|e| config_error(format!("failed to {e}")))?;
-        let picked = rerun::select(project, &previous);
-        for name in &picked.unknown {
-            eprintln!("warning: {name} failed last time but is not in the suites any more");
-        }
-        eprintln!(
-            "rerun: {} failed case(s) in {}, {} case(s) to run with their needs",
-            picked.failed.len(),
-            path.display(),
-            picked.cases.len()
-        );
-        sel.cases = Some(picked.cases);
-    }
-    Ok(sel)
-}
-
-fn count_cases(project: &Project, sel: &Selection) -> usize {
-    project
-        .suites
-        .iter()
-        .filter(|s| {
-            sel.phases
-                .as_ref()
-                .is_none_or(|p| p.contains(&s.suite.phase))
-        })
-        .flat_map(|s| s.suite.cases.iter().map(move |c| (s, c)))
-        .filter(|(s, c)| {
-            sel.cases
-                .as_ref()
-                .is_none_or(|set| set.contains(&format!("{}::{}", s.suite.phase, c.id)))
-        })
-        .count()
-}
-
-fn open_evidence(
-    args: &RunArgs,
-    project: &Project,
-    target: &Target,
-    run_id: &str,
-    redactor: &Redactor,
-) -> Result<Option<EvidenceSink>, i32> {
-    if args.evidence_jsonl.is_none() && args.evidence_webhook.is_none() {
-        return Ok(None);
-    }
-    let webhook = match &args.evidence_webhook {
-        None => None,
-        Some(url) => {
-            crate::target::require_secure("--evidence-webhook", url).map_err(config_error)?;
-            let secret = target.webhook_secret.clone().ok_or_else(|| {
-                config_error("--evidence-webhook needs the webhook secret (THOTH_WEBHOOK_SECRET)")
-            })?;
-            let client = crate::client::HttpClient::new(ClientOptions {
-                request_timeout: parse_duration(&args.request_timeout).unwrap_or_default(),
-                ca_cert: args.ca_cert.clone(),
-                ..ClientOptions::default()
-            })
-            .map_err(config_error)?;
-            Some(WebhookConfig {
-                url: url.clone(),
-                secret,
-                scheme: target.schemes.webhook.clone(),
-                client,
-            })
-        }
-    };
-    let ctx = RunContext {
-        run_id: run_id.to_owned(),
-        tenant: target.tenant.clone(),
-        target_kind: target.kind.as_str().to_owned(),
-        harness_version: env!("CARGO_PKG_VERSION").to_owned(),
-        suites_hash: crate::runner::suites_hash(project),
-        shard: args.shard.map(|s| s.to_string()),
-    };
-    EvidenceSink::open(ctx, args.evidence_jsonl.as_deref(), webhook, redactor)
-        .map(Some)
-        .map_err(|e| config_error(redactor.redact(&e.to_string())))
 }
 
 /// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when

@@ -23,11 +23,14 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::client::{HttpClient, HttpRequest};
+use crate::client::{ClientOptions, HttpClient, HttpRequest};
 use crate::outcome::{CaseResult, EvidenceDelivery};
 use crate::redact::Redactor;
 use crate::runner::case::now_rfc3339;
+use crate::runner::suites_hash;
 use crate::signing::SignatureScheme;
+use crate::suite::load::Project;
+use crate::target::{require_secure, Target};
 
 /// The `event` field and the `X-Thoth-Event` header.
 pub const EVENT_TYPE: &str = "conformance.case";
@@ -104,6 +107,77 @@ pub enum EvidenceError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("failed to configure --evidence-webhook: {0}")]
+    Webhook(String),
+    #[error("failed to configure --evidence-webhook: it needs the webhook secret (THOTH_WEBHOOK_SECRET)")]
+    NoSecret,
+}
+
+/// `run`'s evidence flags.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceOptions {
+    pub jsonl: Option<PathBuf>,
+    pub webhook: Option<String>,
+    /// `I/N` when the run is a shard.
+    pub shard: Option<String>,
+}
+
+/// The sink for a run against `target`, or `None` when no evidence flag is set.
+pub fn open_for_run(
+    opts: &EvidenceOptions,
+    target: &Target,
+    project: &Project,
+    run_id: &str,
+    client: &ClientOptions,
+    redactor: &Redactor,
+) -> Result<Option<EvidenceSink>, EvidenceError> {
+    if opts.jsonl.is_none() && opts.webhook.is_none() {
+        return Ok(None);
+    }
+    let webhook = match &opts.webhook {
+        None => None,
+        Some(url) => {
+            require_secure("the evidence webhook", url).map_err(|e| {
+                EvidenceError::Webhook(match e {
+                    crate::target::TargetError::Insecure(_) => format!(
+                        "{} must use https (plain http only for loopback hosts)",
+                        shown_url(url)
+                    ),
+                    _ => "it is not a valid http(s) URL".to_owned(),
+                })
+            })?;
+            let secret = target
+                .webhook_secret
+                .clone()
+                .ok_or(EvidenceError::NoSecret)?;
+            let client = HttpClient::new(client.clone())
+                .map_err(|e| EvidenceError::Webhook(e.to_string()))?;
+            Some(WebhookConfig {
+                url: url.clone(),
+                secret,
+                scheme: target.schemes.webhook.clone(),
+                client,
+            })
+        }
+    };
+    let ctx = RunContext {
+        run_id: run_id.to_owned(),
+        tenant: target.tenant.clone(),
+        target_kind: target.kind.as_str().to_owned(),
+        harness_version: env!("CARGO_PKG_VERSION").to_owned(),
+        suites_hash: suites_hash(project),
+        shard: opts.shard.clone(),
+    };
+    EvidenceSink::open(ctx, opts.jsonl.as_deref(), webhook, redactor).map(Some)
+}
+
+/// The URL as shown in messages and results.json: origin only, since a webhook URL's
+/// path or query may itself carry a token (Slack-style hooks, `?token=`).
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
+        Err(_) => "<unparseable URL>".to_owned(),
+    }
 }
 
 /// The signed request for one event body (also used by tests to check the scheme).
@@ -136,6 +210,7 @@ pub struct EvidenceSink {
     tx: Option<mpsc::UnboundedSender<Outbound>>,
     task: Option<tokio::task::JoinHandle<(usize, Vec<String>)>>,
     summary: Mutex<EvidenceDelivery>,
+    order: Mutex<()>,
 }
 
 impl EvidenceSink {
@@ -149,18 +224,23 @@ impl EvidenceSink {
     ) -> Result<EvidenceSink, EvidenceError> {
         let file = match jsonl {
             Some(path) => {
-                Some(
-                    std::fs::File::create(path).map_err(|source| EvidenceError::Create {
-                        path: path.to_owned(),
-                        source,
-                    })?,
-                )
+                let err = |source| EvidenceError::Create {
+                    path: path.to_owned(),
+                    source,
+                };
+                // Usually inside the reports directory, which the run creates only later.
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(err)?;
+                }
+                Some(std::fs::File::create(path).map_err(err)?)
             }
             None => None,
         };
         let summary = EvidenceDelivery {
             jsonl: jsonl.map(|p| redactor.redact(&p.display().to_string())),
-            webhook: webhook.as_ref().map(|w| redactor.redact(&w.url)),
+            webhook: webhook
+                .as_ref()
+                .map(|w| redactor.redact(&shown_url(&w.url))),
             ..EvidenceDelivery::default()
         };
         let (tx, task) = match webhook {
@@ -178,6 +258,7 @@ impl EvidenceSink {
             tx,
             task,
             summary: Mutex::new(summary),
+            order: Mutex::new(()),
         })
     }
 
@@ -199,6 +280,9 @@ impl EvidenceSink {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .events += 1;
+        // One lock over the line and the queue, so phases finishing at once appear in
+        // the same order in the file and at the receiver.
+        let _order = self.order.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(file) = &self.jsonl {
             let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
             // One write per line, flushed: a run cut short still leaves whole lines.
@@ -282,7 +366,8 @@ async fn deliver_all(
                 in_a_row += 1;
                 failures.push(redactor.redact(&format!(
                     "failed to deliver the evidence event of {} to {}: {why}",
-                    out.name, cfg.url
+                    out.name,
+                    shown_url(&cfg.url)
                 )));
             }
         }
@@ -290,7 +375,7 @@ async fn deliver_all(
     if not_sent > 0 {
         failures.push(redactor.redact(&format!(
             "failed to deliver {not_sent} more evidence event(s) to {}: not sent after {GIVE_UP_AFTER} failed deliveries in a row",
-            cfg.url
+            shown_url(&cfg.url)
         )));
     }
     (delivered, failures)

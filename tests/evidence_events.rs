@@ -93,7 +93,8 @@ async fn every_case_is_an_event_in_the_jsonl_and_a_signed_delivery() {
     let base = mock.base_url.trim_end_matches('/').to_owned();
     configure_sink(&base, "evidence", json!({ "secret": SECRET })).await;
     let dir = tempfile::tempdir().unwrap();
-    let jsonl = dir.path().join("events.jsonl");
+    // Under the reports directory, which does not exist before the run.
+    let jsonl = dir.path().join("reports/evidence.jsonl");
     let hook = format!("{base}/__sink/evidence");
     let o = live_run(
         &base,
@@ -166,6 +167,8 @@ async fn every_case_is_an_event_in_the_jsonl_and_a_signed_delivery() {
     assert_eq!(evidence["events"], 3);
     assert_eq!(evidence["delivered"], 3);
     assert_eq!(evidence["failures"], json!([]));
+    // Only the origin is recorded: a hook's path may hold a token.
+    assert_eq!(evidence["webhook"], format!("{base}/…"));
     mock.shutdown().await;
 }
 
@@ -235,7 +238,9 @@ async fn a_failing_receiver_is_reported_and_never_changes_a_verdict() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(
-        stderr.contains("failed to deliver the evidence event of") && stderr.contains("HTTP 500"),
+        stderr.contains("failed to deliver the evidence event of")
+            && stderr.contains(&format!("to {base}/…: HTTP 500"))
+            && !stderr.contains("/__sink/down"),
         "{stderr}"
     );
     let results = json(&reports.join("results.json"));
