@@ -286,3 +286,140 @@ fn check_shards(inputs: &[(PathBuf, RunResult)]) -> Result<(), MergeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::testing::project;
+    use crate::outcome::{CaseResult, ShardInfo, Status, TargetInfo};
+    use crate::suite::model::{Effect, Surface};
+
+    fn case(phase: &str, id: &str) -> CaseResult {
+        CaseResult {
+            phase: phase.into(),
+            case_id: id.into(),
+            title: id.into(),
+            status: Status::Pass,
+            message: None,
+            requirements: vec![],
+            capability: "x".into(),
+            surface: Surface::Api,
+            effect: Effect::Read,
+            steps: vec![],
+            cleanup: vec![],
+            duration_ms: 1,
+            started_at: "2026-11-24T13:00:00Z".into(),
+        }
+    }
+
+    fn shard(index: u32, cases: Vec<CaseResult>, start: &str, end: &str) -> (PathBuf, RunResult) {
+        let run = RunResult {
+            run_id: format!("run{index}"),
+            harness_version: "0.1.0".into(),
+            suites_hash: "h".into(),
+            target: TargetInfo {
+                kind: "mock".into(),
+                base_url: format!("http://127.0.0.1:{index}"),
+                tenant: "conformance".into(),
+                mock_faults: vec![],
+                surfaces: vec![Surface::Api],
+            },
+            started_at: start.into(),
+            finished_at: end.into(),
+            duration_ms: 5,
+            cases,
+            interrupted: None,
+            shard: Some(ShardInfo { index, total: 2 }),
+            evidence: None,
+        };
+        (PathBuf::from(format!("s{index}.json")), run)
+    }
+
+    #[test]
+    fn merged_run_is_in_project_order_with_a_defined_id_and_span() {
+        let p = project(&[("a", 2), ("b", 1)]);
+        let one = shard(
+            1,
+            vec![case("b", "c0")],
+            "2026-11-24T13:00:01Z",
+            "2026-11-24T13:00:09Z",
+        );
+        let mut two = shard(
+            2,
+            vec![case("a", "c1"), case("a", "c0")],
+            "2026-11-24T13:00:00Z",
+            "2026-11-24T13:00:05Z",
+        );
+        two.1.interrupted = Some("interrupted (Ctrl-C)".into());
+        two.1.target.surfaces.push(Surface::Thothctl);
+        let m = merge_runs(&p, "h", vec![two, one]).unwrap();
+        let names: Vec<String> = m.cases.iter().map(|c| c.full_name()).collect();
+        assert_eq!(names, ["a::c0", "a::c1", "b::c0"]);
+        assert_eq!(m.run_id, "run1+run2");
+        assert_eq!(m.started_at, "2026-11-24T13:00:00Z");
+        assert_eq!(m.finished_at, "2026-11-24T13:00:09Z");
+        assert_eq!(m.duration_ms, 9000);
+        assert_eq!(
+            m.interrupted.as_deref(),
+            Some("shard 2/2: interrupted (Ctrl-C)")
+        );
+        assert_eq!(m.shard, None);
+        assert_eq!(m.target.surfaces, vec![Surface::Api, Surface::Thothctl]);
+        assert_eq!(m.target.base_url, "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn refuses_runs_that_are_not_one_run() {
+        let p = project(&[("a", 1), ("b", 1)]);
+        let t = ("2026-11-24T13:00:00Z", "2026-11-24T13:00:01Z");
+        let ok = || {
+            vec![
+                shard(1, vec![case("a", "c0")], t.0, t.1),
+                shard(2, vec![case("b", "c0")], t.0, t.1),
+            ]
+        };
+        assert!(merge_runs(&p, "h", ok()).is_ok());
+
+        let mut v = ok();
+        v[1].1.target.tenant = "other".into();
+        let e = merge_runs(&p, "h", v).unwrap_err().to_string();
+        assert!(e.contains("differ in tenant"), "{e}");
+
+        let mut v = ok();
+        v[1].1.target.mock_faults = vec!["webhook-unsigned".into()];
+        let e = merge_runs(&p, "h", v).unwrap_err().to_string();
+        assert!(e.contains("differ in mock faults"), "{e}");
+
+        let mut v = ok();
+        for (_, r) in &mut v {
+            r.target.kind = "live".into();
+        }
+        let e = merge_runs(&p, "h", v).unwrap_err().to_string();
+        assert!(e.contains("differ in GovAPI URL"), "{e}");
+
+        let mut v = ok();
+        v[1].1.shard = None;
+        let e = merge_runs(&p, "h", v).unwrap_err().to_string();
+        assert!(e.contains("is a shard and"), "{e}");
+
+        let mut v = ok();
+        v[1].1.cases.push(case("a", "c0"));
+        let e = merge_runs(&p, "h", v).unwrap_err().to_string();
+        assert!(e.contains("case `a::c0` is in both"), "{e}");
+
+        let mut v = ok();
+        v[1].1.cases.push(case("zz", "c0"));
+        let e = merge_runs(&p, "h", v).unwrap_err().to_string();
+        assert!(
+            e.contains("`zz::c0`") && e.contains("not in the suites"),
+            "{e}"
+        );
+
+        let e = merge_runs(&p, "other", ok()).unwrap_err().to_string();
+        assert!(e.contains("the suites on disk hash to other"), "{e}");
+        assert!(matches!(
+            merge_runs(&p, "h", vec![]),
+            Err(MergeError::Empty)
+        ));
+    }
+}

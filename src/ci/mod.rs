@@ -71,3 +71,41 @@ impl Selection {
             .count()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::catalogue::Catalogue;
+    use crate::suite::load::{LoadedSuite, Project};
+    use crate::suite::model::Suite;
+
+    /// A project of phases with `n` independent cases each (`c0`, `c1`, ...).
+    pub fn project(phases: &[(&str, usize)]) -> Project {
+        let suites = phases
+            .iter()
+            .map(|(name, n)| {
+                let cases: String = (0..*n)
+                    .map(|i| {
+                        format!(
+                            "  - {{ id: c{i}, title: t, capability: x, effect: read, steps: [] }}\n"
+                        )
+                    })
+                    .collect();
+                let yaml = format!("phase: {name}\ntitle: t\nrunbook: r\ncases:\n{cases}");
+                let suite: Suite = serde_saphyr::from_str(&yaml).unwrap();
+                LoadedSuite {
+                    path: format!("{name}.yaml").into(),
+                    suite,
+                }
+            })
+            .collect();
+        Project {
+            suites,
+            catalogue: Catalogue {
+                capabilities: vec![],
+                requirements: vec![],
+            },
+            fixtures_dir: ".".into(),
+            suites_dir: ".".into(),
+        }
+    }
+}

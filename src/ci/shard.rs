@@ -112,39 +112,7 @@ pub fn phases_of(project: &Project, shard: Shard) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::Catalogue;
-    use crate::suite::load::LoadedSuite;
-    use crate::suite::model::Suite;
-
-    fn project(phases: &[(&str, usize)]) -> Project {
-        let suites = phases
-            .iter()
-            .map(|(name, n)| {
-                let cases: String = (0..*n)
-                    .map(|i| {
-                        format!(
-                            "  - {{ id: c{i}, title: t, capability: x, effect: read, steps: [] }}\n"
-                        )
-                    })
-                    .collect();
-                let yaml = format!("phase: {name}\ntitle: t\nrunbook: r\ncases:\n{cases}");
-                let suite: Suite = serde_saphyr::from_str(&yaml).unwrap();
-                LoadedSuite {
-                    path: format!("{name}.yaml").into(),
-                    suite,
-                }
-            })
-            .collect();
-        Project {
-            suites,
-            catalogue: Catalogue {
-                capabilities: vec![],
-                requirements: vec![],
-            },
-            fixtures_dir: ".".into(),
-            suites_dir: ".".into(),
-        }
-    }
+    use crate::ci::testing::project;
 
     #[test]
     fn parses_and_refuses() {
