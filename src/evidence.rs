@@ -380,3 +380,89 @@ async fn deliver_all(
     }
     (delivered, failures)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+    use crate::suite::model::{Effect, Surface};
+
+    fn ctx() -> RunContext {
+        RunContext {
+            run_id: "0badc0de".into(),
+            tenant: "acme".into(),
+            target_kind: "live".into(),
+            harness_version: "0.1.0".into(),
+            suites_hash: "abc".into(),
+            shard: Some("1/2".into()),
+        }
+    }
+
+    fn failed_case(message: &str) -> CaseResult {
+        CaseResult {
+            phase: "pam_callback".into(),
+            case_id: "replay_ignored".into(),
+            title: "Replayed callback is ignored".into(),
+            status: Status::Fail,
+            message: Some(message.into()),
+            requirements: vec!["RB-P4-02".into()],
+            capability: "pam".into(),
+            surface: Surface::Api,
+            effect: Effect::Mutate,
+            steps: vec![],
+            cleanup: vec![],
+            duration_ms: 42,
+            started_at: "2026-11-24T13:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn jsonl_lines_are_redacted_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/events.jsonl");
+        let redactor = Redactor::new();
+        redactor.add_secret("pam_super_secret_value").unwrap();
+        let sink = EvidenceSink::open(ctx(), Some(&path), None, &redactor).unwrap();
+        sink.record(&failed_case(
+            "expected 409, body echoed pam_super_secret_value",
+        ));
+        let summary = futures::executor::block_on(sink.finish());
+        assert_eq!(summary.events, 1);
+        assert!(summary.failures.is_empty());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("pam_super_secret_value"), "{text}");
+        let event: CaseEvent = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(event.event, EVENT_TYPE);
+        assert_eq!(event.verdict, "fail");
+        assert_eq!(event.shard.as_deref(), Some("1/2"));
+        assert_eq!(event.requirements, ["RB-P4-02"]);
+        assert_eq!(event.duration_ms, 42);
+        assert!(event.message.unwrap().contains("[REDACTED]"));
+        assert_eq!(text.lines().count(), 1);
+    }
+
+    #[test]
+    fn the_request_is_signed_with_the_scheme_over_the_exact_body() {
+        let cfg = WebhookConfig {
+            url: "https://siem.example.com/hooks/thoth?token=abc".into(),
+            secret: "whsec_0123456789".into(),
+            scheme: SignatureScheme::default(),
+            client: HttpClient::new(ClientOptions::default()).unwrap(),
+        };
+        let req = signed_request(&cfg, b"{\"a\":1}".to_vec(), "1700000000");
+        assert_eq!(req.method, "POST");
+        let h = |n: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(h("X-Thoth-Event"), "conformance.case");
+        assert_eq!(h("X-Thoth-Timestamp"), "1700000000");
+        cfg.scheme
+            .verify_headers(b"whsec_0123456789", &req.headers, b"{\"a\":1}")
+            .unwrap();
+        assert_eq!(shown_url(&cfg.url), "https://siem.example.com/…");
+    }
+}
