@@ -1,4 +1,4 @@
-//! The command line: `run`, `list`, `validate`. Thin: it parses flags, builds the target,
+//! The command line: `run`, `list`, `validate`, `merge`. Thin: it parses flags, builds the target,
 //! calls the library, prints through the redactor and chooses the exit code.
 
 use std::io::IsTerminal as _;
