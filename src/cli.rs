@@ -1,15 +1,18 @@
-//! The command line: `run`, `list`, `validate`. Thin: it parses flags, builds the target,
+//! The command line: `run`, `list`, `validate`, `merge`. Thin: it parses flags, builds the target,
 //! calls the library, prints through the redactor and chooses the exit code.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ci::Selection;
 use crate::client::ClientOptions;
+use crate::evidence::{open_for_run, EvidenceOptions};
 use crate::outcome::ExitCode;
 use crate::redact::{scan_for_secrets, Redactor};
+use crate::report::progress::{Console, ConsoleMode, Verbosity};
 use crate::report::{console, write_reports};
 use crate::runner::{run_project, RunOptions};
 use crate::signing::Schemes;
@@ -38,6 +41,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Undo what a crashed run left in its ledger (exit 6 while anything is left).
     Cleanup(Box<crate::safety::cli::CleanupArgs>),
+    /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
+    Merge(crate::ci::command::MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +134,25 @@ pub struct RunArgs {
     pub sink_name: Option<String>,
     #[command(flatten)]
     pub safety: crate::safety::cli::SafetyArgs,
+    /// Run only shard I of N: whole phases, balanced by case count (see src/ci/shard.rs).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::ci::shard::Shard>,
+    /// Re-run only the cases that failed or errored in this results.json, with the
+    /// cases they need; the rest is left out of this run's reports.
+    #[arg(long, value_name = "RESULTS")]
+    pub rerun_failed: Option<PathBuf>,
+    /// Write one JSON event per case to this file (JSON lines, redacted).
+    #[arg(long, value_name = "FILE")]
+    pub evidence_jsonl: Option<PathBuf>,
+    /// POST each case's event to this URL, signed with the webhook scheme and secret.
+    #[arg(long, value_name = "URL")]
+    pub evidence_webhook: Option<String>,
+    /// Print only the summary table and the verdict.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the redacted transcript of every failing or erroring case.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Entry point of the binary.
@@ -154,6 +178,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::List(args) => list(&args),
         Command::Validate(args) => validate(&args),
         Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
+        Command::Merge(args) => crate::ci::command::merge(&args),
     }
 }
 
@@ -362,8 +387,47 @@ async fn run(args: &RunArgs) -> i32 {
         }
     };
 
-    let color = std::io::stdout().is_terminal();
-    let console_text = Arc::new(Mutex::new(String::new()));
+    let selection = match Selection::new(&project, args.shard, args.rerun_failed.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            target.shutdown().await;
+            return config_error(e);
+        }
+    };
+    for note in &selection.notes {
+        eprintln!("{note}");
+    }
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let mode = ConsoleMode::detect(
+        std::io::stdout().is_terminal(),
+        &|k| std::env::var(k).ok(),
+        verbosity,
+    );
+    let total = selection.count(&project);
+    let console = Console::new(mode, &redactor, total);
+    let evidence_opts = EvidenceOptions {
+        jsonl: args.evidence_jsonl.clone(),
+        webhook: args.evidence_webhook.clone(),
+        shard: args.shard.map(|s| s.to_string()),
+    };
+    let evidence = match open_for_run(
+        &evidence_opts,
+        &target,
+        &project,
+        &run_id,
+        &client,
+        &redactor,
+    ) {
+        Ok(e) => e.map(Arc::new),
+        Err(e) => {
+            target.shutdown().await;
+            return config_error(redactor.redact(&e.to_string()));
+        }
+    };
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -385,16 +449,28 @@ async fn run(args: &RunArgs) -> i32 {
         })
     };
     let on_case = {
-        let redactor = redactor.clone();
-        let console_text = console_text.clone();
+        let console = console.clone();
+        let evidence = evidence.clone();
         Arc::new(move |case: &crate::outcome::CaseResult| {
-            let line = redactor.redact(&console::case_line(case, color));
-            println!("{line}");
-            let mut buf = console_text.lock().unwrap_or_else(|e| e.into_inner());
-            buf.push_str(&line);
-            buf.push('\n');
+            console.case_finished(case);
+            if let Some(e) = &evidence {
+                e.record(case);
+            }
         })
     };
+    let on_case_start = {
+        let console = console.clone();
+        Arc::new(move |phase: &str, case: &str| console.case_started(phase, case))
+    };
+    let ticker = mode.live.then(|| {
+        let console = console.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                console.tick();
+            }
+        })
+    });
     let opts = RunOptions {
         filters,
         fail_fast: args.fail_fast,
@@ -403,26 +479,34 @@ async fn run(args: &RunArgs) -> i32 {
         cancel,
         on_case: Some(on_case),
         run_id: Some(run_id),
-        phases: None,
+        phases: selection.phases,
+        cases: selection.cases,
+        on_case_start: Some(on_case_start),
         profile,
         recorder: Some(recorder.clone()),
     };
-    let result = run_project(&project, &target, &opts, &redactor).await;
+    let mut result = run_project(&project, &target, &opts, &redactor).await;
     // Undone after the run whatever happened (pass, fail, Ctrl-C); a second Ctrl-C
     // still aborts at once and leaves the ledger for `cleanup --ledger`.
     let cleanup = crate::safety::cli::undo_after_run(&recorder, &target, &client).await;
     ctrl_c.abort();
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    console.end_live();
     target.shutdown().await;
+    result.shard = args.shard.map(|s| s.info());
+    drop(opts);
+    if let Some(sink) = evidence.and_then(Arc::into_inner) {
+        let delivery = sink.finish().await;
+        for f in &delivery.failures {
+            eprintln!("warning: {}", redactor.redact(f));
+        }
+        result.evidence = Some(delivery);
+    }
 
-    let mut console_out = console_text
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let summary = redactor.redact(&console::summary_table(&result, color));
-    println!("{summary}");
-    console_out.push_str(&summary);
-    console_out.push('\n');
     // The summary table already ends with the verdict line.
+    console.print(&console::summary_table(&result, mode.color));
     let verdict = crate::verdict::verdict(&result);
 
     let paths = match write_reports(&result, &project.catalogue, &args.reports, &redactor) {
@@ -433,19 +517,20 @@ async fn run(args: &RunArgs) -> i32 {
         Ok(c) => c.render(&redactor),
         Err(e) => redactor.redact(&format!("cleanup incomplete: {e}\n")),
     };
-    print!("{cleanup_text}");
-    console_out.push_str(&cleanup_text);
+    console.print(cleanup_text.trim_end_matches('\n'));
     if let Err(e) =
         crate::safety::cli::add_cleanup_block(&paths, &result, cleanup.as_ref().ok(), &redactor)
     {
         return config_error(redactor.redact(&format!("failed to write reports: {e}")));
     }
-    let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
-    println!("{reports_line}");
-    console_out.push_str(&reports_line);
+    if verbosity != Verbosity::Quiet {
+        console.print(&format!("reports: {}", args.reports.display()));
+    }
+    let console_out = console.printed();
     // The ledger holds what the server answered to the settings snapshot: scanned too.
     let mut scanned = paths.all();
     scanned.push(recorder.ledger.path().to_path_buf());
+    scanned.extend(args.evidence_jsonl.iter().cloned());
     let hits = scan_for_secrets(&scanned, &[console_out.as_str()], &redactor);
     if !hits.is_empty() {
         for h in &hits {

@@ -4,8 +4,10 @@
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
 pub mod catalogue;
+pub mod ci;
 pub mod cli;
 pub mod client;
+pub mod evidence;
 pub mod outcome;
 pub mod redact;
 pub mod report;

@@ -134,6 +134,35 @@ pub struct RunResult {
     pub cases: Vec<CaseResult>,
     /// Set when the run was cut short (Ctrl-C, --fail-fast, unreachable target).
     pub interrupted: Option<String>,
+    /// Which shard of a `--shard I/N` run this is; absent for a whole (or merged) run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// What became of the per-case evidence events (`--evidence-jsonl`,
+    /// `--evidence-webhook`); never part of the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceDelivery>,
+}
+
+/// `--shard I/N`: this run holds the phases assigned to shard `index` (1-based) of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub total: u32,
+}
+
+/// Where the run's evidence events went and which deliveries failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct EvidenceDelivery {
+    /// The `--evidence-jsonl` file, if any.
+    pub jsonl: Option<String>,
+    /// The `--evidence-webhook` URL, if any.
+    pub webhook: Option<String>,
+    /// Events produced (one per case).
+    pub events: usize,
+    /// Webhook deliveries answered with 2xx.
+    pub delivered: usize,
+    /// One line per failed delivery or write, "failed to ..." style.
+    pub failures: Vec<String>,
 }
 
 impl RunResult {

@@ -237,6 +237,8 @@ mod tests {
             duration_ms: 1000,
             cases,
             interrupted: None,
+            shard: None,
+            evidence: None,
         }
     }
 

@@ -337,14 +337,38 @@ fn ci_runs_the_ci_script_then_the_release_binary_against_the_mock() {
 }
 
 #[test]
-fn the_release_gate_feeds_the_runbook_env_and_gates_on_the_exit_code() {
+fn the_release_gate_runs_shards_that_feed_the_runbook_env() {
     let wf = workflow("release-gate.yml");
     let on = obj(&wf["on"], "on");
     assert!(on.contains_key("workflow_dispatch"));
     assert_eq!(wf["on"]["push"]["tags"][0], "v*");
     let job = &wf["jobs"]["conformance"];
-    assert_eq!(job["permissions"]["checks"], "write");
     assert_eq!(job["permissions"]["contents"], "read");
+    assert!(
+        job["permissions"].get("checks").is_none(),
+        "shards publish nothing: the merge does"
+    );
+    assert_eq!(job["environment"], "staging");
+    assert_eq!(job["strategy"]["fail-fast"], false);
+    let shards = job["strategy"]["matrix"]["shard"]
+        .as_array()
+        .expect("a shard matrix");
+    assert!(shards.len() >= 2);
+    let expected: Vec<Value> = (1..=shards.len()).map(|i| Value::from(i as u64)).collect();
+    assert_eq!(shards, &expected, "shards are 1..=N");
+    let total = wf["env"]["SHARD_TOTAL"]
+        .as_u64()
+        .or_else(|| {
+            wf["env"]["SHARD_TOTAL"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+        })
+        .expect("SHARD_TOTAL");
+    assert_eq!(
+        total as usize,
+        shards.len(),
+        "SHARD_TOTAL and the matrix disagree"
+    );
     let s = steps(&wf, "conformance");
 
     let (token_at, token) = step_running(s, "THOTH_ADMIN_BEARER_TOKEN_FILE=");
@@ -357,6 +381,14 @@ fn the_release_gate_feeds_the_runbook_env_and_gates_on_the_exit_code() {
     ));
 
     let (gate_at, gate) = step_running(s, "thoth-conformance run --target live --reports reports");
+    let run = gate["run"].as_str().unwrap();
+    assert!(run.contains("--shard \"${SHARD}/${SHARD_TOTAL}\""), "{run}");
+    assert_eq!(gate["env"]["SHARD"], "${{ matrix.shard }}");
+    assert!(run.contains("--suites thoth-conformance/suites"), "{run}");
+    assert!(
+        run.contains("--evidence-webhook \"$THOTH_WEBHOOK_URL\""),
+        "{run}"
+    );
     assert!(
         token_at < gate_at,
         "the token file must exist before the run"
@@ -381,6 +413,60 @@ fn the_release_gate_feeds_the_runbook_env_and_gates_on_the_exit_code() {
             "{var} not from the secret store: {value}"
         );
     }
+    let upload = step_using(s, "actions/upload-artifact");
+    assert_eq!(upload["with"]["path"], "reports/");
+    assert!(
+        upload["with"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("${{ matrix.shard }}"),
+        "one artifact per shard"
+    );
+    assert!(
+        runs_after_failure(upload),
+        "a failed shard's reports are merged too"
+    );
+    let (_, cleanup) = step_running(s, "rm -f \"$RUNNER_TEMP/thoth_admin_jwt\"");
+    assert_eq!(cleanup["if"], "${{ always() }}");
+}
+
+#[test]
+fn the_release_gate_merges_the_shards_and_gates_on_the_merged_exit_code() {
+    let wf = workflow("release-gate.yml");
+    let job = &wf["jobs"]["merge"];
+    assert_eq!(job["needs"], "conformance");
+    assert!(
+        runs_after_failure(job),
+        "the merge must run when a shard fails"
+    );
+    assert_eq!(job["permissions"]["checks"], "write");
+    assert_eq!(job["permissions"]["contents"], "read");
+    assert!(
+        job.get("environment").is_none(),
+        "the merge needs no tenant secrets"
+    );
+    let s = steps(&wf, "merge");
+    let download = step_using(s, "actions/download-artifact");
+    let pattern = download["with"]["pattern"].as_str().unwrap();
+    let shard_artifact = steps(&wf, "conformance")
+        .iter()
+        .find_map(|st| {
+            st["with"]["name"]
+                .as_str()
+                .filter(|n| n.contains("matrix.shard"))
+        })
+        .unwrap();
+    assert_eq!(
+        pattern.replace('*', "${{ matrix.shard }}"),
+        shard_artifact,
+        "the download pattern must match the shard artifacts"
+    );
+    let dir = download["with"]["path"].as_str().unwrap();
+    let (merge_at, merge) = step_running(s, "thoth-conformance merge");
+    let run = merge["run"].as_str().unwrap();
+    assert!(run.contains(&format!("{dir}/*/results.json")), "{run}");
+    assert!(run.contains("--reports reports"), "{run}");
+    assert!(merge.get("continue-on-error").is_none() && merge.get("if").is_none());
 
     let publish = step_using(s, "mikepenz/action-junit-report");
     assert_eq!(publish["with"]["report_paths"], "reports/junit.xml");
@@ -395,12 +481,10 @@ fn the_release_gate_feeds_the_runbook_env_and_gates_on_the_exit_code() {
     ] {
         assert!(
             runs_after_failure(step),
-            "{what} step skipped when the gate fails"
+            "{what} step skipped when the merge fails"
         );
     }
-    assert!(gate_at < summary_at);
-    let (_, cleanup) = step_running(s, "rm -f \"$RUNNER_TEMP/thoth_admin_jwt\"");
-    assert_eq!(cleanup["if"], "${{ always() }}");
+    assert!(merge_at < summary_at);
 }
 
 #[test]

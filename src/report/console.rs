@@ -189,6 +189,8 @@ mod tests {
                 case("pam", "c", Status::Fail, Some("bad")),
             ],
             interrupted: None,
+            shard: None,
+            evidence: None,
         };
         let table = summary_table(&run, false);
         let expected = "\

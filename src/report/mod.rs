@@ -9,6 +9,7 @@ pub mod console;
 pub mod coverage;
 pub mod html;
 pub mod junit;
+pub mod progress;
 pub mod redacted;
 pub mod results;
 pub mod transcript;

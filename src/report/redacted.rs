@@ -7,7 +7,7 @@
 //! destructured whole, so a field added to `outcome` fails to compile here until someone
 //! decides how it is redacted.
 
-use crate::outcome::{CaseResult, Exchange, RunResult, StepResult, TargetInfo};
+use crate::outcome::{CaseResult, EvidenceDelivery, Exchange, RunResult, StepResult, TargetInfo};
 use crate::redact::Redactor;
 
 fn strings(v: &[String], r: &Redactor) -> Vec<String> {
@@ -109,6 +109,8 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
         duration_ms,
         cases,
         interrupted,
+        shard,
+        evidence,
     } = run;
     let TargetInfo {
         kind,
@@ -133,6 +135,14 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
         duration_ms: *duration_ms,
         cases: cases.iter().map(|c| redact_case(c, r)).collect(),
         interrupted: opt(interrupted, r),
+        shard: *shard,
+        evidence: evidence.as_ref().map(|e| EvidenceDelivery {
+            jsonl: opt(&e.jsonl, r),
+            webhook: opt(&e.webhook, r),
+            events: e.events,
+            delivered: e.delivered,
+            failures: strings(&e.failures, r),
+        }),
     }
 }
 
@@ -196,6 +206,8 @@ mod tests {
             duration_ms: 1,
             cases: vec![case],
             interrupted: Some(s),
+            shard: None,
+            evidence: None,
         };
         let planted = serde_json::to_string(&run)
             .unwrap()

@@ -27,6 +27,7 @@ use crate::safety::plan::{planned_kinds, suite_plan, Decision};
 use crate::safety::profile::cleanup_allowed;
 use crate::safety::{Profile, Recorder};
 use crate::suite::load::{LoadedSuite, Project};
+use crate::suite::model::Case;
 use crate::target::Target;
 use crate::template::{render, Vars};
 use case::{not_run, now_rfc3339, run_case, run_cleanup, run_steps};
@@ -34,6 +35,8 @@ use step::{CaseState, StepEnv};
 
 /// Called once per finished case, in completion order (console progress).
 pub type CaseCallback = Arc<dyn Fn(&CaseResult) + Send + Sync>;
+/// Called with `(phase, case_id)` when a case starts running (live progress line).
+pub type CaseStartCallback = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct RunOptions {
@@ -54,6 +57,10 @@ pub struct RunOptions {
     /// The run's ledger: when set, the tenant is snapshotted before the first mutation
     /// and every `creates` is recorded as it happens (the caller undoes them).
     pub recorder: Option<Arc<Recorder>>,
+    /// Only these `phase::case` run at all (others are left out of the result, not
+    /// disabled; phases without one are left out whole); None = all. `--rerun-failed`.
+    pub cases: Option<BTreeSet<String>>,
+    pub on_case_start: Option<CaseStartCallback>,
 }
 
 impl Default for RunOptions {
@@ -69,6 +76,8 @@ impl Default for RunOptions {
             phases: None,
             profile: Profile::Full,
             recorder: None,
+            cases: None,
+            on_case_start: None,
         }
     }
 }
@@ -154,6 +163,7 @@ pub async fn run_project(
             opts.phases
                 .as_ref()
                 .is_none_or(|p| p.contains(&s.suite.phase))
+                && !phase_cases(opts, s).is_empty()
         })
         .collect();
     let mut result = RunResult {
@@ -166,11 +176,13 @@ pub async fn run_project(
         duration_ms: 0,
         cases: Vec::new(),
         interrupted: None,
+        shard: None,
+        evidence: None,
     };
     let client = match HttpClient::new(opts.client.clone()) {
         Ok(c) => c,
         Err(e) => {
-            result.cases = all_cases(&suites, Status::Error, &e.to_string());
+            result.cases = all_cases(opts, &suites, Status::Error, &e.to_string());
             result.interrupted = Some(e.to_string());
             return finish(result, started);
         }
@@ -191,7 +203,7 @@ pub async fn run_project(
             probe.message.clone().unwrap_or_default()
         );
         for s in &suites {
-            for c in &s.suite.cases {
+            for c in phase_cases(opts, s) {
                 let mut r = not_run(&s.suite.phase, c, Status::Error, why.clone());
                 r.steps.push(probe.clone());
                 ctx.finished(&r);
@@ -206,7 +218,7 @@ pub async fn run_project(
         let kinds = planned_kinds(project, &opts.filters, opts.profile, target);
         if let Err(e) = rec.snapshot(&ctx.client, target, &kinds).await {
             let why = e.to_string();
-            result.cases = all_cases(&suites, Status::Error, &why);
+            result.cases = all_cases(opts, &suites, Status::Error, &why);
             result.cases.iter().for_each(|r| ctx.finished(r));
             result.interrupted = Some(why);
             return finish(result, started);
@@ -248,10 +260,8 @@ pub async fn run_project(
     // cycles; this keeps the result complete even so).
     for s in &suites {
         if !started_phases.contains(s.suite.phase.as_str()) {
-            let cases = s
-                .suite
-                .cases
-                .iter()
+            let cases = phase_cases(opts, s)
+                .into_iter()
                 .map(|c| {
                     not_run(
                         &s.suite.phase,
@@ -276,14 +286,31 @@ fn finish(mut result: RunResult, started: Instant) -> RunResult {
     result
 }
 
-fn all_cases(suites: &[&LoadedSuite], status: Status, why: &str) -> Vec<CaseResult> {
+fn all_cases(
+    opts: &RunOptions,
+    suites: &[&LoadedSuite],
+    status: Status,
+    why: &str,
+) -> Vec<CaseResult> {
     suites
         .iter()
         .flat_map(|s| {
-            s.suite
-                .cases
-                .iter()
+            phase_cases(opts, s)
+                .into_iter()
                 .map(|c| not_run(&s.suite.phase, c, status, why))
+        })
+        .collect()
+}
+
+/// The cases of `s` this run holds at all (see [`RunOptions::cases`]), in file order.
+fn phase_cases<'s>(opts: &RunOptions, s: &'s LoadedSuite) -> Vec<&'s Case> {
+    s.suite
+        .cases
+        .iter()
+        .filter(|c| {
+            opts.cases
+                .as_ref()
+                .is_none_or(|set| set.contains(&format!("{}::{}", s.suite.phase, c.id)))
         })
         .collect()
 }
@@ -325,31 +352,35 @@ fn phase_vars(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Result<Vars, String> {
 
 async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let phase = s.suite.phase.as_str();
-    let cases = &s.suite.cases;
-    // Filters and the profile, decided before anything is sent (same rules as --dry-run).
+    // A shard or a rerun selects cases (the others are left out, not disabled); filters
+    // and the profile then decide before anything is sent (same rules as --dry-run).
+    let cases = phase_cases(ctx.opts, s);
     let mut plan = suite_plan(&s.suite, &ctx.opts.filters, ctx.opts.profile, ctx.target);
     if let Some(rec) = &ctx.opts.recorder {
         plan = rec.guard(ctx.opts.profile, &s.suite, plan);
     }
-    let excluded = |i: usize| match &plan[i] {
-        Decision::Disabled(why) => Some(why.clone()),
-        _ => None,
+    let excluded = |c: &Case| {
+        let i = s.suite.cases.iter().position(|x| x.id == c.id)?;
+        match &plan[i] {
+            Decision::Disabled(why) => Some(why.clone()),
+            _ => None,
+        }
     };
-    let selected: Vec<bool> = (0..cases.len()).map(|i| excluded(i).is_none()).collect();
+    let selected: Vec<bool> = cases.iter().map(|c| excluded(c).is_none()).collect();
     let mut out = Vec::with_capacity(cases.len());
     let emit = |r: CaseResult, out: &mut Vec<CaseResult>| {
         ctx.finished(&r);
         out.push(r);
     };
     if !selected.iter().any(|s| *s) {
-        for (i, c) in cases.iter().enumerate() {
-            let why = excluded(i).unwrap_or_default();
+        for c in &cases {
+            let why = excluded(c).unwrap_or_default();
             emit(not_run(phase, c, Status::Disabled, why), &mut out);
         }
         return out;
     }
     if let Some(why) = ctx.stopped() {
-        for c in cases {
+        for c in &cases {
             emit(not_run(phase, c, Status::Disabled, why.clone()), &mut out);
         }
         return out;
@@ -357,7 +388,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let mut vars = match phase_vars(ctx, s) {
         Ok(v) => v,
         Err(e) => {
-            for c in cases {
+            for c in &cases {
                 emit(not_run(phase, c, Status::Error, e.clone()), &mut out);
             }
             return out;
@@ -373,7 +404,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     let mut earlier: HashMap<String, Status> = HashMap::new();
     for (i, c) in cases.iter().enumerate() {
         let r = if !selected[i] {
-            not_run(phase, c, Status::Disabled, excluded(i).unwrap_or_default())
+            not_run(phase, c, Status::Disabled, excluded(c).unwrap_or_default())
         } else if let Some(why) = ctx.stopped() {
             not_run(phase, c, Status::Disabled, why)
         } else if let Some((_, why)) = &setup_failure {
@@ -386,6 +417,9 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             r.steps = setup_steps.clone();
             r
         } else {
+            if let Some(cb) = &ctx.opts.on_case_start {
+                cb(phase, &c.id);
+            }
             run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await
         };
         earlier.insert(c.id.clone(), r.status);

@@ -258,5 +258,7 @@ pub fn run() -> RunResult {
             ),
         ],
         interrupted: None,
+        shard: None,
+        evidence: None,
     }
 }

@@ -1,0 +1,77 @@
+//! The `merge` subcommand: read the shards' `results.json`, merge them, and write every
+//! report as `run` would have, exiting with the merged run's verdict.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::merge::merge_runs;
+use crate::outcome::ExitCode;
+use crate::redact::Redactor;
+use crate::report::{console, read_results, write_reports};
+use crate::runner::suites_hash;
+use crate::suite::load::load_project;
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' results.json files (e.g. reports-*/results.json).
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+    /// Where the merged junit.xml, coverage.md/json, report.html and results.json go.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// The suite directory the shards ran (its catalogue fills the coverage report).
+    #[arg(long, default_value = "suites")]
+    pub suites: PathBuf,
+    #[arg(long, default_value = "fixtures")]
+    pub fixtures: PathBuf,
+}
+
+fn config_error(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    ExitCode::ConfigError as i32
+}
+
+/// Runs `merge`; returns the exit code (2 when the results cannot be merged).
+pub fn merge(args: &MergeArgs) -> i32 {
+    let project = match load_project(&args.suites, &args.fixtures) {
+        Ok(p) => p,
+        Err(diags) => {
+            eprintln!("{diags}");
+            return config_error(format!(
+                "failed to load suites: {} problem(s)",
+                diags.0.len()
+            ));
+        }
+    };
+    let mut inputs = Vec::new();
+    for path in &args.results {
+        match read_results(path) {
+            Ok(run) => inputs.push((path.clone(), run)),
+            Err(e) => return config_error(format!("failed to {e}")),
+        }
+    }
+    let merged = match merge_runs(&project, &suites_hash(&project), inputs) {
+        Ok(m) => m,
+        Err(e) => return config_error(format!("failed to {e}")),
+    };
+    // The inputs were redacted when their shards wrote them; nothing secret is known here.
+    let redactor = Redactor::new();
+    let color = crate::report::progress::ConsoleMode::detect(
+        std::io::stdout().is_terminal(),
+        &|k| std::env::var(k).ok(),
+        crate::report::progress::Verbosity::Normal,
+    )
+    .color;
+    println!("{}", console::summary_table(&merged, color));
+    if let Err(e) = write_reports(&merged, &project.catalogue, &args.reports, &redactor) {
+        return config_error(format!("failed to write reports: {e}"));
+    }
+    println!(
+        "merged {} results file(s) into {}",
+        args.results.len(),
+        args.reports.display()
+    );
+    crate::verdict::verdict(&merged).exit_code
+}
