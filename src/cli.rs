@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::ClientOptions;
+use crate::expectations::{self, Ledger, Stale};
 use crate::outcome::ExitCode;
-use crate::redact::{scan_for_secrets, Redactor};
+use crate::redact::{scan_for_secrets, Redactor, SecretHit};
 use crate::report::{console, write_reports};
 use crate::runner::{run_project, RunOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
 use crate::suite::load::{load_project, Project};
 use crate::target::{find_thothctl, known_faults, LiveOptions, MockOptions, Target};
+use crate::verdict::Verdict;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,6 +127,13 @@ pub struct RunArgs {
     /// Name of the sink behind THOTH_WEBHOOK_URL (default `siem`).
     #[arg(long, value_name = "NAME")]
     pub sink_name: Option<String>,
+    /// Ledger of known failures and waivers (default: `<suites>/expectations.yaml` if
+    /// present). A known failure that passes, or an expired entry, exits 4.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// Time budget of the whole run (e.g. 15m); cases not finished by then end `error`.
+    #[arg(long, value_name = "DURATION")]
+    pub run_timeout: Option<String>,
 }
 
 /// Entry point of the binary.
@@ -318,10 +327,32 @@ async fn run(args: &RunArgs) -> i32 {
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
     };
+    let run_timeout = match &args.run_timeout {
+        Some(v) => match parse("--run-timeout", v) {
+            Ok(d) => Some(d),
+            Err(code) => return code,
+        },
+        None => None,
+    };
     let project = match load(&args.project) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let ledger = match expectations::ledger_path(args.expectations.as_deref(), &args.project.suites)
+    {
+        Some(path) => match Ledger::load(&path, &project) {
+            Ok(l) => l,
+            Err(diags) => {
+                eprintln!("{diags}");
+                return config_error(format!(
+                    "failed to load the expectations ledger: {} problem(s)",
+                    diags.len()
+                ));
+            }
+        },
+        None => Ledger::default(),
+    };
+    let today = expectations::today_utc();
     let client = ClientOptions {
         request_timeout,
         ca_cert: args.ca_cert.clone(),
@@ -361,8 +392,11 @@ async fn run(args: &RunArgs) -> i32 {
     let on_case = {
         let redactor = redactor.clone();
         let console_text = console_text.clone();
+        let ledger = ledger.clone();
         Arc::new(move |case: &crate::outcome::CaseResult| {
-            let line = redactor.redact(&console::case_line(case, color));
+            let mut case = case.clone();
+            ledger.annotate(&mut case, today);
+            let line = redactor.redact(&console::case_line(&case, color));
             println!("{line}");
             let mut buf = console_text.lock().unwrap_or_else(|e| e.into_inner());
             buf.push_str(&line);
@@ -383,8 +417,11 @@ async fn run(args: &RunArgs) -> i32 {
         on_case: Some(on_case),
         run_id: None,
         phases: None,
+        waived: ledger.waived(),
+        run_timeout,
     };
-    let result = run_project(&project, &target, &opts, &redactor).await;
+    let mut result = run_project(&project, &target, &opts, &redactor).await;
+    let stale = ledger.apply(&mut result, today);
     ctrl_c.abort();
     target.shutdown().await;
 
@@ -406,14 +443,29 @@ async fn run(args: &RunArgs) -> i32 {
     let reports_line = redactor.redact(&format!("reports: {}", args.reports.display()));
     println!("{reports_line}");
     console_out.push_str(&reports_line);
-    let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
-    if !hits.is_empty() {
-        for h in &hits {
-            eprintln!("secret leak: {h}");
-        }
-        return ExitCode::SecretLeaked as i32;
+    for s in &stale {
+        let line = redactor.redact(&s.to_string());
+        eprintln!("{line}");
+        console_out.push('\n');
+        console_out.push_str(&line);
     }
-    verdict.exit_code
+    let hits = scan_for_secrets(&paths.all(), &[console_out.as_str()], &redactor);
+    for h in &hits {
+        eprintln!("secret leak: {h}");
+    }
+    final_exit_code(&verdict, &stale, &hits)
+}
+
+/// The process exit code: a leak found by the final secret scan (5) outranks a stale
+/// expectations entry (4), which outranks the run's own verdict (0, 1 or 3).
+pub fn final_exit_code(verdict: &Verdict, stale: &[Stale], leaks: &[SecretHit]) -> i32 {
+    if !leaks.is_empty() {
+        ExitCode::SecretLeaked as i32
+    } else if !stale.is_empty() {
+        ExitCode::StaleExpectation as i32
+    } else {
+        verdict.exit_code
+    }
 }
 
 /// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when

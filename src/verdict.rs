@@ -121,13 +121,14 @@ fn all_exchanges_are_transport_errors(case: &CaseResult) -> bool {
 /// Decides the run's verdict from its cases alone.
 pub fn verdict(run: &RunResult) -> Verdict {
     let counts = Counts::of(&run.cases);
-    let (status, mut message) = if counts.fail > 0 {
+    // Fails the expectations ledger records as known do not fail the run (a known
+    // failure that passes does, through exit 4, decided by the caller).
+    let expected = run.cases.iter().filter(|c| c.is_expected_failure()).count();
+    let unexpected_fail = counts.fail - expected;
+    let (status, mut message) = if unexpected_fail > 0 {
         (
             RunStatus::Failed,
-            format!(
-                "{} case(s) failed: the target broke a requirement",
-                counts.fail
-            ),
+            format!("{unexpected_fail} case(s) failed: the target broke a requirement"),
         )
     } else if counts.error > 0 {
         let unreachable = counts.pass == 0
@@ -166,6 +167,11 @@ pub fn verdict(run: &RunResult) -> Verdict {
             format!("all {} run case(s) passed", counts.pass),
         )
     };
+    if expected > 0 {
+        message.push_str(&format!(
+            " ({expected} expected failure(s) recorded in the expectations ledger)"
+        ));
+    }
     if let Some(why) = &run.interrupted {
         message.push_str(&format!(" (run cut short: {why})"));
     }
@@ -216,7 +222,32 @@ mod tests {
             cleanup: vec![],
             duration_ms: 1,
             started_at: "2026-01-01T00:00:00Z".into(),
+            expectation: None,
         }
+    }
+
+    #[test]
+    fn expected_failures_do_not_fail_the_run() {
+        use crate::outcome::{ExpectationKind, ExpectationNote, ExpectationOutcome};
+        let mut known = case("known", Status::Fail, vec![exchange(false)]);
+        known.expectation = Some(ExpectationNote {
+            kind: ExpectationKind::KnownFailure,
+            outcome: ExpectationOutcome::ExpectedFailure,
+            reason: "VND-1".into(),
+            owner: "qa".into(),
+            expires: "2099-01-01".into(),
+            requirement: None,
+            expired: false,
+        });
+        let ok = case("ok", Status::Pass, vec![exchange(false)]);
+        let v = verdict(&run(vec![known.clone(), ok.clone()]));
+        assert_eq!(v.exit_code, 0, "{}", v.message);
+        assert!(v.message.contains("1 expected failure(s)"), "{}", v.message);
+        assert_eq!(v.counts.fail, 1, "counts still show the fail");
+        let other = case("other", Status::Fail, vec![exchange(false)]);
+        let v = verdict(&run(vec![known, ok, other]));
+        assert_eq!(v.exit_code, 1);
+        assert!(v.message.starts_with("1 case(s) failed"), "{}", v.message);
     }
 
     fn run(cases: Vec<CaseResult>) -> RunResult {

@@ -271,6 +271,7 @@ mod tests {
             cleanup: vec![step("revoke", exchange("DELETE http://h/k/1", Some(204)))],
             duration_ms: 10,
             started_at: "2026-11-24T13:00:00Z".into(),
+            expectation: None,
         };
         let t = case_transcript(&case, &redactor());
         let expected = "\

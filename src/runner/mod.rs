@@ -10,7 +10,7 @@ pub mod poll;
 pub mod sink;
 pub mod step;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,6 +46,11 @@ pub struct RunOptions {
     pub run_id: Option<String>,
     /// Only these phases run at all (others are left out of the result); None = all.
     pub phases: Option<BTreeSet<String>>,
+    /// `phase::case` → reason: waived by the expectations ledger, reported disabled.
+    pub waived: BTreeMap<String, String>,
+    /// The whole run's time budget: when it runs out the running step stops and every
+    /// case not finished ends `error` "run time budget exhausted". None = no limit.
+    pub run_timeout: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -59,6 +64,8 @@ impl Default for RunOptions {
             on_case: None,
             run_id: None,
             phases: None,
+            waived: BTreeMap::new(),
+            run_timeout: None,
         }
     }
 }
@@ -67,6 +74,9 @@ pub fn new_run_id() -> String {
     use rand::Rng;
     format!("{:08x}", rand::rng().random::<u32>())
 }
+
+/// The reason every unfinished case gets when `run_timeout` runs out.
+pub const BUDGET_EXHAUSTED: &str = "run time budget exhausted";
 
 /// Why the run stopped early; the first reason wins.
 #[derive(Default)]
@@ -84,6 +94,17 @@ impl Stop {
     }
 }
 
+/// Cases a stop keeps from running: disabled when the user stopped the run (Ctrl-C,
+/// fail-fast), `error` when the time budget ran out, because then the cases were meant
+/// to run and give no verdict.
+fn not_reached_status(why: &str) -> Status {
+    if why == BUDGET_EXHAUSTED {
+        Status::Error
+    } else {
+        Status::Disabled
+    }
+}
+
 struct RunCtx<'a> {
     target: &'a Target,
     client: HttpClient,
@@ -94,6 +115,9 @@ struct RunCtx<'a> {
     stop: Stop,
     /// Never cancelled: cleanup still runs after Ctrl-C.
     cleanup_token: CancellationToken,
+    /// What steps race: Ctrl-C (a child of `opts.cancel`) or the run's time budget.
+    step_token: CancellationToken,
+    budget_spent: std::sync::atomic::AtomicBool,
 }
 
 impl RunCtx<'_> {
@@ -111,6 +135,9 @@ impl RunCtx<'_> {
     fn stopped(&self) -> Option<String> {
         if self.opts.cancel.is_cancelled() {
             self.stop.set("interrupted (Ctrl-C)");
+        }
+        if self.budget_spent.load(std::sync::atomic::Ordering::SeqCst) {
+            self.stop.set(BUDGET_EXHAUSTED);
         }
         self.stop.get()
     }
@@ -172,7 +199,23 @@ pub async fn run_project(
         run_id,
         stop: Stop::default(),
         cleanup_token: CancellationToken::new(),
+        step_token: opts.cancel.child_token(),
+        budget_spent: std::sync::atomic::AtomicBool::new(false),
     };
+    // The budget includes the probe; cleanup keeps its own token and still runs.
+    let budget = async {
+        match opts.run_timeout {
+            Some(limit) => {
+                tokio::time::sleep(limit.saturating_sub(started.elapsed())).await;
+                ctx.budget_spent
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                ctx.step_token.cancel();
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(budget);
+    let mut budget_done = false;
     if let Some(probe) = probe(&ctx).await {
         let why = format!(
             "target unreachable: {}",
@@ -213,7 +256,19 @@ pub async fn run_project(
                 running.push(async move { (phase, run_phase(ctx, s).await) });
             }
         }
-        match running.next().await {
+        let next = if budget_done {
+            running.next().await
+        } else {
+            tokio::select! {
+                next = running.next() => next,
+                _ = &mut budget => {
+                    // Steps now stop; phases not yet started mark their cases at once.
+                    budget_done = true;
+                    continue;
+                }
+            }
+        };
+        match next {
             Some((phase, cases)) => {
                 done.insert(phase);
                 by_phase.push((order[phase], cases));
@@ -323,7 +378,10 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     }
     if let Some(why) = ctx.stopped() {
         for c in cases {
-            emit(not_run(phase, c, Status::Disabled, why.clone()), &mut out);
+            emit(
+                not_run(phase, c, not_reached_status(&why), why.clone()),
+                &mut out,
+            );
         }
         return out;
     }
@@ -336,7 +394,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             return out;
         }
     };
-    let env = ctx.env(&ctx.opts.cancel);
+    let env = ctx.env(&ctx.step_token);
     let cleanup_env = ctx.env(&ctx.cleanup_token);
     let mut setup_state = CaseState::default();
     let (setup_steps, setup_failure) =
@@ -345,8 +403,10 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     for (i, c) in cases.iter().enumerate() {
         let r = if !selected[i] {
             not_run(phase, c, Status::Disabled, "filtered out")
+        } else if let Some(why) = ctx.opts.waived.get(&format!("{phase}::{}", c.id)) {
+            not_run(phase, c, Status::Disabled, why.clone())
         } else if let Some(why) = ctx.stopped() {
-            not_run(phase, c, Status::Disabled, why)
+            not_run(phase, c, not_reached_status(&why), why)
         } else if let Some((_, why)) = &setup_failure {
             let mut r = not_run(
                 phase,
