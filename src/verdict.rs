@@ -7,8 +7,8 @@
 //!    ([`ExitCode::TargetUnreachable`]). Unreachable means all of:
 //!    - no case passed (a single pass proves the target answered);
 //!    - every errored case made at least one exchange (steps or cleanup), and every
-//!      exchange of every errored case ended in a transport error (connection refused,
-//!      DNS, TLS, timeout: nothing came back).
+//!      exchange of every errored case ended in a transport error before any status
+//!      line came back (connection refused, DNS, TLS, timeout: nothing came back).
 //!
 //!    An errored case with no exchange at all (a harness error before anything was
 //!    sent) is not evidence of an unreachable target, so it makes the run exit 1.
@@ -115,7 +115,10 @@ fn all_exchanges_are_transport_errors(case: &CaseResult) -> bool {
         .chain(&case.cleanup)
         .flat_map(|step| &step.exchanges)
         .peekable();
-    exchanges.peek().is_some() && exchanges.all(|x| x.transport_error.is_some())
+    // An exchange that broke after the status line arrived (reset or stall in the body,
+    // body over the cap) proves the target answered: not "unreachable".
+    exchanges.peek().is_some()
+        && exchanges.all(|x| x.transport_error.is_some() && x.status.is_none())
 }
 
 /// Decides the run's verdict from its cases alone.

@@ -80,7 +80,15 @@ fn push_exchange(out: &mut String, x: &Exchange, redactor: &Redactor) {
     }
     let is_process = x.request_line.starts_with("thothctl");
     match (x.status, &x.transport_error) {
-        (_, Some(e)) => {
+        (Some(code), Some(e)) => {
+            let _ = writeln!(
+                out,
+                "  < {code}, then transport error after {} ms: {}",
+                x.duration_ms,
+                redactor.redact(e)
+            );
+        }
+        (None, Some(e)) => {
             let _ = writeln!(
                 out,
                 "  ! transport error after {} ms: {}",
