@@ -369,6 +369,14 @@ async fn run(args: &RunArgs) -> i32 {
 
     let color = std::io::stdout().is_terminal();
     let console_text = Arc::new(Mutex::new(String::new()));
+    for w in &target.warnings {
+        let line = redactor.redact(w);
+        eprintln!("{line}");
+        // Scanned at the end with everything else printed.
+        let mut buf = console_text.lock().unwrap_or_else(|e| e.into_inner());
+        buf.push_str(&line);
+        buf.push('\n');
+    }
     let cancel = tokio_util::sync::CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use rand::Rng;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
 use crate::outcome::TargetInfo;
@@ -72,7 +73,7 @@ pub struct MockOptions {
 }
 
 /// Options for `--target live`; every `None` falls back to the runbook env var.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LiveOptions {
     pub tenant_id: Option<String>,
     pub apex_domain: Option<String>,
@@ -98,20 +99,54 @@ pub struct Target {
     pub tenant: String,
     pub apex_domain: Option<String>,
     pub other_tenant: Option<String>,
-    pub admin_token: Option<String>,
-    pub org_key: Option<String>,
+    /// Credentials and secrets are [`SecretString`]s: no `{:?}` can print them, and
+    /// every use has to say `expose_secret` (see [`exposed`]).
+    pub admin_token: Option<SecretString>,
+    pub org_key: Option<SecretString>,
     pub webhook_url: Option<String>,
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     pub webhook_sink: Option<String>,
     /// Base of the sink's read API; deliveries are at `{sink_url}/{name}`.
     pub sink_url: Option<String>,
-    pub pam_callback_secret: Option<String>,
+    pub pam_callback_secret: Option<SecretString>,
     pub schemes: Schemes,
     pub thothctl: Option<PathBuf>,
     pub mock_faults: Vec<String>,
     /// Root of the mock's `/__admin` API; only on the mock target.
     pub admin_url: Option<String>,
+    /// Things the user should know about the configuration (a token file others can
+    /// read); the CLI prints them, redacted, to stderr.
+    pub warnings: Vec<String>,
     mock: Option<mock_govapi::RunningMock>,
+}
+
+/// The secret inside, for the one place that must send it.
+pub fn exposed(secret: &Option<SecretString>) -> Option<&str> {
+    secret.as_ref().map(|s| s.expose_secret())
+}
+
+fn secret(s: String) -> SecretString {
+    SecretString::from(s)
+}
+
+impl std::fmt::Debug for LiveOptions {
+    // Hand-written: the webhook and PAM secrets and the org key are plain strings here.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("LiveOptions")
+            .field("tenant_id", &self.tenant_id)
+            .field("apex_domain", &self.apex_domain)
+            .field("govapi_url", &self.govapi_url)
+            .field("auth_token_file", &self.auth_token_file)
+            .field("org_api_key", &set(&self.org_api_key))
+            .field("other_tenant_id", &self.other_tenant_id)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &set(&self.webhook_secret))
+            .field("pam_callback_secret", &set(&self.pam_callback_secret))
+            .field("sink_url", &self.sink_url)
+            .field("sink_name", &self.sink_name)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -200,17 +235,18 @@ impl Target {
             tenant: MOCK_TENANT.into(),
             apex_domain: None,
             other_tenant: Some(MOCK_OTHER_TENANT.into()),
-            admin_token: Some(admin_token),
-            org_key: Some(org_key),
+            admin_token: Some(secret(admin_token)),
+            org_key: Some(secret(org_key)),
             webhook_url: Some(format!("{root}/__sink/{MOCK_SINK}")),
-            webhook_secret: Some(webhook_secret),
+            webhook_secret: Some(secret(webhook_secret)),
             webhook_sink: Some(MOCK_SINK.into()),
             sink_url: Some(format!("{root}/__sink")),
-            pam_callback_secret: Some(pam_secret),
+            pam_callback_secret: Some(secret(pam_secret)),
             schemes: Schemes::default(),
             thothctl: None,
             mock_faults: faults.iter().map(|f| f.to_string()).collect(),
             admin_url: Some(root),
+            warnings: Vec::new(),
             mock: Some(mock),
         })
     }
@@ -247,8 +283,12 @@ impl Target {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         });
+        let mut warnings = Vec::new();
         let admin_token = match &token_file {
-            Some(path) => Some(read_token_file(path)?),
+            Some(path) => {
+                warnings.extend(token_file_warning(path));
+                Some(read_token_file(path)?)
+            }
             None => None,
         };
         let org_key = pick(&opts.org_api_key, &["THOTH_API_KEY", "THOTH_ORG_API_KEY"]);
@@ -286,19 +326,20 @@ impl Target {
             tenant,
             apex_domain: apex,
             other_tenant: pick(&opts.other_tenant_id, &["THOTH_OTHER_TENANT_ID"]),
-            admin_token,
-            org_key,
+            admin_token: admin_token.map(secret),
+            org_key: org_key.map(secret),
             webhook_url: pick(&opts.webhook_url, &["THOTH_WEBHOOK_URL"]),
-            webhook_secret,
+            webhook_secret: webhook_secret.map(secret),
             webhook_sink: sink_url
                 .as_ref()
                 .map(|_| opts.sink_name.clone().unwrap_or_else(|| MOCK_SINK.into())),
             sink_url,
-            pam_callback_secret: pam_secret,
+            pam_callback_secret: pam_secret.map(secret),
             schemes: Schemes::default(),
             thothctl: None,
             mock_faults: Vec::new(),
             admin_url: None,
+            warnings,
             mock: None,
         })
     }
@@ -344,16 +385,18 @@ impl Target {
             ("tenant", Value::String(self.tenant.clone())),
             ("govapi_url", Value::String(self.govapi_url.clone())),
         ];
+        // Suites sign with the secrets, so they are template variables; the redactor
+        // knows them, so nothing rendered from them leaves unredacted.
         let opt = [
-            ("other_tenant", &self.other_tenant),
-            ("webhook_url", &self.webhook_url),
-            ("webhook_secret", &self.webhook_secret),
-            ("webhook_sink", &self.webhook_sink),
-            ("pam_callback_secret", &self.pam_callback_secret),
+            ("other_tenant", self.other_tenant.as_deref()),
+            ("webhook_url", self.webhook_url.as_deref()),
+            ("webhook_secret", exposed(&self.webhook_secret)),
+            ("webhook_sink", self.webhook_sink.as_deref()),
+            ("pam_callback_secret", exposed(&self.pam_callback_secret)),
         ];
         for (name, value) in opt {
             if let Some(s) = value {
-                v.push((name, Value::String(s.clone())));
+                v.push((name, Value::String(s.to_string())));
             }
         }
         v
@@ -381,6 +424,28 @@ impl Target {
     }
 }
 
+/// A warning when the token file can be read by its group or by others (unix mode bits
+/// `0o077`): a bearer token is a tenant admin's whole power. Never names the token.
+#[cfg(unix)]
+pub fn token_file_warning(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: the admin token file {} is readable by its group or others (mode {:o}); \
+             `chmod 600` it",
+            path.display(),
+            mode & 0o777
+        )
+    })
+}
+
+#[cfg(not(unix))]
+pub fn token_file_warning(_path: &Path) -> Option<String> {
+    None
+}
+
+/// Read once, here; the token then lives only in the target, as a [`SecretString`].
 fn read_token_file(path: &Path) -> Result<String, TargetError> {
     let text = std::fs::read_to_string(path).map_err(|source| TargetError::TokenFile {
         path: path.display().to_string(),
@@ -446,7 +511,7 @@ mod tests {
         let t = Target::live(&LiveOptions::default(), &env, &r).unwrap();
         assert_eq!(t.govapi_url, "https://grid.acme.example.com");
         assert!(!t.govapi_url_explicit);
-        assert_eq!(t.org_key.as_deref(), Some("thoth_live_key_123"));
+        assert_eq!(exposed(&t.org_key), Some("thoth_live_key_123"));
         assert!(r.secrets().contains(&"thoth_live_key_123".to_string()));
         assert!(r.secrets().contains(&"whsec_live".to_string()));
         assert!(!t.has_feature(Feature::MockAdmin));
@@ -473,7 +538,7 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         assert_eq!(t.tenant, "flag-tenant");
         assert_eq!(t.govapi_url, "http://127.0.0.1:9");
-        assert_eq!(t.admin_token.as_deref(), Some("eyJ.token.sig"));
+        assert_eq!(exposed(&t.admin_token), Some("eyJ.token.sig"));
         assert_eq!(t.tenant_base(), "http://127.0.0.1:9/flag-tenant");
     }
 
@@ -508,5 +573,82 @@ mod tests {
         };
         let err = Target::live(&opts, &env, &Redactor::new()).unwrap_err();
         assert!(matches!(err, TargetError::EmptyTokenFile(_)));
+    }
+
+    #[test]
+    fn debug_output_never_holds_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jwt");
+        std::fs::write(&file, "eyJ.admin-token-value.sig").unwrap();
+        let opts = LiveOptions {
+            tenant_id: Some("acme".into()),
+            govapi_url: Some("http://127.0.0.1:9".into()),
+            auth_token_file: Some(file),
+            org_api_key: Some("thoth_org_key_value_1".into()),
+            webhook_secret: Some("whsec_webhook_value_1".into()),
+            pam_callback_secret: Some("pam_callback_value_1".into()),
+            ..LiveOptions::default()
+        };
+        let t = Target::live(&opts, &|_| None, &Redactor::new()).unwrap();
+        let secrets = [
+            "eyJ.admin-token-value.sig",
+            "thoth_org_key_value_1",
+            "whsec_webhook_value_1",
+            "pam_callback_value_1",
+        ];
+        for shown in [
+            format!("{t:?}"),
+            format!("{t:#?}"),
+            format!("{opts:?}"),
+            format!("{:?}", t.admin_token),
+            format!("{:?}", t.webhook_secret),
+        ] {
+            for s in secrets {
+                assert!(!shown.contains(s), "{s} in {shown}");
+            }
+        }
+        // Still usable where it must be sent.
+        assert_eq!(
+            exposed(&t.pam_callback_secret),
+            Some("pam_callback_value_1")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_others_can_read_is_warned_about_without_the_token() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jwt");
+        std::fs::write(&file, "eyJ.shared-token.sig").unwrap();
+        let env = env_of(&[
+            ("THOTH_TENANT_ID", "acme"),
+            ("THOTH_GOVAPI_URL", "http://127.0.0.1:9"),
+        ]);
+        let opts = LiveOptions {
+            auth_token_file: Some(file.clone()),
+            ..LiveOptions::default()
+        };
+        for (mode, warned) in [
+            (0o644, true),
+            (0o640, true),
+            (0o604, true),
+            (0o600, false),
+            (0o400, false),
+        ] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let t = Target::live(&opts, &env, &Redactor::new()).unwrap();
+            assert_eq!(
+                t.warnings.len(),
+                usize::from(warned),
+                "mode {mode:o}: {:?}",
+                t.warnings
+            );
+            if warned {
+                let w = &t.warnings[0];
+                assert!(w.contains(&format!("mode {mode:o}")), "{w}");
+                assert!(!w.contains("shared-token"), "{w}");
+            }
+        }
     }
 }
