@@ -100,6 +100,64 @@ async fn tls_handshake_failure() {
     );
 }
 
+/// A real TLS server on 127.0.0.1 with a fresh self-signed certificate (no CA anyone
+/// trusts) answering `{}` to everything; returns its https URL and the certificate PEM.
+async fn self_signed_tls_server() -> (String, String) {
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let pem = certified.cert.pem();
+    let key = PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 8192];
+                let _ = tls.read(&mut buf).await;
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (format!("https://{addr}"), pem)
+}
+
+#[tokio::test]
+async fn untrusted_self_signed_certificate() {
+    let (base, pem) = self_signed_tls_server().await;
+    let f = target_at(&base);
+    let r = run(&f, vec![suite(&one_case(GET_STATS))], &opts()).await;
+    let m = assert_status(&r, "c", Status::Error);
+    assert!(
+        m.starts_with("target unreachable: connect to 127.0.0.1:"),
+        "{m}"
+    );
+    assert!(m.to_lowercase().contains("certificate"), "{m}");
+    assert_eq!(reports_and_exit(&f, &r), 3);
+
+    // The same server, its certificate given as the private CA: the run goes through.
+    let ca = f.dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let mut o = opts();
+    o.client.ca_cert = Some(ca);
+    let r = run(&f, vec![suite(&one_case(GET_STATS))], &o).await;
+    assert_status(&r, "c", Status::Pass);
+}
+
 #[tokio::test]
 async fn connection_reset_mid_response() {
     let base = raw_server(|mut sock: TcpStream| async move {
