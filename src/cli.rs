@@ -64,6 +64,10 @@ pub struct ValidateArgs {
     pub suites: PathBuf,
     #[arg(long, default_value = "fixtures")]
     pub fixtures: PathBuf,
+    /// Also check this expectations ledger (default: `<suites>/expectations.yaml` if
+    /// present, for each suites directory checked).
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +233,16 @@ fn validate(args: &ValidateArgs) -> i32 {
         };
         match load_project(&dir, &args.fixtures) {
             Ok(p) => {
+                if let Some(ledger) = expectations::ledger_path(args.expectations.as_deref(), &dir)
+                {
+                    match Ledger::load(&ledger, &p) {
+                        Ok(l) => println!("ok: {} ({} entries)", ledger.display(), l.entries.len()),
+                        Err(diags) => {
+                            eprintln!("{diags}");
+                            failed = true;
+                        }
+                    }
+                }
                 let cases: usize = p.suites.iter().map(|s| s.suite.cases.len()).sum();
                 println!(
                     "ok: {} ({} suites, {cases} cases)",

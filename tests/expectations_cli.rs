@@ -152,3 +152,36 @@ fn an_entry_naming_no_case_is_a_config_error() {
     );
     assert!(!dir.path().join("reports").exists(), "nothing ran");
 }
+
+#[test]
+fn validate_checks_the_ledger_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |ledger: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+            .arg("validate")
+            .arg("--suites")
+            .arg(root().join("suites"))
+            .arg("--fixtures")
+            .arg(root().join("fixtures"))
+            .arg("--expectations")
+            .arg(ledger)
+            .output()
+            .unwrap()
+    };
+    let good = ledger(dir.path(), "waiver", CASE, "2099-12-31");
+    let out = validate(&good);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("ledger.yaml (1 entries)"),
+        "{}",
+        text(&out)
+    );
+    let bad = ledger(dir.path(), "waiver", CASE, "2099-02-30");
+    let out = validate(&bad);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("expectations[0].expires: `2099-02-30` is not a date (YYYY-MM-DD)"),
+        "{}",
+        text(&out)
+    );
+}
