@@ -331,7 +331,11 @@ async fn run_time_budget_exhausted() {
     let waiting = r.cases.iter().find(|c| c.phase == "first").unwrap();
     assert_eq!(waiting.status, Status::Error);
     assert!(
-        waiting.message.as_deref().unwrap().contains("interrupted"),
+        waiting
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("interrupted (run time budget exhausted)"),
         "{:?}",
         waiting.message
     );

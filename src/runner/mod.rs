@@ -12,6 +12,7 @@ pub mod step;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,7 +118,7 @@ struct RunCtx<'a> {
     cleanup_token: CancellationToken,
     /// What steps race: Ctrl-C (a child of `opts.cancel`) or the run's time budget.
     step_token: CancellationToken,
-    budget_spent: std::sync::atomic::AtomicBool,
+    budget_spent: AtomicBool,
 }
 
 impl RunCtx<'_> {
@@ -136,7 +137,7 @@ impl RunCtx<'_> {
         if self.opts.cancel.is_cancelled() {
             self.stop.set("interrupted (Ctrl-C)");
         }
-        if self.budget_spent.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.budget_spent.load(Ordering::SeqCst) {
             self.stop.set(BUDGET_EXHAUSTED);
         }
         self.stop.get()
@@ -200,15 +201,14 @@ pub async fn run_project(
         stop: Stop::default(),
         cleanup_token: CancellationToken::new(),
         step_token: opts.cancel.child_token(),
-        budget_spent: std::sync::atomic::AtomicBool::new(false),
+        budget_spent: AtomicBool::new(false),
     };
     // The budget includes the probe; cleanup keeps its own token and still runs.
     let budget = async {
         match opts.run_timeout {
             Some(limit) => {
                 tokio::time::sleep(limit.saturating_sub(started.elapsed())).await;
-                ctx.budget_spent
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                ctx.budget_spent.store(true, Ordering::SeqCst);
                 ctx.step_token.cancel();
             }
             None => std::future::pending().await,
@@ -417,7 +417,14 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             r.steps = setup_steps.clone();
             r
         } else {
-            run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await
+            let mut r = run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await;
+            // The step only knows it was cancelled; say by what.
+            if r.status == Status::Error && ctx.budget_spent.load(Ordering::SeqCst) {
+                if let Some(m) = r.message.as_mut().filter(|m| m.ends_with("interrupted")) {
+                    m.push_str(&format!(" ({BUDGET_EXHAUSTED})"));
+                }
+            }
+            r
         };
         earlier.insert(c.id.clone(), r.status);
         emit(r, &mut out);
