@@ -146,7 +146,7 @@ impl HttpClient {
                 .map(|b| String::from_utf8_lossy(b).into_owned()),
             ..Exchange::default()
         };
-        let result = self.send_inner(req).await;
+        let result = self.send_inner(req, &mut exchange).await;
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(resp) => {
@@ -159,7 +159,13 @@ impl HttpClient {
         (exchange, result)
     }
 
-    async fn send_inner(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    /// Fills `exchange` with the status and headers as soon as they arrive, so an
+    /// exchange that breaks in the body still shows that the target answered.
+    async fn send_inner(
+        &self,
+        req: &HttpRequest,
+        exchange: &mut Exchange,
+    ) -> Result<HttpResponse, TransportError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportError::Invalid(e.to_string()))?;
         let url = reqwest::Url::parse(&req.url)
@@ -185,7 +191,9 @@ impl HttpClient {
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
-            .collect();
+            .collect::<Vec<_>>();
+        exchange.status = Some(i64::from(status));
+        exchange.response_headers = headers.clone();
         let cap = self.opts.max_body_bytes;
         if resp.content_length().is_some_and(|n| n > cap as u64) {
             return Err(TransportError::BodyTooLarge(cap));

@@ -146,9 +146,8 @@ pub fn open_for_run(
                     _ => "it is not a valid http(s) URL".to_owned(),
                 })
             })?;
-            let secret = target
-                .webhook_secret
-                .clone()
+            let secret = crate::target::exposed(&target.webhook_secret)
+                .map(str::to_owned)
                 .ok_or(EvidenceError::NoSecret)?;
             let client = HttpClient::new(client.clone())
                 .map_err(|e| EvidenceError::Webhook(e.to_string()))?;
@@ -413,6 +412,7 @@ mod tests {
             cleanup: vec![],
             duration_ms: 42,
             started_at: "2026-11-24T13:00:00Z".into(),
+            expectation: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod ci;
 pub mod cli;
 pub mod client;
 pub mod evidence;
+pub mod expectations;
 pub mod outcome;
 pub mod redact;
 pub mod report;

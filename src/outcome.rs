@@ -99,9 +99,70 @@ pub struct CaseResult {
     pub duration_ms: u64,
     /// RFC 3339.
     pub started_at: String,
+    /// The expectations-ledger entry that names this case, and what became of it.
+    /// Absent from older `results.json` files and for cases the ledger does not name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expectation: Option<ExpectationNote>,
+}
+
+/// What the expectations ledger says about a case (see `crate::expectations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectationKind {
+    /// The case runs; its fail does not fail the run, its pass does (the entry is stale).
+    KnownFailure,
+    /// The case does not run at all (disabled, with the reason).
+    Waiver,
+}
+
+impl ExpectationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectationKind::KnownFailure => "known_failure",
+            ExpectationKind::Waiver => "waiver",
+        }
+    }
+}
+
+/// How a ledger entry met the case it names in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectationOutcome {
+    /// A known failure failed, as recorded: it does not fail the run.
+    ExpectedFailure,
+    /// A known failure passed: the entry is stale and the run exits 4.
+    UnexpectedPass,
+    /// A waived case, not run.
+    Waived,
+    /// A known failure that ended neither pass nor fail (error, skip, disabled).
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ExpectationNote {
+    pub kind: ExpectationKind,
+    pub outcome: ExpectationOutcome,
+    pub reason: String,
+    pub owner: String,
+    /// YYYY-MM-DD, the last day the entry holds.
+    pub expires: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<String>,
+    /// Set when the entry is past its date: the run exits 4.
+    #[serde(default)]
+    pub expired: bool,
 }
 
 impl CaseResult {
+    /// A fail the expectations ledger recorded as known: it does not fail the run.
+    pub fn is_expected_failure(&self) -> bool {
+        self.status == Status::Fail
+            && self
+                .expectation
+                .as_ref()
+                .is_some_and(|e| e.outcome == ExpectationOutcome::ExpectedFailure)
+    }
+
     /// `phase::case`, unique across a run.
     pub fn full_name(&self) -> String {
         format!("{}::{}", self.phase, self.case_id)

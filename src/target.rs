@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use rand::Rng;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
 use crate::outcome::TargetInfo;
@@ -72,7 +73,7 @@ pub struct MockOptions {
 }
 
 /// Options for `--target live`; every `None` falls back to the runbook env var.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LiveOptions {
     pub tenant_id: Option<String>,
     pub apex_domain: Option<String>,
@@ -98,20 +99,54 @@ pub struct Target {
     pub tenant: String,
     pub apex_domain: Option<String>,
     pub other_tenant: Option<String>,
-    pub admin_token: Option<String>,
-    pub org_key: Option<String>,
+    /// Credentials and secrets are [`SecretString`]s: no `{:?}` can print them, and
+    /// every use has to say `expose_secret` (see [`exposed`]).
+    pub admin_token: Option<SecretString>,
+    pub org_key: Option<SecretString>,
     pub webhook_url: Option<String>,
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     pub webhook_sink: Option<String>,
     /// Base of the sink's read API; deliveries are at `{sink_url}/{name}`.
     pub sink_url: Option<String>,
-    pub pam_callback_secret: Option<String>,
+    pub pam_callback_secret: Option<SecretString>,
     pub schemes: Schemes,
     pub thothctl: Option<PathBuf>,
     pub mock_faults: Vec<String>,
     /// Root of the mock's `/__admin` API; only on the mock target.
     pub admin_url: Option<String>,
+    /// Things the user should know about the configuration (a token file others can
+    /// read); the CLI prints them, redacted, to stderr.
+    pub warnings: Vec<String>,
     mock: Option<mock_govapi::RunningMock>,
+}
+
+/// The secret inside, for the one place that must send it.
+pub fn exposed(secret: &Option<SecretString>) -> Option<&str> {
+    secret.as_ref().map(|s| s.expose_secret())
+}
+
+fn secret(s: String) -> SecretString {
+    SecretString::from(s)
+}
+
+impl std::fmt::Debug for LiveOptions {
+    // Hand-written: the webhook and PAM secrets and the org key are plain strings here.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("LiveOptions")
+            .field("tenant_id", &self.tenant_id)
+            .field("apex_domain", &self.apex_domain)
+            .field("govapi_url", &self.govapi_url)
+            .field("auth_token_file", &self.auth_token_file)
+            .field("org_api_key", &set(&self.org_api_key))
+            .field("other_tenant_id", &self.other_tenant_id)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &set(&self.webhook_secret))
+            .field("pam_callback_secret", &set(&self.pam_callback_secret))
+            .field("sink_url", &self.sink_url)
+            .field("sink_name", &self.sink_name)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -200,17 +235,18 @@ impl Target {
             tenant: MOCK_TENANT.into(),
             apex_domain: None,
             other_tenant: Some(MOCK_OTHER_TENANT.into()),
-            admin_token: Some(admin_token),
-            org_key: Some(org_key),
+            admin_token: Some(secret(admin_token)),
+            org_key: Some(secret(org_key)),
             webhook_url: Some(format!("{root}/__sink/{MOCK_SINK}")),
-            webhook_secret: Some(webhook_secret),
+            webhook_secret: Some(secret(webhook_secret)),
             webhook_sink: Some(MOCK_SINK.into()),
             sink_url: Some(format!("{root}/__sink")),
-            pam_callback_secret: Some(pam_secret),
+            pam_callback_secret: Some(secret(pam_secret)),
             schemes: Schemes::default(),
             thothctl: None,
             mock_faults: faults.iter().map(|f| f.to_string()).collect(),
             admin_url: Some(root),
+            warnings: Vec::new(),
             mock: Some(mock),
         })
     }
@@ -247,8 +283,12 @@ impl Target {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         });
+        let mut warnings = Vec::new();
         let admin_token = match &token_file {
-            Some(path) => Some(read_token_file(path)?),
+            Some(path) => {
+                warnings.extend(token_file_warning(path));
+                Some(read_token_file(path)?)
+            }
             None => None,
         };
         let org_key = pick(&opts.org_api_key, &["THOTH_API_KEY", "THOTH_ORG_API_KEY"]);
@@ -286,19 +326,20 @@ impl Target {
             tenant,
             apex_domain: apex,
             other_tenant: pick(&opts.other_tenant_id, &["THOTH_OTHER_TENANT_ID"]),
-            admin_token,
-            org_key,
+            admin_token: admin_token.map(secret),
+            org_key: org_key.map(secret),
             webhook_url: pick(&opts.webhook_url, &["THOTH_WEBHOOK_URL"]),
-            webhook_secret,
+            webhook_secret: webhook_secret.map(secret),
             webhook_sink: sink_url
                 .as_ref()
                 .map(|_| opts.sink_name.clone().unwrap_or_else(|| MOCK_SINK.into())),
             sink_url,
-            pam_callback_secret: pam_secret,
+            pam_callback_secret: pam_secret.map(secret),
             schemes: Schemes::default(),
             thothctl: None,
             mock_faults: Vec::new(),
             admin_url: None,
+            warnings,
             mock: None,
         })
     }
@@ -344,16 +385,18 @@ impl Target {
             ("tenant", Value::String(self.tenant.clone())),
             ("govapi_url", Value::String(self.govapi_url.clone())),
         ];
+        // Suites sign with the secrets, so they are template variables; the redactor
+        // knows them, so nothing rendered from them leaves unredacted.
         let opt = [
-            ("other_tenant", &self.other_tenant),
-            ("webhook_url", &self.webhook_url),
-            ("webhook_secret", &self.webhook_secret),
-            ("webhook_sink", &self.webhook_sink),
-            ("pam_callback_secret", &self.pam_callback_secret),
+            ("other_tenant", self.other_tenant.as_deref()),
+            ("webhook_url", self.webhook_url.as_deref()),
+            ("webhook_secret", exposed(&self.webhook_secret)),
+            ("webhook_sink", self.webhook_sink.as_deref()),
+            ("pam_callback_secret", exposed(&self.pam_callback_secret)),
         ];
         for (name, value) in opt {
             if let Some(s) = value {
-                v.push((name, Value::String(s.clone())));
+                v.push((name, Value::String(s.to_string())));
             }
         }
         v
@@ -381,6 +424,28 @@ impl Target {
     }
 }
 
+/// A warning when the token file can be read by its group or by others (unix mode bits
+/// `0o077`): a bearer token is a tenant admin's whole power. Never names the token.
+#[cfg(unix)]
+pub fn token_file_warning(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: the admin token file {} is readable by its group or others (mode {:o}); \
+             `chmod 600` it",
+            path.display(),
+            mode & 0o777
+        )
+    })
+}
+
+#[cfg(not(unix))]
+pub fn token_file_warning(_path: &Path) -> Option<String> {
+    None
+}
+
+/// Read once, here; the token then lives only in the target, as a [`SecretString`].
 fn read_token_file(path: &Path) -> Result<String, TargetError> {
     let text = std::fs::read_to_string(path).map_err(|source| TargetError::TokenFile {
         path: path.display().to_string(),
@@ -422,91 +487,4 @@ pub fn find_thothctl(explicit: Option<&Path>) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
-
-    #[test]
-    fn live_defaults_to_grid_url_and_registers_secrets() {
-        let r = Redactor::new();
-        let env = env_of(&[
-            ("THOTH_TENANT_ID", "acme"),
-            ("THOTH_APEX_DOMAIN", "example.com"),
-            ("THOTH_API_KEY", "thoth_live_key_123"),
-            ("THOTH_WEBHOOK_SECRET", "whsec_live"),
-        ]);
-        let t = Target::live(&LiveOptions::default(), &env, &r).unwrap();
-        assert_eq!(t.govapi_url, "https://grid.acme.example.com");
-        assert!(!t.govapi_url_explicit);
-        assert_eq!(t.org_key.as_deref(), Some("thoth_live_key_123"));
-        assert!(r.secrets().contains(&"thoth_live_key_123".to_string()));
-        assert!(r.secrets().contains(&"whsec_live".to_string()));
-        assert!(!t.has_feature(Feature::MockAdmin));
-        assert!(!t.has_feature(Feature::OtherTenant));
-    }
-
-    #[test]
-    fn flags_win_over_env_and_token_file_is_read_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("jwt");
-        std::fs::write(&file, "eyJ.token.sig\n").unwrap();
-        let r = Redactor::new();
-        let env = env_of(&[
-            ("THOTH_TENANT_ID", "env-tenant"),
-            ("THOTH_GOVAPI_URL", "https://env.example"),
-        ]);
-        let opts = LiveOptions {
-            tenant_id: Some("flag-tenant".into()),
-            govapi_url: Some("http://127.0.0.1:9/".into()),
-            auth_token_file: Some(file.clone()),
-            ..LiveOptions::default()
-        };
-        let t = Target::live(&opts, &env, &r).unwrap();
-        std::fs::remove_file(&file).unwrap();
-        assert_eq!(t.tenant, "flag-tenant");
-        assert_eq!(t.govapi_url, "http://127.0.0.1:9");
-        assert_eq!(t.admin_token.as_deref(), Some("eyJ.token.sig"));
-        assert_eq!(t.tenant_base(), "http://127.0.0.1:9/flag-tenant");
-    }
-
-    #[test]
-    fn plain_http_to_a_remote_host_is_refused() {
-        let env = env_of(&[
-            ("THOTH_TENANT_ID", "acme"),
-            ("THOTH_GOVAPI_URL", "http://grid.acme.example.com"),
-            ("THOTH_API_KEY", "thoth_x"),
-        ]);
-        let err = Target::live(&LiveOptions::default(), &env, &Redactor::new()).unwrap_err();
-        assert!(matches!(err, TargetError::Insecure(_)), "{err}");
-        assert!(require_secure("x", "http://localhost:8080").is_ok());
-        assert!(require_secure("x", "http://[::1]:8080").is_ok());
-        assert!(require_secure("x", "ftp://127.0.0.1").is_err());
-    }
-
-    #[test]
-    fn missing_credentials_and_empty_token_file_are_config_errors() {
-        let env = env_of(&[
-            ("THOTH_TENANT_ID", "acme"),
-            ("THOTH_APEX_DOMAIN", "example.com"),
-        ]);
-        let err = Target::live(&LiveOptions::default(), &env, &Redactor::new()).unwrap_err();
-        assert!(matches!(err, TargetError::NoCredential));
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("empty");
-        std::fs::write(&file, "  \n").unwrap();
-        let opts = LiveOptions {
-            auth_token_file: Some(file),
-            ..LiveOptions::default()
-        };
-        let err = Target::live(&opts, &env, &Redactor::new()).unwrap_err();
-        assert!(matches!(err, TargetError::EmptyTokenFile(_)));
-    }
-}
+mod tests;

@@ -62,9 +62,9 @@ fn target_flags(target: &Target, token_file: Option<&Path>) -> Result<Vec<String
         (Some(apex), false) => flags.extend(["--apex-domain".into(), apex.clone()]),
         _ => flags.extend(["--govapi-url".into(), target.govapi_url.clone()]),
     }
-    match (token_file, &target.org_key) {
+    match (token_file, crate::target::exposed(&target.org_key)) {
         (Some(path), _) => flags.extend(["--auth-token-file".into(), path.display().to_string()]),
-        (None, Some(key)) => flags.extend(["--org-api-key".into(), key.clone()]),
+        (None, Some(key)) => flags.extend(["--org-api-key".into(), key.to_string()]),
         (None, None) => return Err(ThothctlError::NoCredential),
     }
     flags.push("--json".into());
@@ -119,7 +119,7 @@ async fn run_inner(
     exchange: &mut Exchange,
 ) -> Result<CtlOutput, ThothctlError> {
     // The temp file is deleted when `token_file` drops, after the child has exited.
-    let token_file = match &target.admin_token {
+    let token_file = match crate::target::exposed(&target.admin_token) {
         Some(token) => Some(write_token_file(token)?),
         None => None,
     };

@@ -7,8 +7,8 @@
 //!    ([`ExitCode::TargetUnreachable`]). Unreachable means all of:
 //!    - no case passed (a single pass proves the target answered);
 //!    - every errored case made at least one exchange (steps or cleanup), and every
-//!      exchange of every errored case ended in a transport error (connection refused,
-//!      DNS, TLS, timeout: nothing came back).
+//!      exchange of every errored case ended in a transport error before any status
+//!      line came back (connection refused, DNS, TLS, timeout: nothing came back).
 //!
 //!    An errored case with no exchange at all (a harness error before anything was
 //!    sent) is not evidence of an unreachable target, so it makes the run exit 1.
@@ -116,19 +116,23 @@ fn all_exchanges_are_transport_errors(case: &CaseResult) -> bool {
         .chain(&case.cleanup)
         .flat_map(|step| &step.exchanges)
         .peekable();
-    exchanges.peek().is_some() && exchanges.all(|x| x.transport_error.is_some())
+    // An exchange that broke after the status line arrived (reset or stall in the body,
+    // body over the cap) proves the target answered: not "unreachable".
+    exchanges.peek().is_some()
+        && exchanges.all(|x| x.transport_error.is_some() && x.status.is_none())
 }
 
 /// Decides the run's verdict from its cases alone.
 pub fn verdict(run: &RunResult) -> Verdict {
     let counts = Counts::of(&run.cases);
-    let (status, mut message) = if counts.fail > 0 {
+    // Fails the expectations ledger records as known do not fail the run (a known
+    // failure that passes does, through exit 4, decided by the caller).
+    let expected = run.cases.iter().filter(|c| c.is_expected_failure()).count();
+    let unexpected_fail = counts.fail - expected;
+    let (status, mut message) = if unexpected_fail > 0 {
         (
             RunStatus::Failed,
-            format!(
-                "{} case(s) failed: the target broke a requirement",
-                counts.fail
-            ),
+            format!("{unexpected_fail} case(s) failed: the target broke a requirement"),
         )
     } else if counts.error > 0 {
         let unreachable = counts.pass == 0
@@ -167,6 +171,11 @@ pub fn verdict(run: &RunResult) -> Verdict {
             format!("all {} run case(s) passed", counts.pass),
         )
     };
+    if expected > 0 {
+        message.push_str(&format!(
+            " ({expected} expected failure(s) recorded in the expectations ledger)"
+        ));
+    }
     if let Some(why) = &run.interrupted {
         message.push_str(&format!(" (run cut short: {why})"));
     }
@@ -217,7 +226,32 @@ mod tests {
             cleanup: vec![],
             duration_ms: 1,
             started_at: "2026-01-01T00:00:00Z".into(),
+            expectation: None,
         }
+    }
+
+    #[test]
+    fn expected_failures_do_not_fail_the_run() {
+        use crate::outcome::{ExpectationKind, ExpectationNote, ExpectationOutcome};
+        let mut known = case("known", Status::Fail, vec![exchange(false)]);
+        known.expectation = Some(ExpectationNote {
+            kind: ExpectationKind::KnownFailure,
+            outcome: ExpectationOutcome::ExpectedFailure,
+            reason: "VND-1".into(),
+            owner: "qa".into(),
+            expires: "2099-01-01".into(),
+            requirement: None,
+            expired: false,
+        });
+        let ok = case("ok", Status::Pass, vec![exchange(false)]);
+        let v = verdict(&run(vec![known.clone(), ok.clone()]));
+        assert_eq!(v.exit_code, 0, "{}", v.message);
+        assert!(v.message.contains("1 expected failure(s)"), "{}", v.message);
+        assert_eq!(v.counts.fail, 1, "counts still show the fail");
+        let other = case("other", Status::Fail, vec![exchange(false)]);
+        let v = verdict(&run(vec![known, ok, other]));
+        assert_eq!(v.exit_code, 1);
+        assert!(v.message.starts_with("1 case(s) failed"), "{}", v.message);
     }
 
     fn run(cases: Vec<CaseResult>) -> RunResult {

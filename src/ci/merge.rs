@@ -309,6 +309,7 @@ mod tests {
             cleanup: vec![],
             duration_ms: 1,
             started_at: "2026-11-24T13:00:00Z".into(),
+            expectation: None,
         }
     }
 

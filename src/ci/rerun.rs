@@ -70,6 +70,7 @@ mod tests {
             cleanup: vec![],
             duration_ms: 0,
             started_at: String::new(),
+            expectation: None,
         }
     }
 

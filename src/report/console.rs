@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use crate::outcome::{CaseResult, RunResult, Status};
+use crate::outcome::{CaseResult, ExpectationOutcome, RunResult, Status};
 use crate::verdict::{verdict, Counts, RunStatus};
 
 const RESET: &str = "\x1b[0m";
@@ -44,13 +44,35 @@ fn paint(text: &str, code: &str, color: bool) -> String {
 /// `PASS      scoped_keys::authorize_in_scope  (12 ms)`; for fail and error the message
 /// follows on indented lines, for skip the reason.
 pub fn case_line(case: &CaseResult, color: bool) -> String {
-    let padded = format!("{:<8}", label(case.status));
+    // An expected failure reads apart from a real one at a glance.
+    let (text, code) = if case.is_expected_failure() {
+        ("XFAIL", colour(Status::Skip))
+    } else {
+        (label(case.status), colour(case.status))
+    };
+    let padded = format!("{text:<8}");
     let mut line = format!(
         "{}  {}  ({} ms)",
-        paint(&padded, colour(case.status), color),
+        paint(&padded, code, color),
         case.full_name(),
         case.duration_ms
     );
+    if let Some(note) = &case.expectation {
+        let said = match note.outcome {
+            ExpectationOutcome::ExpectedFailure => "expected failure",
+            ExpectationOutcome::UnexpectedPass => "known failure PASSED: the ledger entry is stale",
+            ExpectationOutcome::Waived => "waived",
+            ExpectationOutcome::Inconclusive => "known failure, neither passed nor failed",
+        };
+        let _ = write!(
+            line,
+            "\n          {said}: {} (owner {}, until {}{})",
+            note.reason,
+            note.owner,
+            note.expires,
+            if note.expired { ", EXPIRED" } else { "" }
+        );
+    }
     if matches!(case.status, Status::Fail | Status::Error | Status::Skip) {
         if let Some(message) = &case.message {
             for l in message.lines() {
@@ -133,6 +155,7 @@ mod tests {
             cleanup: vec![],
             duration_ms: 12,
             started_at: "2026-11-24T13:00:00Z".into(),
+            expectation: None,
         }
     }
 

@@ -148,6 +148,16 @@ impl Console {
         self.draw(&mut st);
     }
 
+    /// Prints `text` (redacted) on stderr, and keeps it for the secret scan.
+    pub fn eprint(&self, text: &str) {
+        let text = self.redactor.redact(text);
+        self.end_live();
+        eprintln!("{text}");
+        let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
+        printed.push_str(&text);
+        printed.push('\n');
+    }
+
     pub fn case_started(&self, phase: &str, case: &str) {
         let mut st = self.state();
         st.running.insert(

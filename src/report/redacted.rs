@@ -7,7 +7,9 @@
 //! destructured whole, so a field added to `outcome` fails to compile here until someone
 //! decides how it is redacted.
 
-use crate::outcome::{CaseResult, EvidenceDelivery, Exchange, RunResult, StepResult, TargetInfo};
+use crate::outcome::{
+    CaseResult, EvidenceDelivery, Exchange, ExpectationNote, RunResult, StepResult, TargetInfo,
+};
 use crate::redact::Redactor;
 
 fn strings(v: &[String], r: &Redactor) -> Vec<String> {
@@ -79,6 +81,7 @@ pub fn redact_case(c: &CaseResult, r: &Redactor) -> CaseResult {
         cleanup,
         duration_ms,
         started_at,
+        expectation,
     } = c;
     CaseResult {
         phase: r.redact(phase),
@@ -94,6 +97,13 @@ pub fn redact_case(c: &CaseResult, r: &Redactor) -> CaseResult {
         cleanup: cleanup.iter().map(|s| step(s, r)).collect(),
         duration_ms: *duration_ms,
         started_at: r.redact(started_at),
+        expectation: expectation.as_ref().map(|e| ExpectationNote {
+            reason: r.redact(&e.reason),
+            owner: r.redact(&e.owner),
+            expires: r.redact(&e.expires),
+            requirement: opt(&e.requirement, r),
+            ..e.clone()
+        }),
     }
 }
 
@@ -189,6 +199,7 @@ mod tests {
             cleanup: vec![],
             duration_ms: 1,
             started_at: s.clone(),
+            expectation: None,
         };
         let run = RunResult {
             run_id: s.clone(),

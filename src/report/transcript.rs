@@ -80,7 +80,15 @@ fn push_exchange(out: &mut String, x: &Exchange, redactor: &Redactor) {
     }
     let is_process = x.request_line.starts_with("thothctl");
     match (x.status, &x.transport_error) {
-        (_, Some(e)) => {
+        (Some(code), Some(e)) => {
+            let _ = writeln!(
+                out,
+                "  < {code}, then transport error after {} ms: {}",
+                x.duration_ms,
+                redactor.redact(e)
+            );
+        }
+        (None, Some(e)) => {
             let _ = writeln!(
                 out,
                 "  ! transport error after {} ms: {}",
@@ -271,6 +279,7 @@ mod tests {
             cleanup: vec![step("revoke", exchange("DELETE http://h/k/1", Some(204)))],
             duration_ms: 10,
             started_at: "2026-11-24T13:00:00Z".into(),
+            expectation: None,
         };
         let t = case_transcript(&case, &redactor());
         let expected = "\

@@ -32,6 +32,7 @@ pub fn not_run(phase: &str, case: &Case, status: Status, message: impl Into<Stri
         cleanup: Vec::new(),
         duration_ms: 0,
         started_at: now_rfc3339(),
+        expectation: None,
     }
 }
 
@@ -168,5 +169,6 @@ pub async fn run_case(
         cleanup,
         duration_ms: started.elapsed().as_millis() as u64,
         started_at,
+        expectation: None,
     }
 }

@@ -10,8 +10,9 @@ pub mod poll;
 pub mod sink;
 pub mod step;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,11 @@ pub struct RunOptions {
     /// disabled; phases without one are left out whole); None = all. `--rerun-failed`.
     pub cases: Option<BTreeSet<String>>,
     pub on_case_start: Option<CaseStartCallback>,
+    /// `phase::case` → reason: waived by the expectations ledger, reported disabled.
+    pub waived: BTreeMap<String, String>,
+    /// The whole run's time budget: when it runs out the running step stops and every
+    /// case not finished ends `error` "run time budget exhausted". None = no limit.
+    pub run_timeout: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -78,6 +84,8 @@ impl Default for RunOptions {
             recorder: None,
             cases: None,
             on_case_start: None,
+            waived: BTreeMap::new(),
+            run_timeout: None,
         }
     }
 }
@@ -86,6 +94,9 @@ pub fn new_run_id() -> String {
     use rand::Rng;
     format!("{:08x}", rand::rng().random::<u32>())
 }
+
+/// The reason every unfinished case gets when `run_timeout` runs out.
+pub const BUDGET_EXHAUSTED: &str = "run time budget exhausted";
 
 /// Why the run stopped early; the first reason wins.
 #[derive(Default)]
@@ -103,6 +114,17 @@ impl Stop {
     }
 }
 
+/// Cases a stop keeps from running: disabled when the user stopped the run (Ctrl-C,
+/// fail-fast), `error` when the time budget ran out, because then the cases were meant
+/// to run and give no verdict.
+fn not_reached_status(why: &str) -> Status {
+    if why == BUDGET_EXHAUSTED {
+        Status::Error
+    } else {
+        Status::Disabled
+    }
+}
+
 struct RunCtx<'a> {
     target: &'a Target,
     client: HttpClient,
@@ -113,6 +135,9 @@ struct RunCtx<'a> {
     stop: Stop,
     /// Never cancelled: cleanup still runs after Ctrl-C.
     cleanup_token: CancellationToken,
+    /// What steps race: Ctrl-C (a child of `opts.cancel`) or the run's time budget.
+    step_token: CancellationToken,
+    budget_spent: AtomicBool,
 }
 
 impl RunCtx<'_> {
@@ -132,6 +157,9 @@ impl RunCtx<'_> {
     fn stopped(&self) -> Option<String> {
         if self.opts.cancel.is_cancelled() {
             self.stop.set("interrupted (Ctrl-C)");
+        }
+        if self.budget_spent.load(Ordering::SeqCst) {
+            self.stop.set(BUDGET_EXHAUSTED);
         }
         self.stop.get()
     }
@@ -196,7 +224,22 @@ pub async fn run_project(
         run_id,
         stop: Stop::default(),
         cleanup_token: CancellationToken::new(),
+        step_token: opts.cancel.child_token(),
+        budget_spent: AtomicBool::new(false),
     };
+    // The budget includes the probe; cleanup keeps its own token and still runs.
+    let budget = async {
+        match opts.run_timeout {
+            Some(limit) => {
+                tokio::time::sleep(limit.saturating_sub(started.elapsed())).await;
+                ctx.budget_spent.store(true, Ordering::SeqCst);
+                ctx.step_token.cancel();
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(budget);
+    let mut budget_done = false;
     if let Some(probe) = probe(&ctx).await {
         let why = format!(
             "target unreachable: {}",
@@ -248,7 +291,19 @@ pub async fn run_project(
                 running.push(async move { (phase, run_phase(ctx, s).await) });
             }
         }
-        match running.next().await {
+        let next = if budget_done {
+            running.next().await
+        } else {
+            tokio::select! {
+                next = running.next() => next,
+                _ = &mut budget => {
+                    // Steps now stop; phases not yet started mark their cases at once.
+                    budget_done = true;
+                    continue;
+                }
+            }
+        };
+        match next {
             Some((phase, cases)) => {
                 done.insert(phase);
                 by_phase.push((order[phase], cases));
@@ -381,7 +436,10 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     }
     if let Some(why) = ctx.stopped() {
         for c in &cases {
-            emit(not_run(phase, c, Status::Disabled, why.clone()), &mut out);
+            emit(
+                not_run(phase, c, not_reached_status(&why), why.clone()),
+                &mut out,
+            );
         }
         return out;
     }
@@ -394,7 +452,7 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             return out;
         }
     };
-    let mut env = ctx.env(&ctx.opts.cancel);
+    let mut env = ctx.env(&ctx.step_token);
     let mut cleanup_env = ctx.env(&ctx.cleanup_token);
     env.phase = phase;
     cleanup_env.phase = phase;
@@ -405,8 +463,10 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
     for (i, c) in cases.iter().enumerate() {
         let r = if !selected[i] {
             not_run(phase, c, Status::Disabled, excluded(c).unwrap_or_default())
+        } else if let Some(why) = ctx.opts.waived.get(&format!("{phase}::{}", c.id)) {
+            not_run(phase, c, Status::Disabled, why.clone())
         } else if let Some(why) = ctx.stopped() {
-            not_run(phase, c, Status::Disabled, why)
+            not_run(phase, c, not_reached_status(&why), why)
         } else if let Some((_, why)) = &setup_failure {
             let mut r = not_run(
                 phase,
@@ -420,7 +480,14 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             if let Some(cb) = &ctx.opts.on_case_start {
                 cb(phase, &c.id);
             }
-            run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await
+            let mut r = run_case(&env, &cleanup_env, phase, c, &mut vars, &earlier).await;
+            // The step only knows it was cancelled; say by what.
+            if r.status == Status::Error && ctx.budget_spent.load(Ordering::SeqCst) {
+                if let Some(m) = r.message.as_mut().filter(|m| m.ends_with("interrupted")) {
+                    m.push_str(&format!(" ({BUDGET_EXHAUSTED})"));
+                }
+            }
+            r
         };
         earlier.insert(c.id.clone(), r.status);
         emit(r, &mut out);

@@ -78,11 +78,13 @@ pub async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) ->
         let secret = if sink.verify_signature {
             Some(match &sink.secret {
                 Some(s) => render(s, vars)?,
-                None => target.webhook_secret.clone().ok_or_else(|| {
-                    Failure::error(
-                        "sink_wait: no webhook secret to verify with (THOTH_WEBHOOK_SECRET)",
-                    )
-                })?,
+                None => crate::target::exposed(&target.webhook_secret)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        Failure::error(
+                            "sink_wait: no webhook secret to verify with (THOTH_WEBHOOK_SECRET)",
+                        )
+                    })?,
             })
         } else {
             None

@@ -263,17 +263,18 @@ impl StepExec<'_> {
         let bearer = |tok: &str| ("Authorization".to_string(), format!("Bearer {tok}"));
         let key = |k: &str| ("X-Api-Key".to_string(), k.to_string());
         let admin = || {
-            t.admin_token
-                .as_deref()
+            crate::target::exposed(&t.admin_token)
                 .ok_or_else(|| Failure::error("auth: admin: the target has no admin token"))
         };
         let org = || {
-            t.org_key
-                .as_deref()
+            crate::target::exposed(&t.org_key)
                 .ok_or_else(|| Failure::error("auth: org_key: the target has no org API key"))
         };
         Ok(match auth {
-            Auth::Default => match (&t.admin_token, &t.org_key) {
+            Auth::Default => match (
+                crate::target::exposed(&t.admin_token),
+                crate::target::exposed(&t.org_key),
+            ) {
                 (Some(tok), _) => vec![bearer(tok)],
                 (None, Some(k)) => vec![key(k)],
                 (None, None) => return Err(Failure::error("auth: the target has no credential")),
@@ -339,7 +340,7 @@ impl StepExec<'_> {
         let target = self.env.target;
         let secret = match &pam.secret {
             Some(s) => render(s, vars)?,
-            None => target.pam_callback_secret.clone().ok_or_else(|| {
+            None => crate::target::exposed(&target.pam_callback_secret).map(str::to_owned).ok_or_else(|| {
                 Failure::error("pam_callback: the target has no PAM callback secret (THOTH_PAM_CALLBACK_SECRET)")
             })?,
         };

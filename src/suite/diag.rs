@@ -22,9 +22,30 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
         if !self.field_path.is_empty() {
-            write!(f, "{}: ", self.field_path)?;
+            write!(f, "{}: ", escape_controls(&self.field_path))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&escape_controls(&self.message))
+    }
+}
+
+/// `s` with control characters escaped (`\t`, `\u{1b}`): messages quote the author's
+/// text, and an escape sequence or newline in it could forge or recolour terminal lines.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(
+            s.chars()
+                .flat_map(|c| {
+                    let escaped: Vec<char> = if c.is_control() {
+                        c.escape_debug().collect()
+                    } else {
+                        vec![c]
+                    };
+                    escaped
+                })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -119,6 +140,22 @@ mod tests {
             message: "file is empty".into(),
         };
         assert_eq!(d.to_string(), "a.yaml:0:0: file is empty");
+    }
+
+    #[test]
+    fn control_characters_from_the_file_are_escaped_when_shown() {
+        // Found by tests/fuzz.rs: semantic checks quote the author's text verbatim.
+        let d = Diagnostic {
+            file: PathBuf::from("a.yaml"),
+            line: 3,
+            column: 1,
+            field_path: "cases[0].id".into(),
+            message: "invalid JSONPath `$.a =\t= 1`\n\u{1b}[31mforged".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "a.yaml:3:1: cases[0].id: invalid JSONPath `$.a =\\t= 1`\\n\\u{1b}[31mforged"
+        );
     }
 
     #[test]

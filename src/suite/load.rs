@@ -157,7 +157,11 @@ fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
                 "find suites: suite files must end in `.yaml`; rename this file".to_string(),
             ));
         }
-        if name.ends_with(".yaml") && name != CATALOGUE_FILE {
+        // The expectations ledger lives next to the suites but is not one.
+        if name.ends_with(".yaml")
+            && name != CATALOGUE_FILE
+            && name != crate::expectations::DEFAULT_EXPECTATIONS_FILE
+        {
             files.push(dir.join(name));
         }
     }

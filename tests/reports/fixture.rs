@@ -137,6 +137,7 @@ pub fn case(
         cleanup: vec![],
         duration_ms: 12,
         started_at: "2026-11-24T13:00:00Z".into(),
+        expectation: None,
     }
 }
 
