@@ -573,7 +573,10 @@ async fn run(args: &RunArgs) -> i32 {
         Ok(c) => c.render(&redactor),
         Err(e) => redactor.redact(&format!("cleanup incomplete: {e}\n")),
     };
-    console.print(cleanup_text.trim_end_matches('\n'));
+    // --quiet keeps to the summary and verdict unless the tenant was left dirty.
+    if verbosity != Verbosity::Quiet || !matches!(&cleanup, Ok(c) if c.complete) {
+        console.print(cleanup_text.trim_end_matches('\n'));
+    }
     if let Err(e) =
         crate::safety::cli::add_cleanup_block(&paths, &result, cleanup.as_ref().ok(), &redactor)
     {
