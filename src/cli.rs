@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Stop after the first fail or error; the rest is reported as disabled.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Independent phases (no `after` between them) run at once, at most this many;
+    /// 0 = the number of cores.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
     /// The thothctl binary (default: found on PATH).
     #[arg(long, value_name = "PATH")]
     pub thothctl: Option<PathBuf>,
@@ -383,6 +387,7 @@ async fn run(args: &RunArgs) -> i32 {
         on_case: Some(on_case),
         run_id: None,
         phases: None,
+        jobs: args.jobs,
     };
     let result = run_project(&project, &target, &opts, &redactor).await;
     ctrl_c.abort();

@@ -23,6 +23,10 @@ pub const MOCK_TENANT: &str = "conformance";
 pub const MOCK_OTHER_TENANT: &str = "conformance-other";
 /// The mock's SIEM sink that `webhook_url` points at.
 pub const MOCK_SINK: &str = "siem";
+/// Longest `eventually` / `sink_wait` on the in-process mock. Its slowest settling state
+/// (a sync job) takes 300 ms; 3 s leaves a 10x margin on a loaded machine, while a
+/// defect (a stuck job, a lost delivery) is reported in seconds instead of 30 s.
+pub const MOCK_POLL_TIMEOUT_CAP: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -111,6 +115,8 @@ pub struct Target {
     pub mock_faults: Vec<String>,
     /// Root of the mock's `/__admin` API; only on the mock target.
     pub admin_url: Option<String>,
+    /// Upper bound on poll timeouts (`eventually`, `sink_wait`); None = as declared.
+    pub poll_timeout_cap: Option<std::time::Duration>,
     mock: Option<mock_govapi::RunningMock>,
 }
 
@@ -211,6 +217,7 @@ impl Target {
             thothctl: None,
             mock_faults: faults.iter().map(|f| f.to_string()).collect(),
             admin_url: Some(root),
+            poll_timeout_cap: Some(MOCK_POLL_TIMEOUT_CAP),
             mock: Some(mock),
         })
     }
@@ -299,6 +306,7 @@ impl Target {
             thothctl: None,
             mock_faults: Vec::new(),
             admin_url: None,
+            poll_timeout_cap: None,
             mock: None,
         })
     }
