@@ -36,6 +36,8 @@ pub enum Command {
     List(ProjectArgs),
     /// Check suite files without running anything (exit 2 on any diagnostic).
     Validate(ValidateArgs),
+    /// Register and check in N run-unique endpoints, then verify stats and list counts.
+    Load(Box<crate::load::cli::LoadArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +155,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => run(&args).await,
         Command::List(args) => list(&args),
         Command::Validate(args) => validate(&args),
+        Command::Load(args) => crate::load::cli::load(&args).await,
     }
 }
 

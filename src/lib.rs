@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod client;
+pub mod load;
 pub mod outcome;
 pub mod redact;
 pub mod report;
