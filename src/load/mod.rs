@@ -400,12 +400,16 @@ async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
     let env = environment(&report.run_id);
     let prefix = format!("{env}-");
     let per_page = opts.page_size.max(1);
-    // A server that ignores `page` would repeat page 1 forever; stop past what N needs.
-    let max_pages = opts.endpoints / per_page + 2;
+    // The server may cap `per_page` (a busy tenant does), so paging goes on until the
+    // rows seen reach the list's `total`, or a page comes back empty or short; a server
+    // that ignores `page` and repeats itself is stopped by the duplicate check below.
     let mut seen: HashSet<String> = HashSet::with_capacity(opts.endpoints);
     let mut duplicates = 0usize;
     let mut foreign = 0usize;
-    for page in 1..=max_pages {
+    let mut rows_seen = 0usize;
+    let mut page = 0usize;
+    loop {
+        page += 1;
         let url = format!(
             "{}/thoth/endpoints?env={env}&page={page}&per_page={per_page}",
             ctx.target.tenant_base
@@ -420,11 +424,16 @@ async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
             }
         };
         report.pages = page;
-        let rows = match serde_json::from_slice::<Value>(&resp.body) {
-            Ok(Value::Object(mut doc)) => match doc.remove("data") {
-                Some(Value::Array(rows)) => rows,
-                _ => Vec::new(),
-            },
+        let (rows, total, served_per_page) = match serde_json::from_slice::<Value>(&resp.body) {
+            Ok(Value::Object(mut doc)) => {
+                let number = |v: Option<&Value>| v.and_then(Value::as_u64).map(|n| n as usize);
+                let total = number(doc.get("total"));
+                let served = number(doc.get("per_page"));
+                match doc.remove("data") {
+                    Some(Value::Array(rows)) => (rows, total, served),
+                    _ => (Vec::new(), total, served),
+                }
+            }
             _ => {
                 report.problems.push(format!(
                     "endpoint list page {page} is not {{\"data\":[...]}}"
@@ -436,6 +445,8 @@ async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
             break;
         }
         let got = rows.len();
+        rows_seen += got;
+        let mut new_on_page = 0usize;
         for row in rows {
             let id = row.get("endpoint_id").and_then(Value::as_str).unwrap_or("");
             if !id.starts_with(&prefix) {
@@ -445,11 +456,18 @@ async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
             let checked_in = row.get("last_seen").is_some_and(|v| !v.is_null());
             if !seen.insert(id.to_string()) {
                 duplicates += 1;
-            } else if checked_in {
-                report.listed_checked_in += 1;
+            } else {
+                new_on_page += 1;
+                if checked_in {
+                    report.listed_checked_in += 1;
+                }
             }
         }
-        if got < per_page {
+        let done = match total {
+            Some(total) => rows_seen >= total,
+            None => got < served_per_page.unwrap_or(per_page),
+        };
+        if done || new_on_page == 0 {
             break;
         }
     }
