@@ -38,6 +38,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Register and check in N run-unique endpoints, then verify stats and list counts.
     Load(Box<crate::load::cli::LoadArgs>),
+    /// Time the full suite against the in-process mock, the curl runbook script and a raw
+    /// request loop, in one run.
+    Bench(crate::bench::cli::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -156,6 +159,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::List(args) => list(&args),
         Command::Validate(args) => validate(&args),
         Command::Load(args) => crate::load::cli::load(&args).await,
+        Command::Bench(args) => crate::bench::cli::bench(&args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! loads them, runs them against the bundled mock or a live tenant, and writes JUnit,
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
+pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod client;
