@@ -18,7 +18,7 @@ use thoth_conformance::runner::{effective_jobs, RunOptions};
 use tokio::sync::watch;
 
 /// Longest wait at the rendezvous; the phase that waits alone gets 504 after it.
-const RENDEZVOUS: Duration = Duration::from_secs(2);
+const RENDEZVOUS: Duration = Duration::from_secs(3);
 
 /// Requests at the rendezvous now; one that gives up leaves (a barrier would count it).
 async fn meet(State(here): State<Arc<watch::Sender<usize>>>) -> StatusCode {
