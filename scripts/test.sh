@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tools the tests drive (chromium, xmllint, actionlint), installed when missing"
+echo "== tools the tests drive (chromium, xmllint, actionlint; curl, jq, openssl under CI), installed when missing"
 # Those tests skip on a developer machine without the tool but fail under CI, so CI
 # (a fresh machine) must install them; quietly, and only what is missing.
 SUDO=""
@@ -17,6 +17,13 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
   missing+=(chromium)
 fi
 command -v npm >/dev/null || missing+=(nodejs npm)
+# The curl runbook script (tests/bench_cmd.rs): optional on a developer machine, where
+# its test skips with a message; mandatory under CI=true, where that test fails without.
+if [ "${CI:-}" = true ]; then
+  command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq)
+  command -v openssl >/dev/null || missing+=(openssl)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

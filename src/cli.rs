@@ -45,6 +45,11 @@ pub enum Command {
     Cleanup(Box<crate::safety::cli::CleanupArgs>),
     /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
     Merge(crate::ci::command::MergeArgs),
+    /// Register and check in N run-unique endpoints, then verify stats and list counts.
+    Load(Box<crate::load::cli::LoadArgs>),
+    /// Time the full suite against the in-process mock, the curl runbook script and a raw
+    /// request loop, in one run.
+    Bench(crate::bench::cli::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +104,10 @@ pub struct RunArgs {
     /// Stop after the first fail or error; the rest is reported as disabled.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Independent phases (no `after` between them) run at once, at most this many;
+    /// 0 = the number of cores.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
     /// The thothctl binary (default: found on PATH).
     #[arg(long, value_name = "PATH")]
     pub thothctl: Option<PathBuf>,
@@ -192,6 +201,8 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Validate(args) => validate(&args),
         Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
         Command::Merge(args) => crate::ci::command::merge(&args),
+        Command::Load(args) => crate::load::cli::load(&args).await,
+        Command::Bench(args) => crate::bench::cli::bench(&args).await,
     }
 }
 
@@ -539,6 +550,7 @@ async fn run(args: &RunArgs) -> i32 {
         recorder: Some(recorder.clone()),
         waived: ledger.waived(),
         run_timeout,
+        jobs: args.jobs,
     };
     let mut result = run_project(&project, &target, &opts, &redactor).await;
     let stale = ledger.apply(&mut result, today);

@@ -3,12 +3,14 @@
 //! loads them, runs them against the bundled mock or a live tenant, and writes JUnit,
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
+pub mod bench;
 pub mod catalogue;
 pub mod ci;
 pub mod cli;
 pub mod client;
 pub mod evidence;
 pub mod expectations;
+pub mod load;
 pub mod outcome;
 pub mod redact;
 pub mod report;

@@ -24,6 +24,14 @@ pub const MOCK_TENANT: &str = "conformance";
 pub const MOCK_OTHER_TENANT: &str = "conformance-other";
 /// The mock's SIEM sink that `webhook_url` points at.
 pub const MOCK_SINK: &str = "siem";
+/// Longest `eventually` / `sink_wait` on the in-process mock. Its slowest settling state
+/// (a sync job) takes 100 ms; 3 s leaves a wide margin on a loaded machine, while a
+/// defect (a stuck job, a lost delivery) is reported in seconds instead of 30 s.
+pub const MOCK_POLL_TIMEOUT_CAP: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long a sync job of the in-process mock takes from queued to succeeded. Still a
+/// job that progresses over time and must be polled (the suites see it queued or
+/// running first), but the gate does not wait the standalone mock's 300 ms for it.
+pub const MOCK_SYNC_JOB_DURATION: std::time::Duration = std::time::Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -117,6 +125,8 @@ pub struct Target {
     /// Things the user should know about the configuration (a token file others can
     /// read); the CLI prints them, redacted, to stderr.
     pub warnings: Vec<String>,
+    /// Upper bound on poll timeouts (`eventually`, `sink_wait`); None = as declared.
+    pub poll_timeout_cap: Option<std::time::Duration>,
     mock: Option<mock_govapi::RunningMock>,
 }
 
@@ -222,6 +232,7 @@ impl Target {
                 },
             ],
             faults: faults.clone(),
+            sync_job_duration: MOCK_SYNC_JOB_DURATION,
             ..mock_govapi::MockConfig::dev_default()
         };
         let mock = mock_govapi::spawn(config)
@@ -247,6 +258,7 @@ impl Target {
             mock_faults: faults.iter().map(|f| f.to_string()).collect(),
             admin_url: Some(root),
             warnings: Vec::new(),
+            poll_timeout_cap: Some(MOCK_POLL_TIMEOUT_CAP),
             mock: Some(mock),
         })
     }
@@ -340,6 +352,7 @@ impl Target {
             mock_faults: Vec::new(),
             admin_url: None,
             warnings,
+            poll_timeout_cap: None,
             mock: None,
         })
     }
@@ -355,6 +368,15 @@ impl Target {
     }
 
     /// Base of tenant routes: `{govapi_url}/{tenant}`.
+    /// The header of the target's default credential (admin token preferred, else the
+    /// org key), as undo, snapshot, load and bench requests carry it.
+    pub fn default_credential(&self) -> Option<(String, String)> {
+        if let Some(t) = exposed(&self.admin_token) {
+            return Some(("Authorization".into(), format!("Bearer {t}")));
+        }
+        exposed(&self.org_key).map(|k| ("X-Api-Key".into(), k.to_owned()))
+    }
+
     pub fn tenant_base(&self) -> String {
         format!("{}/{}", self.govapi_url, self.tenant)
     }

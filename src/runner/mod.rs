@@ -7,6 +7,7 @@ pub mod case;
 pub mod expect;
 pub mod filter;
 pub mod poll;
+pub mod schedule;
 pub mod sink;
 pub mod step;
 
@@ -67,6 +68,9 @@ pub struct RunOptions {
     /// The whole run's time budget: when it runs out the running step stops and every
     /// case not finished ends `error` "run time budget exhausted". None = no limit.
     pub run_timeout: Option<Duration>,
+    /// Phases in flight at once (those without an `after` relation between them);
+    /// 0 = the number of cores.
+    pub jobs: usize,
 }
 
 impl Default for RunOptions {
@@ -86,8 +90,17 @@ impl Default for RunOptions {
             on_case_start: None,
             waived: BTreeMap::new(),
             run_timeout: None,
+            jobs: 0,
         }
     }
+}
+
+/// How many phases run at once for `jobs` (0 = one per core, at least 1).
+pub fn effective_jobs(jobs: usize) -> usize {
+    if jobs > 0 {
+        return jobs;
+    }
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 pub fn new_run_id() -> String {
@@ -277,8 +290,14 @@ pub async fn run_project(
     let mut started_phases: BTreeSet<&str> = BTreeSet::new();
     let mut by_phase: Vec<(usize, Vec<CaseResult>)> = Vec::new();
     let mut running = FuturesUnordered::new();
+    let jobs = effective_jobs(opts.jobs);
+    let start_order = schedule::start_order(&suites);
     loop {
-        for s in &suites {
+        for s in &start_order {
+            let s = *s;
+            if running.len() >= jobs {
+                break;
+            }
             let phase = s.suite.phase.as_str();
             let ready = !started_phases.contains(phase)
                 && s.suite

@@ -17,6 +17,26 @@ use crate::template::Vars;
 const KEPT_EXCHANGES: usize = 8;
 /// Upper bound on any single wait, whatever a `Retry-After` asks for.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// First pause of a poll. Most targets settle within a few hundred ms (a sync job, a
+/// delivery), so a fixed 250 ms interval overshoots by up to 250 ms per poll on the
+/// critical path; starting short finds the state change soon after it happens.
+pub const FIRST_POLL_PAUSE: Duration = Duration::from_millis(20);
+
+/// The pause before the next attempt of a poll that has been running for `elapsed`:
+/// a quarter of the time waited so far (so the overshoot past the moment the state
+/// changed is at most ~25%), at least [`FIRST_POLL_PAUSE`] and never more than the
+/// declared `interval`, which stays the steady-state rate a live tenant sees. A step
+/// that declares an interval shorter than 20 ms gets exactly that.
+pub fn next_pause(elapsed: Duration, interval: Duration) -> Duration {
+    (elapsed / 4).max(FIRST_POLL_PAUSE).min(interval)
+}
+
+/// The timeout actually applied to a poll: the declared one, capped by the target (the
+/// in-process mock settles within a second, so a 30 s budget there only makes a
+/// defect slower to report, never a different verdict).
+pub fn effective_timeout(declared: Duration, cap: Option<Duration>) -> Duration {
+    cap.map_or(declared, |c| declared.min(c))
+}
 
 /// The result of running a step's action as often as its policy says.
 pub struct Polled {
@@ -86,6 +106,7 @@ pub async fn eventually(
             return polled;
         }
     };
+    let timeout = effective_timeout(timeout, exec.env.target.poll_timeout_cap);
     let started = Instant::now();
     let deadline = started + timeout;
     loop {
@@ -117,7 +138,8 @@ pub async fn eventually(
             polled.result = Err(Failure::error("interrupted"));
             return polled;
         }
-        if Instant::now() + interval > deadline {
+        let wait = next_pause(started.elapsed(), interval);
+        if Instant::now() + wait > deadline {
             let mut f = last;
             f.message = format!(
                 "{} (still not holding after {} attempt(s) over {:.1}s)",
@@ -128,7 +150,7 @@ pub async fn eventually(
             polled.result = Err(f);
             return polled;
         }
-        if !pause(interval, exec.cancel).await {
+        if !pause(wait, exec.cancel).await {
             polled.result = Err(Failure::error("interrupted"));
             return polled;
         }
@@ -236,6 +258,35 @@ mod tests {
         assert_eq!(lines[0], "GET /0");
         assert_eq!(lines[1], "GET /43");
         assert_eq!(*lines.last().unwrap(), "GET /49");
+    }
+
+    #[test]
+    fn poll_pauses_start_short_grow_with_the_wait_and_stop_at_the_interval() {
+        let ms = Duration::from_millis;
+        let interval = ms(250);
+        assert_eq!(next_pause(ms(0), interval), FIRST_POLL_PAUSE);
+        assert_eq!(next_pause(ms(60), interval), FIRST_POLL_PAUSE);
+        assert_eq!(next_pause(ms(400), interval), ms(100));
+        assert_eq!(next_pause(ms(5_000), interval), interval);
+        // A declared interval below the first pause is honoured as is.
+        assert_eq!(next_pause(ms(0), ms(5)), ms(5));
+        // Overshoot past a change at 300 ms stays small: the attempts land close after.
+        let mut at = ms(0);
+        while at < ms(300) {
+            at += next_pause(at, interval);
+        }
+        assert!(
+            at - ms(300) <= ms(75),
+            "first attempt after 300 ms at {at:?}"
+        );
+    }
+
+    #[test]
+    fn the_target_caps_poll_timeouts_only_downwards() {
+        let s = Duration::from_secs;
+        assert_eq!(effective_timeout(s(30), None), s(30));
+        assert_eq!(effective_timeout(s(30), Some(s(5))), s(5));
+        assert_eq!(effective_timeout(s(2), Some(s(5))), s(2));
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::suite::model::{JsonAssert, SinkWait};
 use crate::target::Target;
 use crate::template::{render, Vars};
 
-/// How often the sink is read while waiting for a delivery.
+/// The longest pause between reads of the sink while waiting for a delivery (the
+/// pauses start at 20 ms and grow, see [`poll::next_pause`]).
 const SINK_POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// One recorded delivery of the sink's read API.
@@ -106,6 +107,7 @@ pub async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) ->
             return polled;
         }
     };
+    let timeout = poll::effective_timeout(timeout, exec.env.target.poll_timeout_cap);
     let started = Instant::now();
     let deadline = started + timeout;
     let mut last: Failure;
@@ -162,12 +164,13 @@ pub async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) ->
                 }
             },
         }
-        if Instant::now() + SINK_POLL_INTERVAL > deadline {
-            last.message = format!("{} within {}", last.message, sink.timeout);
+        let wait = poll::next_pause(started.elapsed(), SINK_POLL_INTERVAL);
+        if Instant::now() + wait > deadline {
+            last.message = format!("{} within {:?}", last.message, timeout);
             polled.result = Err(last);
             return polled;
         }
-        if !pause(SINK_POLL_INTERVAL, exec.cancel).await {
+        if !pause(wait, exec.cancel).await {
             polled.result = Err(Failure::error("interrupted"));
             return polled;
         }

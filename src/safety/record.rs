@@ -43,12 +43,7 @@ pub enum RecordError {
 /// The target's default credential (admin token, else org key), as undo and snapshot
 /// requests carry it.
 pub fn default_auth(target: &Target) -> Vec<(String, String)> {
-    use crate::target::exposed;
-    match (exposed(&target.admin_token), exposed(&target.org_key)) {
-        (Some(t), _) => vec![("Authorization".into(), format!("Bearer {t}"))],
-        (None, Some(k)) => vec![("X-Api-Key".into(), k.to_string())],
-        (None, None) => Vec::new(),
-    }
+    target.default_credential().into_iter().collect()
 }
 
 /// One request to a tenant route with the default credential.

@@ -1,0 +1,108 @@
+//! `bench` and `scripts/runbook-curl.sh`: the bench prints every figure it promises,
+//! and the script passes against a healthy mock and exits non-zero on a defect.
+//!
+//! The script needs curl, jq and openssl: without them these tests skip with a message
+//! on a developer machine, and fail under CI (`CI=true`), where `.ci/run` installs them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use thoth_conformance::bench::{missing_tools, run_script_once};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// None when the script's tools are present; the skip message otherwise (a panic in CI).
+fn tools_or_skip(test: &str) -> Option<String> {
+    let missing = missing_tools();
+    if missing.is_empty() {
+        return None;
+    }
+    let msg = format!("{test}: skipped: {} not found", missing.join(", "));
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg} (CI must install them: see .ci/run)");
+    }
+    Some(msg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_curl_script_passes_on_a_healthy_mock_and_fails_on_a_defect() {
+    if let Some(skip) = tools_or_skip("runbook-curl.sh") {
+        eprintln!("{skip}");
+        return;
+    }
+    let script = root().join("scripts/runbook-curl.sh");
+    let healthy = run_script_once(&script, &[]).await.expect("run the script");
+    assert!(
+        healthy.timed.passed,
+        "script failed on a healthy mock (exit {:?}):\n{}",
+        healthy.exit_code, healthy.stderr_tail
+    );
+    assert!(
+        healthy.timed.requests > 20,
+        "{} requests",
+        healthy.timed.requests
+    );
+
+    let faults = [
+        mock_govapi::Fault::CheckinIgnoresStats,
+        mock_govapi::Fault::PamReplayReapplied,
+        mock_govapi::Fault::WebhookUnsigned,
+    ];
+    let runs = futures::future::join_all(faults.map(|fault| {
+        let script = script.clone();
+        async move { (fault, run_script_once(&script, &[fault]).await) }
+    }))
+    .await;
+    for (fault, broken) in runs {
+        let broken = broken.expect("run the script");
+        assert_eq!(
+            broken.exit_code,
+            Some(1),
+            "the script must fail on {fault}; stderr:\n{}",
+            broken.stderr_tail
+        );
+        assert!(
+            broken.stderr_tail.contains("FAIL"),
+            "{}",
+            broken.stderr_tail
+        );
+    }
+}
+
+#[test]
+fn bench_with_one_iteration_prints_every_figure() {
+    let out = Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+        .current_dir(root())
+        .args(["bench", "--iterations", "1", "--requests", "20"])
+        .output()
+        .expect("run thoth-conformance bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for field in [
+        "bench: 1 iteration(s)",
+        "harness (every suite, in-process mock): ",
+        "requests/s",
+        "per request (20 sequential GETs): raw reqwest round trip ",
+        "through the engine ",
+        "harness overhead ",
+    ] {
+        assert!(stdout.contains(field), "missing `{field}` in:\n{stdout}");
+    }
+    if missing_tools().is_empty() {
+        assert!(
+            stdout.contains("curl script (scripts/runbook-curl.sh): "),
+            "{stdout}"
+        );
+        assert!(stdout.contains("ratio: harness "), "{stdout}");
+    } else {
+        assert!(stdout.contains("curl script: skipped: "), "{stdout}");
+        assert!(!stdout.contains("ratio:"), "{stdout}");
+    }
+}
