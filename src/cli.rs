@@ -22,6 +22,9 @@ use crate::suite::load::{load_project, Project};
 use crate::target::{find_thothctl, known_faults, LiveOptions, MockOptions, Target};
 use crate::verdict::Verdict;
 
+mod live_args;
+pub use live_args::LiveArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "thoth-conformance",
@@ -111,33 +114,14 @@ pub struct RunArgs {
     /// The thothctl binary (default: found on PATH).
     #[arg(long, value_name = "PATH")]
     pub thothctl: Option<PathBuf>,
-    /// Per HTTP request, connect to last body byte (e.g. 10s, 500ms).
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub request_timeout: String,
     /// Per thothctl invocation; the process is killed after it.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub thothctl_timeout: String,
-    /// Extra root certificate (PEM) for a tenant behind a private CA.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// YAML with the PAM and webhook signature schemes (see src/signing.rs).
     #[arg(long, value_name = "FILE")]
     pub target_config: Option<PathBuf>,
-    /// Live: tenant id (else THOTH_TENANT_ID).
-    #[arg(long)]
-    pub tenant_id: Option<String>,
-    /// Live: apex domain, for https://grid.<tenant>.<apex> (else THOTH_APEX_DOMAIN).
-    #[arg(long)]
-    pub apex_domain: Option<String>,
-    /// Live: GovAPI base URL, https unless loopback (else THOTH_GOVAPI_URL).
-    #[arg(long)]
-    pub govapi_url: Option<String>,
-    /// Live: file holding the admin bearer token (else THOTH_ADMIN_BEARER_TOKEN_FILE).
-    #[arg(long, value_name = "FILE")]
-    pub auth_token_file: Option<PathBuf>,
-    /// Live: org API key (else THOTH_API_KEY or THOTH_ORG_API_KEY; prefer the env var).
-    #[arg(long)]
-    pub org_api_key: Option<String>,
     /// Live: a second tenant for isolation cases (else THOTH_OTHER_TENANT_ID).
     #[arg(long)]
     pub other_tenant_id: Option<String>,
@@ -344,15 +328,10 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
                 return Err(config_error("--mock-fault only applies to --target mock"));
             }
             let opts = LiveOptions {
-                tenant_id: args.tenant_id.clone(),
-                apex_domain: args.apex_domain.clone(),
-                govapi_url: args.govapi_url.clone(),
-                auth_token_file: args.auth_token_file.clone(),
-                org_api_key: args.org_api_key.clone(),
                 other_tenant_id: args.other_tenant_id.clone(),
                 sink_url: args.sink_url.clone(),
                 sink_name: args.sink_name.clone(),
-                ..LiveOptions::default()
+                ..args.live.live_options()
             };
             Target::live(&opts, &|k| std::env::var(k).ok(), redactor).map_err(config_error)?
         }
@@ -376,7 +355,7 @@ async fn run(args: &RunArgs) -> i32 {
         parse_duration(v).map_err(|e| config_error(format!("{flag} {v}: {e}")))
     };
     let (request_timeout, thothctl_timeout) = match (
-        parse("--request-timeout", &args.request_timeout),
+        parse("--request-timeout", &args.live.request_timeout),
         parse("--thothctl-timeout", &args.thothctl_timeout),
     ) {
         (Ok(a), Ok(b)) => (a, b),
@@ -410,7 +389,7 @@ async fn run(args: &RunArgs) -> i32 {
     let today = expectations::today_utc();
     let client = ClientOptions {
         request_timeout,
-        ca_cert: args.ca_cert.clone(),
+        ca_cert: args.live.ca_cert.clone(),
         ..ClientOptions::default()
     };
     if let Err(e) = crate::runner::check_client(&client) {

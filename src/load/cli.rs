@@ -1,18 +1,17 @@
 //! `thoth-conformance load`: flags, target, console output, exit code.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
 
 use clap::Args;
 
 use super::progress::ProgressMode;
 use super::{render, run_load, LoadOptions, LoadTarget};
-use crate::cli::TargetArg;
+use crate::cli::{LiveArgs, TargetArg};
 use crate::client::{ClientOptions, HttpClient};
 use crate::outcome::ExitCode;
 use crate::redact::Redactor;
 use crate::suite::duration::parse_duration;
-use crate::target::{known_faults, LiveOptions, MockOptions, Target, TargetError};
+use crate::target::{known_faults, MockOptions, Target, TargetError};
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -37,30 +36,11 @@ pub struct LoadArgs {
     /// Attempts per request at most (429 for every call, 502/503/504 for idempotent ones).
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub max_attempts: u32,
-    /// Per HTTP request, connect to last body byte.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub request_timeout: String,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Progress on stderr: a bar on a terminal, plain lines otherwise; `--quiet` for none.
     #[arg(long)]
     pub quiet: bool,
-    /// Extra root certificate (PEM) for a tenant behind a private CA.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Live: tenant id (else THOTH_TENANT_ID).
-    #[arg(long)]
-    pub tenant_id: Option<String>,
-    /// Live: apex domain (else THOTH_APEX_DOMAIN).
-    #[arg(long)]
-    pub apex_domain: Option<String>,
-    /// Live: GovAPI base URL (else THOTH_GOVAPI_URL).
-    #[arg(long)]
-    pub govapi_url: Option<String>,
-    /// Live: file holding the admin bearer token (else THOTH_ADMIN_BEARER_TOKEN_FILE).
-    #[arg(long, value_name = "FILE")]
-    pub auth_token_file: Option<PathBuf>,
-    /// Live: org API key (else THOTH_API_KEY or THOTH_ORG_API_KEY; prefer the env var).
-    #[arg(long)]
-    pub org_api_key: Option<String>,
 }
 
 fn config_error(msg: impl std::fmt::Display) -> i32 {
@@ -80,13 +60,18 @@ pub async fn load(args: &LoadArgs) -> i32 {
     if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         return config_error("--rate must be a positive number of requests per second");
     }
-    let request_timeout = match parse_duration(&args.request_timeout) {
+    let request_timeout = match parse_duration(&args.live.request_timeout) {
         Ok(d) => d,
-        Err(e) => return config_error(format!("--request-timeout {}: {e}", args.request_timeout)),
+        Err(e) => {
+            return config_error(format!(
+                "--request-timeout {}: {e}",
+                args.live.request_timeout
+            ))
+        }
     };
     let client = match HttpClient::new(ClientOptions {
         request_timeout,
-        ca_cert: args.ca_cert.clone(),
+        ca_cert: args.live.ca_cert.clone(),
         ..ClientOptions::default()
     }) {
         Ok(c) => c,
@@ -112,14 +97,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
             if !args.mock_faults.is_empty() {
                 return config_error("--mock-fault only applies to --target mock");
             }
-            let opts = LiveOptions {
-                tenant_id: args.tenant_id.clone(),
-                apex_domain: args.apex_domain.clone(),
-                govapi_url: args.govapi_url.clone(),
-                auth_token_file: args.auth_token_file.clone(),
-                org_api_key: args.org_api_key.clone(),
-                ..LiveOptions::default()
-            };
+            let opts = args.live.live_options();
             match Target::live(&opts, &|k| std::env::var(k).ok(), &redactor) {
                 Ok(t) => t,
                 Err(e) => return config_error(e),

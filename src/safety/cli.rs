@@ -9,13 +9,14 @@ use clap::Args;
 use super::record::Recorder;
 use super::session::{cleanup_ledger, finish_ledger, start_ledger, SessionError};
 use super::{CleanupReport, Profile};
+use crate::cli::LiveArgs;
 use crate::client::{ClientOptions, HttpClient};
 use crate::outcome::{ExitCode, RunResult};
 use crate::redact::Redactor;
 use crate::report::results::render_results_with_cleanup;
 use crate::report::{write_atomic, ReportPaths};
 use crate::suite::duration::parse_duration;
-use crate::target::{LiveOptions, Target, TargetKind};
+use crate::target::{Target, TargetKind};
 
 /// Flags of `run` about what may touch the tenant.
 #[derive(Debug, Clone, Args)]
@@ -83,30 +84,12 @@ pub fn add_cleanup_block(
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
-    /// The ledger a run left behind (e.g. reports/ledger.jsonl).
+    /// The ledger a run left behind (e.g. reports/ledger.jsonl); --tenant-id must be its tenant.
     #[arg(long, value_name = "FILE")]
     pub ledger: PathBuf,
-    /// Tenant id (else THOTH_TENANT_ID); must be the ledger's.
-    #[arg(long)]
-    pub tenant_id: Option<String>,
-    /// Apex domain, for https://grid.<tenant>.<apex> (else THOTH_APEX_DOMAIN).
-    #[arg(long)]
-    pub apex_domain: Option<String>,
-    /// GovAPI base URL, https unless loopback (else THOTH_GOVAPI_URL).
-    #[arg(long)]
-    pub govapi_url: Option<String>,
-    /// File holding the admin bearer token (else THOTH_ADMIN_BEARER_TOKEN_FILE).
-    #[arg(long, value_name = "FILE")]
-    pub auth_token_file: Option<PathBuf>,
-    /// Org API key (else THOTH_API_KEY or THOTH_ORG_API_KEY; prefer the env var).
-    #[arg(long)]
-    pub org_api_key: Option<String>,
-    /// Extra root certificate (PEM) for a tenant behind a private CA.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Per HTTP request (e.g. 10s).
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub request_timeout: String,
+    // The tenant must be the ledger's: `cleanup_ledger` refuses any other.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// `thoth-conformance cleanup`: 0 when nothing is left to undo, 6 otherwise, 2 on bad
@@ -116,26 +99,24 @@ pub async fn cleanup(args: &CleanupArgs) -> i32 {
         eprintln!("error: {msg}");
         ExitCode::ConfigError as i32
     };
-    let request_timeout = match parse_duration(&args.request_timeout) {
+    let request_timeout = match parse_duration(&args.live.request_timeout) {
         Ok(d) => d,
-        Err(e) => return config_error(format!("--request-timeout {}: {e}", args.request_timeout)),
+        Err(e) => {
+            return config_error(format!(
+                "--request-timeout {}: {e}",
+                args.live.request_timeout
+            ))
+        }
     };
     let redactor = Redactor::new();
-    let opts = LiveOptions {
-        tenant_id: args.tenant_id.clone(),
-        apex_domain: args.apex_domain.clone(),
-        govapi_url: args.govapi_url.clone(),
-        auth_token_file: args.auth_token_file.clone(),
-        org_api_key: args.org_api_key.clone(),
-        ..LiveOptions::default()
-    };
+    let opts = args.live.live_options();
     let target = match Target::live(&opts, &|k| std::env::var(k).ok(), &redactor) {
         Ok(t) => t,
         Err(e) => return config_error(e.to_string()),
     };
     let client = match HttpClient::new(ClientOptions {
         request_timeout,
-        ca_cert: args.ca_cert.clone(),
+        ca_cert: args.live.ca_cert.clone(),
         ..ClientOptions::default()
     }) {
         Ok(c) => c,
