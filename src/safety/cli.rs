@@ -1,5 +1,5 @@
 //! The command-line side of live safety: `run --profile/--dry-run/--ledger` and the
-//! `cleanup --ledger FILE` subcommand. Kept here so `src/cli.rs` only wires them in.
+//! `cleanup --ledger FILE` subcommand. Kept here so `src/cli/` only wires them in.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

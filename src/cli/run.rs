@@ -1,12 +1,13 @@
-//! The command line: `run`, `list`, `validate`, `merge`. Thin: it parses flags, builds the target,
-//! calls the library, prints through the redactor and chooses the exit code.
+//! `thoth-conformance run`: flags, target, the run itself, reports, cleanup and the
+//! final exit code.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::Args;
 
+use super::{config_error, load, LiveArgs, ProjectArgs, TargetArg};
 use crate::ci::Selection;
 use crate::client::ClientOptions;
 use crate::evidence::{open_for_run, EvidenceOptions};
@@ -18,72 +19,8 @@ use crate::report::{console, write_reports};
 use crate::runner::{run_project, RunOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
-use crate::suite::load::{load_project, Project};
 use crate::target::{find_thothctl, known_faults, LiveOptions, MockOptions, Target};
 use crate::verdict::Verdict;
-
-mod live_args;
-pub use live_args::LiveArgs;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "thoth-conformance",
-    version,
-    about = "End-to-end conformance harness for the Thoth headless control plane (GovAPI)"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the suites against the bundled mock or a live tenant and write the reports.
-    Run(Box<RunArgs>),
-    /// List every case: phase, case, capability, surface, effect, requirements.
-    List(ProjectArgs),
-    /// Check suite files without running anything (exit 2 on any diagnostic).
-    Validate(ValidateArgs),
-    /// Undo what a crashed run left in its ledger (exit 6 while anything is left).
-    Cleanup(Box<crate::safety::cli::CleanupArgs>),
-    /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
-    Merge(crate::ci::command::MergeArgs),
-    /// Register and check in N run-unique endpoints, then verify stats and list counts.
-    Load(Box<crate::load::cli::LoadArgs>),
-    /// Time the full suite against the in-process mock, the curl runbook script and a raw
-    /// request loop, in one run.
-    Bench(crate::bench::cli::BenchArgs),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TargetArg {
-    Mock,
-    Live,
-}
-
-#[derive(Debug, Args)]
-pub struct ProjectArgs {
-    /// Directory of suite files (one per phase) and `requirements.yaml`.
-    #[arg(long, default_value = "suites")]
-    pub suites: PathBuf,
-    /// Directory of request bodies the suites name in `body_file`.
-    #[arg(long, default_value = "fixtures")]
-    pub fixtures: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// Suite directories or files (default: the `--suites` directory).
-    pub paths: Vec<PathBuf>,
-    #[arg(long, default_value = "suites")]
-    pub suites: PathBuf,
-    #[arg(long, default_value = "fixtures")]
-    pub fixtures: PathBuf,
-    /// Also check this expectations ledger (default: `<suites>/expectations.yaml` if
-    /// present, for each suites directory checked).
-    #[arg(long, value_name = "FILE")]
-    pub expectations: Option<PathBuf>,
-}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -161,151 +98,6 @@ pub struct RunArgs {
     pub run_timeout: Option<String>,
 }
 
-/// Entry point of the binary.
-pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: failed to start the async runtime: {e}");
-            return std::process::ExitCode::from(ExitCode::ConfigError as u8);
-        }
-    };
-    let code = runtime.block_on(dispatch(cli));
-    std::process::ExitCode::from(code as u8)
-}
-
-pub async fn dispatch(cli: Cli) -> i32 {
-    match cli.command {
-        Command::Run(args) => run(&args).await,
-        Command::List(args) => list(&args),
-        Command::Validate(args) => validate(&args),
-        Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
-        Command::Merge(args) => crate::ci::command::merge(&args),
-        Command::Load(args) => crate::load::cli::load(&args).await,
-        Command::Bench(args) => crate::bench::cli::bench(&args).await,
-    }
-}
-
-fn config_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
-    ExitCode::ConfigError as i32
-}
-
-fn load(args: &ProjectArgs) -> Result<Project, i32> {
-    load_project(&args.suites, &args.fixtures).map_err(|diags| {
-        eprintln!("{diags}");
-        eprintln!("error: failed to load suites: {} problem(s)", diags.0.len());
-        ExitCode::ConfigError as i32
-    })
-}
-
-fn list(args: &ProjectArgs) -> i32 {
-    let project = match load(args) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    println!("{}", list_table(&project));
-    0
-}
-
-/// The `list` table.
-pub fn list_table(project: &Project) -> String {
-    let mut b = tabled::builder::Builder::default();
-    b.push_record([
-        "phase",
-        "case",
-        "capability",
-        "surface",
-        "effect",
-        "requirements",
-    ]);
-    for s in &project.suites {
-        for c in &s.suite.cases {
-            b.push_record([
-                s.suite.phase.clone(),
-                c.id.clone(),
-                c.capability.clone(),
-                crate::report::junit::surface_name(c.surface).to_string(),
-                crate::report::junit::effect_name(c.effect).to_string(),
-                c.requirements.join(", "),
-            ]);
-        }
-    }
-    let mut table = b.build();
-    table.with(tabled::settings::Style::psql());
-    table.to_string()
-}
-
-fn validate(args: &ValidateArgs) -> i32 {
-    let paths = if args.paths.is_empty() {
-        vec![args.suites.clone()]
-    } else {
-        args.paths.clone()
-    };
-    let mut failed = false;
-    for path in paths {
-        // A single file is validated in the context of its directory (the catalogue and
-        // the other phases it may name in `after`), reporting only its own problems.
-        let (dir, only) = if path.is_file() {
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (dir, Some(path.clone()))
-        } else {
-            (path.clone(), None)
-        };
-        match load_project(&dir, &args.fixtures) {
-            Ok(p) => {
-                if let Some(ledger) = expectations::ledger_path(args.expectations.as_deref(), &dir)
-                {
-                    match Ledger::load(&ledger, &p) {
-                        Ok(l) => println!("ok: {} ({} entries)", ledger.display(), l.entries.len()),
-                        Err(diags) => {
-                            eprintln!("{diags}");
-                            failed = true;
-                        }
-                    }
-                }
-                let cases: usize = p.suites.iter().map(|s| s.suite.cases.len()).sum();
-                println!(
-                    "ok: {} ({} suites, {cases} cases)",
-                    path.display(),
-                    p.suites.len()
-                );
-            }
-            Err(diags) => {
-                let shown: Vec<_> = diags
-                    .0
-                    .iter()
-                    .filter(|d| only.as_ref().is_none_or(|f| same_file(&d.file, f)))
-                    .collect();
-                if shown.is_empty() && only.is_some() {
-                    println!("ok: {}", path.display());
-                    continue;
-                }
-                for d in &shown {
-                    eprintln!("{d}");
-                }
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        ExitCode::ConfigError as i32
-    } else {
-        0
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32> {
     let schemes = match &args.target_config {
         Some(path) => Schemes::load(path).map_err(config_error)?,
@@ -350,7 +142,7 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
         .with_thothctl(find_thothctl(args.thothctl.as_deref())))
 }
 
-async fn run(args: &RunArgs) -> i32 {
+pub(super) async fn run(args: &RunArgs) -> i32 {
     let parse = |flag: &str, v: &str| {
         parse_duration(v).map_err(|e| config_error(format!("{flag} {v}: {e}")))
     };
