@@ -220,17 +220,9 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::gov::events::tests::draft;
+    use crate::gov::events::tests::store_of as store;
 
     const NOW: Timestamp = Timestamp(datetime!(2026-11-24 13:00 UTC));
-
-    fn store(decisions: &[Decision]) -> EventStore {
-        let mut store = EventStore::default();
-        for (n, decision) in decisions.iter().enumerate() {
-            store.append(draft(u32::try_from(n).unwrap(), *decision));
-        }
-        store
-    }
 
     #[test]
     fn evidence_dry_run_changes_nothing_and_a_real_run_is_idempotent() {

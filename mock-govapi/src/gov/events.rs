@@ -276,6 +276,15 @@ pub(crate) mod tests {
 
     use super::*;
 
+    /// A store holding one drafted event per decision, numbered from 0.
+    pub(crate) fn store_of(decisions: &[Decision]) -> EventStore {
+        let mut store = EventStore::default();
+        for (n, decision) in decisions.iter().enumerate() {
+            store.append(draft(u32::try_from(n).unwrap(), *decision));
+        }
+        store
+    }
+
     pub(crate) fn draft(n: u32, decision: Decision) -> EventDraft {
         let at = Timestamp(datetime!(2026-11-24 12:00 UTC) + time::Duration::seconds(i64::from(n)));
         EventDraft {

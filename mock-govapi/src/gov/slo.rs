@@ -213,17 +213,9 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::gov::events::tests::draft;
+    use crate::gov::events::tests::store_of as store;
 
     const NOW: Timestamp = Timestamp(datetime!(2026-11-24 13:00 UTC));
-
-    fn store(decisions: &[Decision]) -> EventStore {
-        let mut store = EventStore::default();
-        for (n, decision) in decisions.iter().enumerate() {
-            store.append(draft(u32::try_from(n).unwrap(), *decision));
-        }
-        store
-    }
 
     fn failed_metrics(report: &SloReport) -> Vec<&'static str> {
         report.failures.iter().map(|f| f.metric).collect()

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::created_or_updated;
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
@@ -23,14 +24,6 @@ pub fn router() -> Router<AppState> {
             "/browser/enrollments",
             get(list_enrollments).post(upsert_enrollment),
         )
-}
-
-fn created_or_updated(created: bool) -> StatusCode {
-    if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
 }
 
 async fn list_providers(

@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::created_or_updated;
 use crate::auth::Principal;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
@@ -330,11 +331,7 @@ async fn register(
     let id = body.endpoint_id.clone();
     let created = upsert_endpoint(&mut data, body, now)?;
     let row = row_json(&state, &data.endpoints[&id], now);
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_updated(created);
     Ok((status, Json(row)))
 }
 

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::created_or_updated;
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
@@ -37,11 +38,7 @@ async fn upsert(
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
     let (record, created) = data.gov.integrations.upsert(body, now)?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_updated(created);
     Ok((status, Json(record.view())))
 }
 

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::created_or_updated;
 use crate::auth::Principal;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
@@ -208,11 +209,7 @@ async fn upsert(
     row.enabled = body.enabled.unwrap_or(row.enabled);
     row.status = if row.enabled { "active" } else { "disabled" }.into();
     row.updated_at = now;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_updated(created);
     Ok((status, Json(row_json(row))))
 }
 

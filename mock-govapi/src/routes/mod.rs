@@ -23,6 +23,15 @@ pub mod mdm;
 pub mod settings;
 pub mod sink;
 
+/// The status of an upsert: 201 when it created the record, 200 when it replaced one.
+pub(crate) fn created_or_updated(created: bool) -> axum::http::StatusCode {
+    if created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
 /// Splits a tenant route path `/<tenant>/<area>/<tail>` into its parts, where area is
 /// `thoth` or `governance`; `None` for any other path.
 pub fn tenant_of_path(path: &str) -> Option<(&str, &str, &str)> {
