@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::client::ClientOptions;
+use crate::suite::duration::parse_duration;
 use crate::target::LiveOptions;
 
 /// Live-target flags: each falls back to its THOTH_* environment variable.
@@ -45,6 +47,17 @@ impl LiveArgs {
             ..LiveOptions::default()
         }
     }
+
+    /// The HTTP client half: the parsed `--request-timeout` and `--ca-cert`.
+    pub fn client_options(&self) -> Result<ClientOptions, String> {
+        let request_timeout = parse_duration(&self.request_timeout)
+            .map_err(|e| format!("--request-timeout {}: {e}", self.request_timeout))?;
+        Ok(ClientOptions {
+            request_timeout,
+            ca_cert: self.ca_cert.clone(),
+            ..ClientOptions::default()
+        })
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +95,15 @@ mod tests {
         assert_eq!(o.auth_token_file, Some(PathBuf::from("/tmp/tok")));
         assert_eq!(o.org_api_key.as_deref(), Some("k"));
         assert_eq!(o.other_tenant_id, None);
+        let client = p.live.client_options().unwrap();
+        assert_eq!(client.request_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(client.ca_cert, None);
+    }
+
+    #[test]
+    fn a_bad_request_timeout_names_the_flag() {
+        let p = Probe::parse_from(["probe", "--request-timeout", "soon"]);
+        let err = p.live.client_options().unwrap_err();
+        assert!(err.starts_with("--request-timeout soon: "), "{err}");
     }
 }

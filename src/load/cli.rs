@@ -7,10 +7,9 @@ use clap::Args;
 use super::progress::ProgressMode;
 use super::{render, run_load, LoadOptions, LoadTarget};
 use crate::cli::{LiveArgs, TargetArg};
-use crate::client::{ClientOptions, HttpClient};
+use crate::client::HttpClient;
 use crate::outcome::ExitCode;
 use crate::redact::Redactor;
-use crate::suite::duration::parse_duration;
 use crate::target::{known_faults, MockOptions, Target, TargetError};
 
 #[derive(Debug, Args)]
@@ -60,20 +59,11 @@ pub async fn load(args: &LoadArgs) -> i32 {
     if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         return config_error("--rate must be a positive number of requests per second");
     }
-    let request_timeout = match parse_duration(&args.live.request_timeout) {
-        Ok(d) => d,
-        Err(e) => {
-            return config_error(format!(
-                "--request-timeout {}: {e}",
-                args.live.request_timeout
-            ))
-        }
+    let client_options = match args.live.client_options() {
+        Ok(o) => o,
+        Err(e) => return config_error(e),
     };
-    let client = match HttpClient::new(ClientOptions {
-        request_timeout,
-        ca_cert: args.live.ca_cert.clone(),
-        ..ClientOptions::default()
-    }) {
+    let client = match HttpClient::new(client_options) {
         Ok(c) => c,
         Err(e) => return config_error(e),
     };

@@ -15,7 +15,6 @@ use crate::outcome::{ExitCode, RunResult};
 use crate::redact::Redactor;
 use crate::report::results::render_results_with_cleanup;
 use crate::report::{write_atomic, ReportPaths};
-use crate::suite::duration::parse_duration;
 use crate::target::{Target, TargetKind};
 
 /// Flags of `run` about what may touch the tenant.
@@ -99,14 +98,9 @@ pub async fn cleanup(args: &CleanupArgs) -> i32 {
         eprintln!("error: {msg}");
         ExitCode::ConfigError as i32
     };
-    let request_timeout = match parse_duration(&args.live.request_timeout) {
-        Ok(d) => d,
-        Err(e) => {
-            return config_error(format!(
-                "--request-timeout {}: {e}",
-                args.live.request_timeout
-            ))
-        }
+    let client_options = match args.live.client_options() {
+        Ok(o) => o,
+        Err(e) => return config_error(e),
     };
     let redactor = Redactor::new();
     let opts = args.live.live_options();
@@ -114,11 +108,7 @@ pub async fn cleanup(args: &CleanupArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return config_error(e.to_string()),
     };
-    let client = match HttpClient::new(ClientOptions {
-        request_timeout,
-        ca_cert: args.live.ca_cert.clone(),
-        ..ClientOptions::default()
-    }) {
+    let client = match HttpClient::new(client_options) {
         Ok(c) => c,
         Err(e) => return config_error(e.to_string()),
     };
