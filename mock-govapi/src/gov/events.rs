@@ -14,6 +14,33 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Event type of decision events, also the `X-Thoth-Event` of their webhook deliveries.
 pub const DECISION_EVENT_TYPE: &str = "governance.decision";
 
+/// `Display` and `FromStr` of an enum from its `ALL` and `as_str`, so printing and
+/// parsing use the one list of wire names and cannot disagree.
+macro_rules! wire_name_traits {
+    ($ty:ty, $what:literal, $expected:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| {
+                        format!(
+                            concat!("unknown ", $what, " {:?} (expected ", $expected, ")"),
+                            s
+                        )
+                    })
+            }
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskTier {
@@ -41,23 +68,7 @@ impl RiskTier {
     }
 }
 
-impl fmt::Display for RiskTier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RiskTier {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RiskTier::ALL
-            .into_iter()
-            .find(|tier| tier.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown risk tier {s:?} (expected low, medium, high or critical)")
-            })
-    }
-}
+wire_name_traits!(RiskTier, "risk tier", "low, medium, high or critical");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,21 +90,7 @@ impl Decision {
     }
 }
 
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Decision {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Decision::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| format!("unknown decision {s:?} (expected allow, step_up or block)"))
-    }
-}
+wire_name_traits!(Decision, "decision", "allow, step_up or block");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceChain {
@@ -366,12 +363,18 @@ pub(crate) mod tests {
     #[test]
     fn names_round_trip_and_unknown_ones_are_refused() {
         for tier in RiskTier::ALL {
-            assert_eq!(tier.as_str().parse::<RiskTier>(), Ok(tier));
+            assert_eq!(tier.to_string().parse::<RiskTier>(), Ok(tier));
         }
         for decision in Decision::ALL {
-            assert_eq!(decision.as_str().parse::<Decision>(), Ok(decision));
+            assert_eq!(decision.to_string().parse::<Decision>(), Ok(decision));
         }
-        assert!("severe".parse::<RiskTier>().is_err());
-        assert!("deny".parse::<Decision>().is_err());
+        assert_eq!(
+            "severe".parse::<RiskTier>(),
+            Err("unknown risk tier \"severe\" (expected low, medium, high or critical)".into())
+        );
+        assert_eq!(
+            "deny".parse::<Decision>(),
+            Err("unknown decision \"deny\" (expected allow, step_up or block)".into())
+        );
     }
 }
