@@ -10,6 +10,28 @@ use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::json;
 
+/// The status alone, for a tenant route under `/<tenant>/thoth/`.
+async fn code(
+    h: &Harness,
+    method: Method,
+    path: &str,
+    cred: Cred,
+    body: Option<serde_json::Value>,
+) -> u16 {
+    code_at(h, method, &Harness::thoth(path), cred, body).await
+}
+
+/// The status alone, for any path.
+async fn code_at(
+    h: &Harness,
+    method: Method,
+    path: &str,
+    cred: Cred,
+    body: Option<serde_json::Value>,
+) -> u16 {
+    status(h, method, path, cred, body).await.0
+}
+
 async fn status(
     h: &Harness,
     method: Method,
@@ -111,27 +133,18 @@ async fn skip_auth_accepts_requests_without_credentials() {
     cfg.skip_auth = true;
     let h = start_with(cfg).await;
     assert_eq!(
-        status(
-            &h,
-            Method::GET,
-            &Harness::thoth("settings"),
-            Cred::None,
-            None
-        )
-        .await
-        .0,
+        code(&h, Method::GET, "settings", Cred::None, None).await,
         200
     );
     assert_eq!(
-        status(
+        code(
             &h,
             Method::PUT,
-            &Harness::thoth("settings"),
+            "settings",
             Cred::None,
             Some(json!({"compliance_profile": "soc2"}))
         )
-        .await
-        .0,
+        .await,
         200
     );
 }
@@ -171,9 +184,7 @@ async fn api_key_permissions_follow_the_method() {
         (403, "insufficient_permission".into())
     );
     assert_eq!(
-        status(&h, Method::POST, &sync, Cred::Key(read_only), None)
-            .await
-            .0,
+        code_at(&h, Method::POST, &sync, Cred::Key(read_only), None).await,
         403
     );
 
@@ -202,9 +213,7 @@ async fn api_key_permissions_follow_the_method() {
         200
     );
     assert_eq!(
-        status(&h, Method::POST, &sync, Cred::Key(write_only), None)
-            .await
-            .0,
+        code_at(&h, Method::POST, &sync, Cred::Key(write_only), None).await,
         202
     );
 
@@ -221,9 +230,7 @@ async fn api_key_permissions_follow_the_method() {
         202
     );
     assert_eq!(
-        status(&h, Method::PUT, &settings, Cred::Key(execute_only), doc())
-            .await
-            .0,
+        code_at(&h, Method::PUT, &settings, Cred::Key(execute_only), doc()).await,
         403
     );
 }
@@ -241,15 +248,7 @@ async fn scoped_keys_reach_only_their_resources() {
     let k = || Cred::Key(ep_key.clone());
 
     assert_eq!(
-        status(
-            &h,
-            Method::GET,
-            &Harness::thoth("endpoints/ep-e2e-01"),
-            k(),
-            None
-        )
-        .await
-        .0,
+        code(&h, Method::GET, "endpoints/ep-e2e-01", k(), None).await,
         200
     );
     assert_eq!(
@@ -264,27 +263,25 @@ async fn scoped_keys_reach_only_their_resources() {
         (403, "scope_denied".into())
     );
     assert_eq!(
-        status(
+        code(
             &h,
             Method::POST,
-            &Harness::thoth("endpoints/ep-e2e-01/checkin"),
+            "endpoints/ep-e2e-01/checkin",
             k(),
             Some(json!({"sessions_today": 2}))
         )
-        .await
-        .0,
+        .await,
         200
     );
     assert_eq!(
-        status(
+        code(
             &h,
             Method::POST,
-            &Harness::thoth("endpoints/ep-other-99/checkin"),
+            "endpoints/ep-other-99/checkin",
             k(),
             Some(json!({}))
         )
-        .await
-        .0,
+        .await,
         403
     );
     assert_eq!(
@@ -307,53 +304,21 @@ async fn scoped_keys_reach_only_their_resources() {
         .await;
     let f = || Cred::Key(fleet_key.clone());
     assert_eq!(
-        status(
-            &h,
-            Method::GET,
-            &Harness::thoth("endpoints/ep-e2e-01"),
-            f(),
-            None
-        )
-        .await
-        .0,
+        code(&h, Method::GET, "endpoints/ep-e2e-01", f(), None).await,
         200
     );
     assert_eq!(
-        status(
-            &h,
-            Method::GET,
-            &Harness::thoth("endpoints/ep-other-99"),
-            f(),
-            None
-        )
-        .await
-        .0,
+        code(&h, Method::GET, "endpoints/ep-other-99", f(), None).await,
         403
     );
     let in_fleet = json!({"endpoint_id": "ep-new", "hostname": "n", "fleet_id": "fleet-a"});
     let out_of_fleet = json!({"endpoint_id": "ep-new2", "hostname": "n", "fleet_id": "fleet-b"});
     assert_eq!(
-        status(
-            &h,
-            Method::POST,
-            &Harness::thoth("endpoints"),
-            f(),
-            Some(in_fleet)
-        )
-        .await
-        .0,
+        code(&h, Method::POST, "endpoints", f(), Some(in_fleet)).await,
         201
     );
     assert_eq!(
-        status(
-            &h,
-            Method::POST,
-            &Harness::thoth("endpoints"),
-            f(),
-            Some(out_of_fleet)
-        )
-        .await
-        .0,
+        code(&h, Method::POST, "endpoints", f(), Some(out_of_fleet)).await,
         403
     );
 }
@@ -414,9 +379,7 @@ async fn a_key_cannot_mint_a_stronger_key() {
         (403, "permission_escalation".into())
     );
     assert_eq!(
-        status(&h, Method::POST, &path, Cred::Key(key), Some(same))
-            .await
-            .0,
+        code_at(&h, Method::POST, &path, Cred::Key(key), Some(same)).await,
         201
     );
 }
