@@ -15,10 +15,6 @@ use crate::outcome::Exchange;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Headers whose values are credentials: recorded in transcripts as `<redacted>`, on top
-/// of the value-based redaction every report applies.
-const CREDENTIAL_HEADERS: &[&str] = &["authorization", "x-api-key", "cookie"];
-
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub request_timeout: Duration,
@@ -138,7 +134,10 @@ impl HttpClient {
             request_headers: req
                 .headers
                 .iter()
-                .map(|(k, v)| (k.clone(), mask_credential(k, v)))
+                .map(|(k, v)| {
+                    let shown = crate::redact::mask_credential_header(k, v);
+                    (k.clone(), shown.unwrap_or_else(|| v.clone()))
+                })
                 .collect(),
             request_body: req
                 .body
@@ -252,22 +251,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     msg
-}
-
-pub fn mask_credential(name: &str, value: &str) -> String {
-    if CREDENTIAL_HEADERS
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
-    {
-        match value.split_once(' ') {
-            Some((scheme, _)) if name.eq_ignore_ascii_case("authorization") => {
-                format!("{scheme} <redacted>")
-            }
-            _ => "<redacted>".to_string(),
-        }
-    } else {
-        value.to_string()
-    }
 }
 
 fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, ClientError> {

@@ -37,6 +37,39 @@ use serde_json::Value;
 /// What every secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// Headers whose values are credentials by nature: masked whatever their value, because
+/// a credential may never have been registered (a token read by thothctl itself) or may
+/// appear only inside an encoding the redactor does not know (Basic auth). The client
+/// masks them when it records an exchange and the transcript again when it renders one,
+/// both through [`mask_credential_header`].
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-thoth-signature",
+    "cookie",
+    "set-cookie",
+];
+
+/// The value of a credential header as it may be shown: the auth scheme kept (`Bearer`
+/// tells a reader which credential was used), the rest [`REDACTED`]. None when `name`
+/// is not a credential header.
+pub fn mask_credential_header(name: &str, value: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    if !CREDENTIAL_HEADERS.contains(&lower.as_str()) {
+        return None;
+    }
+    let scheme = value.split_once(' ').map(|(s, _)| s).filter(|s| {
+        (lower == "authorization" || lower == "proxy-authorization")
+            && !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    Some(match scheme {
+        Some(scheme) => format!("{scheme} {REDACTED}"),
+        None => REDACTED.to_owned(),
+    })
+}
+
 /// Secrets shorter than this many characters are refused.
 pub const MIN_SECRET_CHARS: usize = 6;
 

@@ -128,7 +128,7 @@ async fn run_inner(
         .iter()
         .scan(false, |after_key, f| {
             let out = if *after_key {
-                "<redacted>".to_string()
+                crate::redact::REDACTED.to_string()
             } else {
                 f.clone()
             };

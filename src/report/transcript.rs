@@ -4,39 +4,15 @@
 use std::fmt::Write as _;
 
 use crate::outcome::{CaseResult, Exchange, StepResult};
-use crate::redact::{Redactor, REDACTED};
+use crate::redact::{mask_credential_header, Redactor};
 
 /// Bodies longer than this (after redaction) are cut, with a note saying how much.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Headers whose values are credentials by nature: masked whatever their value, because
-/// a credential may never have been registered (a token read by thothctl itself) or may
-/// appear only inside an encoding the redactor does not know (Basic auth).
-const CREDENTIAL_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "x-api-key",
-    "x-thoth-signature",
-    "cookie",
-    "set-cookie",
-];
-
 /// The header value as shown: credentials masked (keeping an auth scheme such as
 /// `Bearer`, which tells a reader which credential was used), everything else redacted.
 pub fn shown_header_value(name: &str, value: &str, redactor: &Redactor) -> String {
-    let lower = name.to_ascii_lowercase();
-    if !CREDENTIAL_HEADERS.contains(&lower.as_str()) {
-        return redactor.redact(value);
-    }
-    let scheme = value.split_once(' ').map(|(s, _)| s).filter(|s| {
-        (lower == "authorization" || lower == "proxy-authorization")
-            && !s.is_empty()
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    });
-    match scheme {
-        Some(scheme) => format!("{scheme} {REDACTED}"),
-        None => REDACTED.to_owned(),
-    }
+    mask_credential_header(name, value).unwrap_or_else(|| redactor.redact(value))
 }
 
 /// Redacts, then cuts to [`MAX_BODY_BYTES`] on a character boundary. Redacting first
@@ -174,6 +150,7 @@ pub fn case_transcript(case: &CaseResult, redactor: &Redactor) -> String {
 mod tests {
     use super::*;
     use crate::outcome::Status;
+    use crate::redact::REDACTED;
     use crate::suite::model::{Effect, Surface};
 
     fn redactor() -> Redactor {
