@@ -72,8 +72,8 @@ pub fn after(op: Op, status: u16, retry_after: Option<&str>, attempt: u32) -> Af
     match status {
         429 => After::RetryIn(
             retry_after
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs)
+                .and_then(crate::runner::poll::parse_retry_after)
+                .unwrap_or(DEFAULT_RETRY_AFTER)
                 .min(MAX_RETRY_AFTER),
         ),
         502..=504 if op != Op::Checkin => {

@@ -179,8 +179,13 @@ fn terminal(policy: &Eventually, obs: &Observed, vars: &Vars) -> Option<Failure>
 /// How long a `Retry-After` header asks to wait (delta-seconds form; an HTTP date falls
 /// back to the backoff, which is the conservative reading).
 pub fn retry_after(obs: &Observed) -> Option<Duration> {
-    let v = obs.header("retry-after")?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
+    parse_retry_after(obs.header("retry-after")?)
+}
+
+/// A `Retry-After` value in its delta-seconds form; None for an HTTP date or garbage.
+/// Shared by declared step retries and the load mode's pacing.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Sends, and resends on a declared transient status, up to `attempts` times in total.
