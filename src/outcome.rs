@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Severity;
 use crate::suite::model::{Effect, Surface};
 
 /// The verdict of one case.
@@ -51,6 +52,41 @@ pub enum ExitCode {
     /// The run (or `cleanup --ledger`) could not undo everything it created on the
     /// tenant; the ledger says what is left.
     CleanupIncomplete = 6,
+    /// Nothing failed, but the run did not verify what it had to: no case passed, or a
+    /// requirement at the `--require` level was not verified.
+    Incomplete = 7,
+    /// A report could not be written (the run itself happened: requests were sent).
+    ReportsIncomplete = 8,
+}
+
+impl ExitCode {
+    /// Every exit code the binary uses, in order.
+    pub const ALL: [ExitCode; 9] = [
+        ExitCode::Passed,
+        ExitCode::RequirementFailed,
+        ExitCode::ConfigError,
+        ExitCode::TargetUnreachable,
+        ExitCode::StaleExpectation,
+        ExitCode::SecretLeaked,
+        ExitCode::CleanupIncomplete,
+        ExitCode::Incomplete,
+        ExitCode::ReportsIncomplete,
+    ];
+
+    /// How the README's exit-code table begins each row (a test compares the two).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Passed => "passed",
+            ExitCode::RequirementFailed => "a requirement failed",
+            ExitCode::ConfigError => "usage or configuration error",
+            ExitCode::TargetUnreachable => "target unreachable",
+            ExitCode::StaleExpectation => "stale expectation",
+            ExitCode::SecretLeaked => "a secret was found in an output",
+            ExitCode::CleanupIncomplete => "cleanup incomplete",
+            ExitCode::Incomplete => "incomplete",
+            ExitCode::ReportsIncomplete => "a report could not be written",
+        }
+    }
 }
 
 /// One HTTP exchange (or thothctl invocation), as sent and received.
@@ -202,6 +238,10 @@ pub struct RunResult {
     /// `--evidence-webhook`); never part of the verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceDelivery>,
+    /// The conformance level the run was held to and what it left unverified; absent
+    /// when the caller did not assess it (older results files, library runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<Conformance>,
 }
 
 /// `--shard I/N`: this run holds the phases assigned to shard `index` (1-based) of `total`.
@@ -233,5 +273,99 @@ impl RunResult {
             *m.entry(c.status).or_insert(0) += 1;
         }
         m
+    }
+}
+
+/// `--require`: which requirements must be verified for the run to be green.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Every critical requirement the selected cases name.
+    Critical,
+    /// Critical and high.
+    High,
+    /// Every severity.
+    All,
+    /// None: the verdict is the cases' alone.
+    None,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Critical => "critical",
+            Level::High => "high",
+            Level::All => "all",
+            Level::None => "none",
+        }
+    }
+
+    /// Whether a requirement of `severity` must be verified at this level.
+    pub fn covers(self, severity: Severity) -> bool {
+        match self {
+            Level::Critical => severity == Severity::Critical,
+            Level::High => matches!(severity, Severity::Critical | Severity::High),
+            Level::All => true,
+            Level::None => false,
+        }
+    }
+
+    /// The level when `--require` is not given: a live acceptance run must verify every
+    /// critical requirement it selects; the bundled mock is the harness's own check
+    /// (thothctl cases skip there without the binary), so it requires none.
+    pub fn default_for(target_kind: &str) -> Level {
+        if target_kind == "live" {
+            Level::Critical
+        } else {
+            Level::None
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A requirement at or above the level that the run did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Unverified {
+    pub id: String,
+    pub severity: Severity,
+    /// The requirement's aggregate, e.g. `PARTIAL 1/3`.
+    pub state: String,
+    /// `phase::case (status: reason)` of each case behind it that did not pass.
+    pub why: Vec<String>,
+}
+
+/// The level the run was held to and what it left unverified (in `results.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Conformance {
+    pub level: Level,
+    /// Whether the level was given (`--require`) or the target's default.
+    pub explicit: bool,
+    /// Requirements at the level that the selected cases name.
+    pub judged: usize,
+    pub unverified: Vec<Unverified>,
+}
+
+impl Conformance {
+    /// One line per unverified requirement, for the console and the reports.
+    pub fn lines(&self) -> Vec<String> {
+        self.unverified
+            .iter()
+            .map(|u| {
+                let sev = serde_json::to_value(u.severity)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let mut line = format!("{} ({sev}): {}", u.id, u.state);
+                if !u.why.is_empty() {
+                    line.push_str(&format!("; not verified: {}", u.why.join("; ")));
+                }
+                line
+            })
+            .collect()
     }
 }

@@ -424,6 +424,29 @@ impl Target {
         v
     }
 
+    /// Where a credential came from, for messages: the env var or flag that set it.
+    pub fn credential_source(&self, admin: bool) -> &'static str {
+        match (self.kind, admin) {
+            (TargetKind::Mock, true) => "the mock's admin token",
+            (TargetKind::Mock, false) => "the mock's org API key",
+            (TargetKind::Live, true) => {
+                "the admin token (THOTH_ADMIN_BEARER_TOKEN_FILE / --auth-token-file)"
+            }
+            (TargetKind::Live, false) => "the org API key (THOTH_API_KEY / --org-api-key)",
+        }
+    }
+
+    /// The URLs besides the GovAPI that the run reads from, each with the env var or
+    /// flag that set it; the preflight checks that each answers. (A target option that
+    /// adds a URL adds it here.)
+    pub fn side_urls(&self) -> Vec<(&'static str, String)> {
+        let mut urls = Vec::new();
+        if let (Some(base), Some(name)) = (&self.sink_url, &self.webhook_sink) {
+            urls.push(("the sink (--sink-url)", format!("{base}/{name}")));
+        }
+        urls
+    }
+
     pub fn info(&self) -> TargetInfo {
         let mut surfaces = vec![Surface::Api];
         if self.thothctl.is_some() {
@@ -444,6 +467,21 @@ impl Target {
             mock.shutdown().await;
         }
     }
+}
+
+/// The env var or flag behind a target template variable, for messages that tell the
+/// user what to set (`{{pam_callback_secret}}` means nothing to them).
+pub fn variable_source(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "tenant" => "THOTH_TENANT_ID (--tenant-id)",
+        "govapi_url" => "THOTH_GOVAPI_URL (--govapi-url)",
+        "other_tenant" => "THOTH_OTHER_TENANT_ID (--other-tenant-id)",
+        "webhook_url" => "THOTH_WEBHOOK_URL",
+        "webhook_secret" => "THOTH_WEBHOOK_SECRET",
+        "webhook_sink" => "--sink-url",
+        "pam_callback_secret" => "THOTH_PAM_CALLBACK_SECRET",
+        _ => return None,
+    })
 }
 
 /// A warning when the token file can be read by its group or by others (unix mode bits

@@ -14,13 +14,18 @@
 //!    sent) is not evidence of an unreachable target, so it makes the run exit 1.
 //! 3. No fail, some `error`, target not unreachable → exit 1, with a message saying
 //!    the errors are the harness's or the network's, not a verdict on the target.
-//! 4. Only pass, skip and disabled (or no case at all) → exit 0.
+//! 4. Only pass, skip and disabled, but no case passed (or no case at all) → exit 7
+//!    ([`ExitCode::Incomplete`]): nothing ran is not a pass.
+//! 5. Only pass, skip and disabled, and a requirement at the run's conformance level
+//!    (`--require`, [`crate::outcome::Conformance`]) not verified → exit 7, naming them.
+//! 6. Otherwise → exit 0.
 //!
-//! Decided elsewhere, by the caller: 2 (suite or configuration error: no run happens),
-//! 4 (stale expectations and expired waivers), 5 (the final secret scan found a
-//! leak) and 6 (cleanup incomplete: the ledger's undo left records on the tenant, see
-//! docs/live-safety.md), which override this verdict (5 and 2 override 6). An interrupted run (Ctrl-C) keeps the code its
-//! finished cases earned; the message says the run was cut short.
+//! Decided elsewhere, in one place (`crate::session::exit_code`): 2 (suite or
+//! configuration error: nothing was sent), 4 (stale expectations and expired waivers),
+//! 5 (the final secret scan found a leak), 6 (cleanup incomplete: the ledger's undo left
+//! records on the tenant, see docs/live-safety.md) and 8 (a report could not be
+//! written), which override this verdict. An interrupted run (Ctrl-C) keeps the code
+//! its finished cases earned; the message says the run was cut short.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +81,8 @@ pub enum RunStatus {
     Failed,
     Errored,
     Unreachable,
+    /// Nothing failed, but the run did not verify what it had to.
+    Incomplete,
 }
 
 impl RunStatus {
@@ -85,6 +92,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Errored => "errored",
             RunStatus::Unreachable => "unreachable",
+            RunStatus::Incomplete => "incomplete",
         }
     }
 }
@@ -105,6 +113,7 @@ impl Verdict {
             RunStatus::Passed => ExitCode::Passed,
             RunStatus::Failed | RunStatus::Errored => ExitCode::RequirementFailed,
             RunStatus::Unreachable => ExitCode::TargetUnreachable,
+            RunStatus::Incomplete => ExitCode::Incomplete,
         }
     }
 }
@@ -162,8 +171,29 @@ pub fn verdict(run: &RunResult) -> Verdict {
         }
     } else if counts.pass == 0 {
         (
-            RunStatus::Passed,
-            "no case failed, but none ran to a pass either (all skipped or disabled)".to_owned(),
+            RunStatus::Incomplete,
+            format!(
+                "no case passed, so nothing was verified ({} skipped, {} disabled)",
+                counts.skip, counts.disabled
+            ),
+        )
+    } else if let Some(c) = run
+        .conformance
+        .as_ref()
+        .filter(|c| !c.unverified.is_empty())
+    {
+        let ids: Vec<&str> = c.unverified.iter().map(|u| u.id.as_str()).collect();
+        (
+            RunStatus::Incomplete,
+            format!(
+                "{} case(s) passed and none failed, but {} of {} requirement(s) at conformance \
+                 level `{}` were not verified: {}",
+                counts.pass,
+                c.unverified.len(),
+                c.judged,
+                c.level,
+                ids.join(", ")
+            ),
         )
     } else {
         (
@@ -273,6 +303,7 @@ mod tests {
             interrupted: None,
             shard: None,
             evidence: None,
+            conformance: None,
         }
     }
 
@@ -283,6 +314,7 @@ mod tests {
             case("b", Status::Skip, vec![]),
             case("c", Status::Disabled, vec![]),
         ]));
+        // No conformance level assessed: the cases alone decide.
         assert_eq!((v.status, v.exit_code), (RunStatus::Passed, 0));
         assert_eq!(
             (
@@ -296,10 +328,40 @@ mod tests {
     }
 
     #[test]
-    fn empty_run_exits_zero_and_says_nothing_passed() {
-        let v = verdict(&run(vec![]));
-        assert_eq!(v.exit_code, 0);
-        assert!(v.message.contains("none ran"), "{}", v.message);
+    fn a_run_with_no_pass_is_incomplete_never_zero() {
+        for cases in [vec![], vec![case("s", Status::Skip, vec![])]] {
+            let v = verdict(&run(cases));
+            assert_eq!((v.status, v.exit_code), (RunStatus::Incomplete, 7));
+            assert!(v.message.starts_with("no case passed"), "{}", v.message);
+        }
+    }
+
+    #[test]
+    fn an_unverified_requirement_at_the_level_is_incomplete() {
+        use crate::outcome::{Conformance, Level, Unverified};
+        let mut r = run(vec![case("a", Status::Pass, vec![exchange(false)])]);
+        r.conformance = Some(Conformance {
+            level: Level::Critical,
+            explicit: false,
+            judged: 2,
+            unverified: vec![Unverified {
+                id: "RB-P4-02".into(),
+                severity: crate::catalogue::Severity::Critical,
+                state: "SKIP 0/1".into(),
+                why: vec![],
+            }],
+        });
+        let v = verdict(&r);
+        assert_eq!((v.status, v.exit_code), (RunStatus::Incomplete, 7));
+        assert!(
+            v.message.ends_with(
+                "1 of 2 requirement(s) at conformance level `critical` were not verified: RB-P4-02"
+            ),
+            "{}",
+            v.message
+        );
+        r.conformance.as_mut().unwrap().unverified.clear();
+        assert_eq!(verdict(&r).exit_code, 0);
     }
 
     #[test]

@@ -7,11 +7,15 @@
 
 use std::process::Command;
 
-use thoth_conformance::cli::final_exit_code;
 use thoth_conformance::expectations::{Stale, StaleWhy};
 use thoth_conformance::outcome::{ExitCode, ExpectationKind};
 use thoth_conformance::redact::{scan_for_secrets, Redactor};
+use thoth_conformance::session::exit_code as session_exit;
 use thoth_conformance::verdict::{Counts, RunStatus, Verdict};
+
+fn exit(code: ExitCode) -> i32 {
+    code as i32
+}
 
 const TOKEN: &str = "eyJ.group-readable-admin-token.sig";
 
@@ -101,7 +105,7 @@ fn a_secret_found_by_the_final_scan_exits_5_over_every_other_code() {
         ExitCode::TargetUnreachable,
     ] {
         assert_eq!(
-            final_exit_code(&verdict(code), &[], &none, true),
+            exit(session_exit(&verdict(code), &[], &none, true, false)),
             code as i32
         );
     }
@@ -117,7 +121,10 @@ fn a_secret_found_by_the_final_scan_exits_5_over_every_other_code() {
             ExitCode::RequirementFailed,
             ExitCode::TargetUnreachable,
         ] {
-            assert_eq!(final_exit_code(&verdict(code), &[stale()], hits, true), 5);
+            assert_eq!(
+                exit(session_exit(&verdict(code), &[stale()], hits, true, false)),
+                5
+            );
         }
     }
 }
@@ -129,18 +136,44 @@ fn a_stale_expectation_exits_4_over_the_verdict() {
         ExitCode::RequirementFailed,
         ExitCode::TargetUnreachable,
     ] {
-        assert_eq!(final_exit_code(&verdict(code), &[stale()], &[], true), 4);
+        assert_eq!(
+            exit(session_exit(&verdict(code), &[stale()], &[], true, false)),
+            4
+        );
+    }
+}
+
+#[test]
+fn a_report_not_written_exits_8_under_a_leak_and_cleanup_but_over_stale_and_verdict() {
+    for code in [ExitCode::Passed, ExitCode::RequirementFailed] {
+        assert_eq!(
+            exit(session_exit(&verdict(code), &[stale()], &[], true, true)),
+            8
+        );
+        assert_eq!(exit(session_exit(&verdict(code), &[], &[], false, true)), 6);
     }
 }
 
 #[test]
 fn incomplete_cleanup_exits_6_over_a_stale_expectation_but_not_over_a_leak() {
     assert_eq!(
-        final_exit_code(&verdict(ExitCode::Passed), &[stale()], &[], false),
+        exit(session_exit(
+            &verdict(ExitCode::Passed),
+            &[stale()],
+            &[],
+            false,
+            false
+        )),
         6
     );
     assert_eq!(
-        final_exit_code(&verdict(ExitCode::RequirementFailed), &[], &[], false),
+        exit(session_exit(
+            &verdict(ExitCode::RequirementFailed),
+            &[],
+            &[],
+            false,
+            false
+        )),
         6
     );
 }

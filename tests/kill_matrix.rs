@@ -7,7 +7,9 @@
 //!    reviewed list in `tests/kill_matrix.yaml`, and nothing errors (an error is the
 //!    harness's breakage, not a verdict on the target).
 //!
-//! Runs go through the runner's library API, the same path as `thoth-conformance run`.
+//! Runs go through the library session (`thoth_conformance::session`), the same path as
+//! `thoth-conformance run`: expectations ledger, live-safety ledger and undo, reports
+//! and the final secret scan included, and each run must come out clean on all of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use thoth_conformance::outcome::{RunResult, Status};
 use thoth_conformance::redact::Redactor;
-use thoth_conformance::runner::{run_project, RunOptions};
+use thoth_conformance::session::{self, SessionOptions};
 use thoth_conformance::suite::load::{load_project, Project};
 use thoth_conformance::target::{MockOptions, Target};
 use tokio::sync::Semaphore;
@@ -66,9 +68,30 @@ async fn run_against_mock(project: &Project, faults: &[&str]) -> RunResult {
     let target = Target::start_mock(&options, &redactor)
         .await
         .unwrap_or_else(|e| panic!("failed to start the mock with {faults:?}: {e}"));
-    let result = run_project(project, &target, &RunOptions::default(), &redactor).await;
+    let reports = tempfile::tempdir().expect("a reports directory");
+    let opts = SessionOptions::new(reports.path().to_path_buf());
+    let outcome = session::run(project, &target, &opts, &redactor, None)
+        .await
+        .unwrap_or_else(|e| panic!("the run with {faults:?} did not start: {e}"));
     target.shutdown().await;
-    result
+    // What the CLI adds must hold under every fault too: the reports are written, no
+    // secret is in them, and the tenant is left as found.
+    assert!(
+        outcome.report_errors.is_empty() && outcome.leaks.is_empty(),
+        "{faults:?}: reports {:?}, leaks {:?}",
+        outcome.report_errors,
+        outcome
+            .leaks
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        matches!(&outcome.cleanup, Ok(c) if c.complete),
+        "{faults:?}: cleanup incomplete: {:?}",
+        outcome.cleanup.as_ref().map(|c| c.complete)
+    );
+    outcome.result
 }
 
 fn names_with(result: &RunResult, status: Status) -> BTreeSet<String> {

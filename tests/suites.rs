@@ -16,7 +16,7 @@ use thoth_conformance::outcome::{RunResult, Status};
 use thoth_conformance::redact::Redactor;
 use thoth_conformance::report::transcript::case_transcript;
 use thoth_conformance::runner::case::required_features;
-use thoth_conformance::runner::{run_project, RunOptions};
+use thoth_conformance::session::{self, Outcome, SessionOptions};
 use thoth_conformance::suite::load::{load_project, Project, CATALOGUE_FILE};
 use thoth_conformance::suite::model::Feature;
 use thoth_conformance::target::{find_thothctl, MockOptions, Target};
@@ -80,12 +80,12 @@ fn needed_phases(project: &Project, args: &Arguments) -> BTreeSet<String> {
 struct Shared {
     project: Project,
     phases: BTreeSet<String>,
-    run: OnceLock<(RunResult, Redactor)>,
+    run: OnceLock<(Outcome, Redactor)>,
 }
 
 impl Shared {
     /// Runs the needed phases once, on the first trial that asks.
-    fn run(&self) -> &(RunResult, Redactor) {
+    fn run(&self) -> &(Outcome, Redactor) {
         self.run.get_or_init(|| {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -104,20 +104,24 @@ impl Shared {
                     .await
                     .expect("start the in-process mock")
                     .with_thothctl(find_thothctl(None));
-                let opts = RunOptions {
+                let reports = tempfile::tempdir().expect("a reports directory");
+                let opts = SessionOptions {
                     phases: Some(self.phases.clone()),
-                    ..RunOptions::default()
+                    ..SessionOptions::new(reports.path().to_path_buf())
                 };
-                let run = run_project(&self.project, &target, &opts, &redactor).await;
+                let outcome = session::run(&self.project, &target, &opts, &redactor, None)
+                    .await
+                    .unwrap_or_else(|e| panic!("the run did not start: {e}"));
                 target.shutdown().await;
-                (run, redactor)
+                (outcome, redactor)
             })
         })
     }
 }
 
 fn trial_for(shared: &Arc<Shared>, phase: &str, case_id: &str) -> Result<(), Failed> {
-    let (run, redactor) = shared.run();
+    let (outcome, redactor) = shared.run();
+    let run: &RunResult = &outcome.result;
     let case = run
         .cases
         .iter()
@@ -165,14 +169,40 @@ fn trials(args: &Arguments) -> Vec<Trial> {
         phases,
         run: OnceLock::new(),
     });
-    names
+    let mut trials: Vec<Trial> = names
         .into_iter()
         .map(|(phase, id, ignored)| {
             let shared = shared.clone();
             let name = format!("{phase}::{id}");
             Trial::test(name, move || trial_for(&shared, &phase, &id)).with_ignored_flag(ignored)
         })
-        .collect()
+        .collect();
+    // What the CLI adds to the cases, checked once for the run the trials share.
+    if !shared.phases.is_empty() {
+        trials.push(Trial::test(
+            "session::reports_cleanup_and_secret_scan",
+            move || session_trial(&shared),
+        ));
+    }
+    trials
+}
+
+/// The shared run's reports were all written, the final scan found no secret in them,
+/// and everything the run created was undone.
+fn session_trial(shared: &Arc<Shared>) -> Result<(), Failed> {
+    let (outcome, _) = shared.run();
+    let mut problems: Vec<String> = outcome.report_errors.clone();
+    problems.extend(outcome.leaks.iter().map(|h| format!("secret leak: {h}")));
+    match &outcome.cleanup {
+        Ok(c) if c.complete => {}
+        Ok(_) => problems.push("cleanup left records on the mock".into()),
+        Err(e) => problems.push(format!("cleanup failed: {e}")),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
 }
 
 fn main() {

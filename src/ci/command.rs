@@ -52,10 +52,23 @@ pub fn merge(args: &MergeArgs) -> i32 {
             Err(e) => return config_error(format!("failed to {e}")),
         }
     }
-    let merged = match merge_runs(&project, &suites_hash(&project), inputs) {
+    // The shards' level (they share one command line); re-judged over all the cases.
+    let level = inputs
+        .iter()
+        .find_map(|(_, r)| r.conformance.as_ref().map(|c| (c.level, c.explicit)));
+    let mut merged = match merge_runs(&project, &suites_hash(&project), inputs) {
         Ok(m) => m,
         Err(e) => return config_error(format!("failed to {e}")),
     };
+    if let Some((level, explicit)) = level {
+        merged.conformance = Some(crate::conformance::assess(
+            &merged,
+            &project.catalogue,
+            level,
+            explicit,
+            &[],
+        ));
+    }
     // The inputs were redacted when their shards wrote them; nothing secret is known here.
     let redactor = Redactor::new();
     let color = crate::report::progress::ConsoleMode::detect(

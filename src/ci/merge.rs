@@ -190,6 +190,8 @@ pub fn merge_runs(
         interrupted: (!interrupted.is_empty()).then(|| interrupted.join("; ")),
         shard: None,
         evidence,
+        // Re-assessed over the merged cases by the caller, who has the catalogue.
+        conformance: None,
     })
 }
 
@@ -332,6 +334,7 @@ mod tests {
             interrupted: None,
             shard: Some(ShardInfo { index, total: 2 }),
             evidence: None,
+            conformance: None,
         };
         (PathBuf::from(format!("s{index}.json")), run)
     }

@@ -113,6 +113,7 @@ mod tests {
             interrupted: None,
             shard: None,
             evidence: None,
+            conformance: None,
         };
         let sel = select(&project, &previous);
         let want: BTreeSet<String> = ["p::a", "p::b", "p::c", "p::d"]

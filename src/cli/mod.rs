@@ -17,7 +17,7 @@ mod validate;
 
 pub use list::list_table;
 pub use live_args::LiveArgs;
-pub use run::{final_exit_code, RunArgs};
+pub use run::RunArgs;
 pub use validate::ValidateArgs;
 
 #[derive(Debug, Parser)]

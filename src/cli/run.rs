@@ -1,26 +1,21 @@
-//! `thoth-conformance run`: flags, target, the run itself, reports, cleanup and the
-//! final exit code.
+//! `thoth-conformance run`: flags and the target; the run itself, reports, cleanup and
+//! the exit code are the library's session (`crate::session`).
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::{config_error, load, LiveArgs, ProjectArgs, TargetArg};
-use crate::ci::Selection;
 use crate::client::ClientOptions;
-use crate::evidence::{open_for_run, EvidenceOptions};
-use crate::expectations::{self, Ledger, Stale};
+use crate::evidence::EvidenceOptions;
 use crate::outcome::ExitCode;
-use crate::redact::{scan_for_secrets, Redactor, SecretHit};
+use crate::redact::Redactor;
 use crate::report::progress::{Console, ConsoleMode, Verbosity};
-use crate::report::{console, write_reports};
-use crate::runner::{run_project, RunOptions};
+use crate::session::{self, SessionOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
 use crate::target::{find_thothctl, known_faults, LiveOptions, MockOptions, Target};
-use crate::verdict::Verdict;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -96,6 +91,11 @@ pub struct RunArgs {
     /// Time budget of the whole run (e.g. 15m); cases not finished by then end `error`.
     #[arg(long, value_name = "DURATION")]
     pub run_timeout: Option<String>,
+    /// Conformance level: every requirement of this severity or above that the selected
+    /// cases name must be verified (all its cases pass), else the run ends INCOMPLETE
+    /// (exit 7). Default: `critical` on a live target, `none` on the mock.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub require: Option<crate::conformance::Level>,
 }
 
 async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32> {
@@ -164,21 +164,6 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let ledger = match expectations::ledger_path(args.expectations.as_deref(), &args.project.suites)
-    {
-        Some(path) => match Ledger::load(&path, &project) {
-            Ok(l) => l,
-            Err(diags) => {
-                eprintln!("{diags}");
-                return config_error(format!(
-                    "failed to load the expectations ledger: {} problem(s)",
-                    diags.len()
-                ));
-            }
-        },
-        None => Ledger::default(),
-    };
-    let today = expectations::today_utc();
     let client = ClientOptions {
         request_timeout,
         ca_cert: args.live.ca_cert.clone(),
@@ -192,37 +177,55 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let filters: Vec<String> = args
-        .filter_args
-        .iter()
-        .chain(&args.filters)
-        .cloned()
-        .collect();
     let profile = args.safety.profile_for(&target);
-    let run_id = crate::runner::new_run_id();
-    if args.safety.dry_run {
-        let plan = crate::safety::plan::render_plan(&project, &filters, profile, &target, &run_id);
-        print!("{}", redactor.redact(&plan));
+    // A read-only audit cannot verify what needs a write: it says which level it holds
+    // itself to rather than reading INCOMPLETE for requirements it chose not to test.
+    if profile == crate::safety::Profile::ReadOnly
+        && target.kind == crate::target::TargetKind::Live
+        && args.require.is_none()
+    {
         target.shutdown().await;
-        return 0;
+        return config_error(
+            "--profile read-only: state the conformance level the audit is held to with \
+             --require (critical|high|all|none); the default `critical` cannot be met \
+             without the cases that write",
+        );
     }
-    let recorder = match args.safety.start(&args.reports, &target, &run_id) {
-        Ok(r) => r,
-        Err(e) => {
-            target.shutdown().await;
-            return config_error(redactor.redact(&e.to_string()));
-        }
+    let opts = SessionOptions {
+        filters: args
+            .filter_args
+            .iter()
+            .chain(&args.filters)
+            .cloned()
+            .collect(),
+        fail_fast: args.fail_fast,
+        jobs: args.jobs,
+        client,
+        thothctl_timeout,
+        run_timeout,
+        profile: Some(profile),
+        ledger: args.safety.ledger.clone(),
+        expectations: args.expectations.clone(),
+        require: args.require,
+        shard: args.shard,
+        rerun_failed: args.rerun_failed.clone(),
+        evidence: EvidenceOptions {
+            jsonl: args.evidence_jsonl.clone(),
+            webhook: args.evidence_webhook.clone(),
+            shard: args.shard.map(|s| s.to_string()),
+        },
+        ..SessionOptions::new(args.reports.clone())
     };
-
-    let selection = match Selection::new(&project, args.shard, args.rerun_failed.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            target.shutdown().await;
-            return config_error(e);
-        }
-    };
-    for note in &selection.notes {
-        eprintln!("{note}");
+    if args.safety.dry_run {
+        let code = match session::plan(&project, &target, &opts) {
+            Ok(plan) => {
+                print!("{}", redactor.redact(&plan));
+                ExitCode::Passed as i32
+            }
+            Err(e) => report_error(&e, &redactor),
+        };
+        target.shutdown().await;
+        return code;
     }
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
@@ -234,34 +237,17 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         &|k| std::env::var(k).ok(),
         verbosity,
     );
-    let total = selection.count(&project);
-    let console = Console::new(mode, &redactor, total);
-    let evidence_opts = EvidenceOptions {
-        jsonl: args.evidence_jsonl.clone(),
-        webhook: args.evidence_webhook.clone(),
-        shard: args.shard.map(|s| s.to_string()),
-    };
-    let evidence = match open_for_run(
-        &evidence_opts,
-        &target,
-        &project,
-        &run_id,
-        &client,
-        &redactor,
-    ) {
-        Ok(e) => e.map(Arc::new),
+    let total = match crate::ci::Selection::new(&project, args.shard, args.rerun_failed.as_deref())
+    {
+        Ok(s) => s.count(&project),
         Err(e) => {
             target.shutdown().await;
-            return config_error(redactor.redact(&e.to_string()));
+            return config_error(e);
         }
     };
-    for w in &target.warnings {
-        // Through the console so the final scan sees it with everything else printed.
-        console.eprint(w);
-    }
-    let cancel = tokio_util::sync::CancellationToken::new();
+    let console = Console::new(mode, &redactor, total);
     let ctrl_c = {
-        let cancel = cancel.clone();
+        let cancel = opts.cancel.clone();
         // Registered before the run starts, so an early Ctrl-C is never lost.
         let mut interrupts = match Interrupts::new() {
             Ok(i) => i,
@@ -279,129 +265,24 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
             }
         })
     };
-    let on_case = {
-        let console = console.clone();
-        let evidence = evidence.clone();
-        let ledger = ledger.clone();
-        Arc::new(move |case: &crate::outcome::CaseResult| {
-            // The ledger marks known failures, so the line reads XFAIL, not FAIL.
-            let mut case = case.clone();
-            ledger.annotate(&mut case, today);
-            console.case_finished(&case);
-            if let Some(e) = &evidence {
-                e.record(&case);
-            }
-        })
-    };
-    let on_case_start = {
-        let console = console.clone();
-        Arc::new(move |phase: &str, case: &str| console.case_started(phase, case))
-    };
-    let ticker = mode.live.then(|| {
-        let console = console.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-                console.tick();
-            }
-        })
-    });
-    let opts = RunOptions {
-        filters,
-        fail_fast: args.fail_fast,
-        client: client.clone(),
-        thothctl_timeout,
-        cancel,
-        on_case: Some(on_case),
-        run_id: Some(run_id),
-        phases: selection.phases,
-        cases: selection.cases,
-        on_case_start: Some(on_case_start),
-        profile,
-        recorder: Some(recorder.clone()),
-        waived: ledger.waived(),
-        run_timeout,
-        jobs: args.jobs,
-    };
-    let mut result = run_project(&project, &target, &opts, &redactor).await;
-    let stale = ledger.apply(&mut result, today);
-    // Undone after the run whatever happened (pass, fail, Ctrl-C); a second Ctrl-C
-    // still aborts at once and leaves the ledger for `cleanup --ledger`.
-    let cleanup = crate::safety::cli::undo_after_run(&recorder, &target, &client).await;
+    let outcome = session::run(&project, &target, &opts, &redactor, Some(console)).await;
     ctrl_c.abort();
-    if let Some(t) = ticker {
-        t.abort();
-    }
-    console.end_live();
     target.shutdown().await;
-    result.shard = args.shard.map(|s| s.info());
-    drop(opts);
-    if let Some(sink) = evidence.and_then(Arc::into_inner) {
-        let delivery = sink.finish().await;
-        for f in &delivery.failures {
-            eprintln!("warning: {}", redactor.redact(f));
+    match outcome {
+        Ok(o) => {
+            for h in &o.leaks {
+                eprintln!("secret leak: {h}");
+            }
+            o.exit_code() as i32
         }
-        result.evidence = Some(delivery);
+        Err(e) => report_error(&e, &redactor),
     }
-
-    // The summary table already ends with the verdict line.
-    console.print(&console::summary_table(&result, mode.color));
-    let verdict = crate::verdict::verdict(&result);
-
-    let paths = match write_reports(&result, &project.catalogue, &args.reports, &redactor) {
-        Ok(p) => p,
-        Err(e) => return config_error(redactor.redact(&format!("failed to write reports: {e}"))),
-    };
-    let cleanup_text = match &cleanup {
-        Ok(c) => c.render(&redactor),
-        Err(e) => redactor.redact(&format!("cleanup incomplete: {e}\n")),
-    };
-    // --quiet keeps to the summary and verdict unless the tenant was left dirty.
-    if verbosity != Verbosity::Quiet || !matches!(&cleanup, Ok(c) if c.complete) {
-        console.print(cleanup_text.trim_end_matches('\n'));
-    }
-    if let Err(e) =
-        crate::safety::cli::add_cleanup_block(&paths, &result, cleanup.as_ref().ok(), &redactor)
-    {
-        return config_error(redactor.redact(&format!("failed to write reports: {e}")));
-    }
-    if verbosity != Verbosity::Quiet {
-        console.print(&format!("reports: {}", args.reports.display()));
-    }
-    for s in &stale {
-        console.eprint(&s.to_string());
-    }
-    let console_out = console.printed();
-    // The ledger holds what the server answered to the settings snapshot: scanned too.
-    let mut scanned = paths.all();
-    scanned.push(recorder.ledger.path().to_path_buf());
-    scanned.extend(args.evidence_jsonl.iter().cloned());
-    let hits = scan_for_secrets(&scanned, &[console_out.as_str()], &redactor);
-    for h in &hits {
-        eprintln!("secret leak: {h}");
-    }
-    let cleanup_complete = matches!(&cleanup, Ok(c) if c.complete);
-    final_exit_code(&verdict, &stale, &hits, cleanup_complete)
 }
 
-/// The process exit code: a leak found by the final secret scan (5) outranks cleanup
-/// left incomplete on the tenant (6), which outranks a stale expectations entry (4),
-/// which outranks the run's own verdict (0, 1 or 3).
-pub fn final_exit_code(
-    verdict: &Verdict,
-    stale: &[Stale],
-    leaks: &[SecretHit],
-    cleanup_complete: bool,
-) -> i32 {
-    if !leaks.is_empty() {
-        ExitCode::SecretLeaked as i32
-    } else if !cleanup_complete {
-        ExitCode::CleanupIncomplete as i32
-    } else if !stale.is_empty() {
-        ExitCode::StaleExpectation as i32
-    } else {
-        verdict.exit_code
-    }
+/// Prints why the run did not start and returns its exit code.
+fn report_error(e: &session::RunError, redactor: &Redactor) -> i32 {
+    eprintln!("error: {}", redactor.redact(&e.to_string()));
+    e.exit_code() as i32
 }
 
 /// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when

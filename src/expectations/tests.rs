@@ -70,6 +70,7 @@ fn run(cases: Vec<CaseResult>) -> RunResult {
         interrupted: None,
         shard: None,
         evidence: None,
+        conformance: None,
     }
 }
 

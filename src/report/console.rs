@@ -119,7 +119,9 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
     let verdict_colour = match v.status {
         RunStatus::Passed => colour(Status::Pass),
         RunStatus::Failed => colour(Status::Fail),
-        RunStatus::Errored | RunStatus::Unreachable => colour(Status::Error),
+        RunStatus::Errored | RunStatus::Unreachable | RunStatus::Incomplete => {
+            colour(Status::Error)
+        }
     };
     let verdict_line = paint(
         &format!(
@@ -131,7 +133,18 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
         verdict_colour,
         color,
     );
-    format!("{table}\n{verdict_line}")
+    let mut out = format!("{table}\n{verdict_line}");
+    // Which requirements the level left unverified, and why: the verdict names only IDs.
+    if let Some(c) = &run.conformance {
+        out.push_str(&format!("\nconformance level: {}", c.level));
+        if !c.explicit {
+            out.push_str(" (the target's default; set it with --require)");
+        }
+        for line in c.lines() {
+            out.push_str(&format!("\n  {line}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -214,6 +227,7 @@ mod tests {
             interrupted: None,
             shard: None,
             evidence: None,
+            conformance: None,
         };
         let table = summary_table(&run, false);
         let expected = "\

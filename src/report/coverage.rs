@@ -1,8 +1,9 @@
 //! The coverage report: the runbook's command coverage matrix and the requirements
 //! catalogue, filled in with this run's results (`coverage.md` and `coverage.json`).
 //!
-//! A cell or requirement takes the most telling status of the cases behind it:
-//! fail > error > pass > skip > disabled, and "no case" when none names it.
+//! A cell or requirement is PASS only when every case behind it ran and passed; the
+//! rules are [`crate::conformance::Tally`]'s (FAIL names the failing case, PARTIAL n/m
+//! lists what did not run and why).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -13,7 +14,8 @@ use tabled::settings::Style;
 
 use super::ReportError;
 use crate::catalogue::{Catalogue, RequirementKind, Severity};
-use crate::outcome::{CaseResult, RunResult, Status};
+pub use crate::conformance::{CellStatus, NotRun, Tally};
+use crate::outcome::{CaseResult, RunResult};
 use crate::redact::Redactor;
 use crate::suite::model::Surface;
 use crate::verdict::{verdict, Verdict};
@@ -21,66 +23,41 @@ use crate::verdict::{verdict, Verdict};
 /// Shown in a thothctl cell whose cases were skipped because no thothctl was found.
 pub const THOTHCTL_ABSENT_NOTE: &str = "not run: thothctl not found";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CellStatus {
-    Fail,
-    Error,
-    Pass,
-    Skip,
-    Disabled,
-    NoCase,
-}
-
-impl CellStatus {
-    fn rank(self) -> u8 {
-        match self {
-            CellStatus::Fail => 0,
-            CellStatus::Error => 1,
-            CellStatus::Pass => 2,
-            CellStatus::Skip => 3,
-            CellStatus::Disabled => 4,
-            CellStatus::NoCase => 5,
-        }
-    }
-
-    fn from_status(s: Status) -> Self {
-        match s {
-            Status::Pass => CellStatus::Pass,
-            Status::Fail => CellStatus::Fail,
-            Status::Error => CellStatus::Error,
-            Status::Skip => CellStatus::Skip,
-            Status::Disabled => CellStatus::Disabled,
-        }
-    }
-
-    /// The most telling status of `cases`.
-    pub fn aggregate<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Self {
-        cases
-            .into_iter()
-            .map(|c| CellStatus::from_status(c.status))
-            .min_by_key(|s| s.rank())
-            .unwrap_or(CellStatus::NoCase)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            CellStatus::Fail => "FAIL",
-            CellStatus::Error => "ERROR",
-            CellStatus::Pass => "PASS",
-            CellStatus::Skip => "SKIP",
-            CellStatus::Disabled => "DISABLED",
-            CellStatus::NoCase => "no case",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Cell {
     pub status: CellStatus,
+    /// Cases behind the cell that ran and passed, of `total`.
+    pub passed: usize,
+    pub total: usize,
+    /// `phase::case` of the cases that failed.
+    pub failed: Vec<String>,
+    /// Cases that did not run to a verdict, with the reason.
+    pub not_run: Vec<NotRun>,
     /// `phase::case` of every case behind the cell.
     pub cases: Vec<String>,
     pub note: Option<String>,
+}
+
+impl Cell {
+    fn tally(&self) -> Tally {
+        Tally {
+            status: self.status,
+            passed: self.passed,
+            total: self.total,
+            failed: self.failed.clone(),
+            not_run: self.not_run.clone(),
+        }
+    }
+
+    /// `PASS`, `PARTIAL 3/16`, `FAIL: phase::case`, ...
+    pub fn label(&self) -> String {
+        self.tally().label()
+    }
+
+    /// `phase::case (status: reason)` for each case that did not run to a verdict.
+    pub fn not_run_lines(&self) -> Vec<String> {
+        self.tally().not_run_lines()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -100,6 +77,8 @@ pub struct MatrixRow {
 pub enum RequirementStatus {
     Fail,
     Error,
+    /// Some of its cases passed, the others were skipped or disabled: not verified.
+    Partial,
     Pass,
     Skip,
     Disabled,
@@ -117,9 +96,36 @@ pub struct RequirementRow {
     pub kind: RequirementKind,
     pub source: String,
     pub status: RequirementStatus,
+    /// Cases behind it that ran and passed, of `total`.
+    pub passed: usize,
+    pub total: usize,
+    pub failed: Vec<String>,
+    pub not_run: Vec<NotRun>,
     pub cases: Vec<String>,
     /// The catalogue's explanation of why no case can check it.
     pub gap: Option<String>,
+}
+
+impl RequirementRow {
+    /// `PASS`, `PARTIAL 3/16`, `FAIL: phase::case`, ... (gaps are rendered apart).
+    pub fn label(&self) -> String {
+        Tally {
+            status: match self.status {
+                RequirementStatus::Fail => CellStatus::Fail,
+                RequirementStatus::Error => CellStatus::Error,
+                RequirementStatus::Partial => CellStatus::Partial,
+                RequirementStatus::Pass => CellStatus::Pass,
+                RequirementStatus::Skip => CellStatus::Skip,
+                RequirementStatus::Disabled => CellStatus::Disabled,
+                _ => CellStatus::NoCase,
+            },
+            passed: self.passed,
+            total: self.total,
+            failed: self.failed.clone(),
+            not_run: Vec::new(),
+        }
+        .label()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -128,6 +134,8 @@ pub struct RequirementSummary {
     pub pass: usize,
     pub fail: usize,
     pub error: usize,
+    /// Some cases passed, others did not run: not verified.
+    pub partial: usize,
     pub skip: usize,
     pub disabled: usize,
     pub explained_gaps: usize,
@@ -158,6 +166,9 @@ pub struct RunMeta {
 pub struct Coverage {
     pub run: RunMeta,
     pub verdict: Verdict,
+    /// The `--require` level and the requirements it left unverified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<crate::outcome::Conformance>,
     pub matrix: Vec<MatrixRow>,
     pub requirements: Vec<RequirementRow>,
     pub requirement_summary: RequirementSummary,
@@ -169,13 +180,18 @@ fn cell(cases: &[&CaseResult], surface: Surface, thothctl_available: bool) -> Ce
         .copied()
         .filter(|c| c.surface == surface)
         .collect();
-    let status = CellStatus::aggregate(on_surface.iter().copied());
+    let t = Tally::of(on_surface.iter().copied());
     // A skipped thothctl cell on a machine without thothctl says so plainly: it must
     // never read as coverage the run did not have.
-    let note = (surface == Surface::Thothctl && !thothctl_available && status == CellStatus::Skip)
-        .then(|| THOTHCTL_ABSENT_NOTE.to_owned());
+    let note =
+        (surface == Surface::Thothctl && !thothctl_available && t.status == CellStatus::Skip)
+            .then(|| THOTHCTL_ABSENT_NOTE.to_owned());
     Cell {
-        status,
+        status: t.status,
+        passed: t.passed,
+        total: t.total,
+        failed: t.failed,
+        not_run: t.not_run,
         cases: on_surface.iter().map(|c| c.full_name()).collect(),
         note,
     }
@@ -233,9 +249,11 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
         .iter()
         .map(|req| {
             let cases = by_requirement.get(req.id.as_str()).unwrap_or(&none);
-            let status = match (CellStatus::aggregate(cases.iter().copied()), &req.gap) {
+            let t = Tally::of(cases.iter().copied());
+            let status = match (t.status, &req.gap) {
                 (CellStatus::Fail, _) => RequirementStatus::Fail,
                 (CellStatus::Error, _) => RequirementStatus::Error,
+                (CellStatus::Partial, _) => RequirementStatus::Partial,
                 (CellStatus::Pass, _) => RequirementStatus::Pass,
                 (CellStatus::Skip, _) => RequirementStatus::Skip,
                 (CellStatus::Disabled, _) => RequirementStatus::Disabled,
@@ -246,6 +264,7 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
             match status {
                 RequirementStatus::Fail => summary.fail += 1,
                 RequirementStatus::Error => summary.error += 1,
+                RequirementStatus::Partial => summary.partial += 1,
                 RequirementStatus::Pass => summary.pass += 1,
                 RequirementStatus::Skip => summary.skip += 1,
                 RequirementStatus::Disabled => summary.disabled += 1,
@@ -262,6 +281,10 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
                 kind: req.kind,
                 source: req.source.clone(),
                 status,
+                passed: t.passed,
+                total: t.total,
+                failed: t.failed,
+                not_run: t.not_run,
                 cases: cases.iter().map(|c| c.full_name()).collect(),
                 gap: req.gap.clone(),
             }
@@ -296,6 +319,7 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
             interrupted: run.interrupted.clone(),
         },
         verdict: verdict(run),
+        conformance: run.conformance.clone(),
         matrix,
         requirements,
         requirement_summary: summary,
@@ -308,14 +332,28 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
 fn redact_coverage(c: Coverage, r: &Redactor) -> Coverage {
     let red = |s: String| r.redact(&s);
     let reds = |v: Vec<String>| v.into_iter().map(|s| r.redact(&s)).collect::<Vec<_>>();
+    let not_run = |v: Vec<NotRun>| {
+        v.into_iter()
+            .map(|n| NotRun {
+                case: r.redact(&n.case),
+                status: n.status,
+                reason: r.redact(&n.reason),
+            })
+            .collect::<Vec<_>>()
+    };
     let cell = |c: Cell| Cell {
         status: c.status,
+        passed: c.passed,
+        total: c.total,
+        failed: reds(c.failed),
+        not_run: not_run(c.not_run),
         cases: reds(c.cases),
         note: c.note.map(red),
     };
     let Coverage {
         run,
         mut verdict,
+        conformance,
         matrix,
         requirements,
         requirement_summary,
@@ -337,6 +375,13 @@ fn redact_coverage(c: Coverage, r: &Redactor) -> Coverage {
             interrupted: run.interrupted.map(red),
         },
         verdict,
+        conformance: conformance.map(|mut c| {
+            for u in &mut c.unverified {
+                u.why = reds(std::mem::take(&mut u.why));
+                u.state = r.redact(&u.state);
+            }
+            c
+        }),
         matrix: matrix
             .into_iter()
             .map(|m| MatrixRow {
@@ -357,6 +402,10 @@ fn redact_coverage(c: Coverage, r: &Redactor) -> Coverage {
                 kind: q.kind,
                 source: red(q.source),
                 status: q.status,
+                passed: q.passed,
+                total: q.total,
+                failed: reds(q.failed),
+                not_run: not_run(q.not_run),
                 cases: reds(q.cases),
                 gap: q.gap.map(red),
             })
@@ -393,10 +442,14 @@ fn cell_text(c: &Cell) -> String {
     let mut text = match (&c.note, c.status) {
         (Some(note), _) => note.clone(),
         (None, CellStatus::NoCase) => "no case".to_owned(),
-        (None, status) => format!("**{}**", status.label()),
+        (None, _) => format!("**{}**", c.label()),
     };
     if !c.cases.is_empty() {
         let _ = write!(text, " ({})", c.cases.join(", "));
+    }
+    let not_run = c.not_run_lines();
+    if !not_run.is_empty() && c.note.is_none() {
+        let _ = write!(text, "; not run: {}", not_run.join("; "));
     }
     md(&text)
 }
@@ -406,15 +459,17 @@ fn requirement_status_text(r: &RequirementRow) -> String {
         (RequirementStatus::Gap, _) => "**GAP: no case**".to_owned(),
         (RequirementStatus::ExplainedGap, Some(why)) => format!("GAP (explained): {why}"),
         (RequirementStatus::ExplainedGap, None) => "GAP (explained)".to_owned(),
-        (status, _) => {
-            let label = match status {
-                RequirementStatus::Fail => "FAIL",
-                RequirementStatus::Error => "ERROR",
-                RequirementStatus::Pass => "PASS",
-                RequirementStatus::Skip => "SKIP",
-                _ => "DISABLED",
-            };
-            format!("**{label}**")
+        (_, _) => {
+            let mut text = format!("**{}**", r.label());
+            if !r.not_run.is_empty() {
+                let lines: Vec<String> = r
+                    .not_run
+                    .iter()
+                    .map(|n| format!("{} ({}: {})", n.case, n.status.as_str(), n.reason))
+                    .collect();
+                let _ = write!(text, "; not run: {}", lines.join("; "));
+            }
+            text
         }
     }
 }
@@ -448,6 +503,26 @@ pub fn render_markdown(c: &Coverage) -> String {
         v.counts.disabled,
         v.counts.total
     );
+    if let Some(level) = &c.conformance {
+        let _ = writeln!(
+            out,
+            "Conformance level: `{}`{}; {} requirement(s) judged, {} not verified.\n",
+            level.level,
+            if level.explicit {
+                ""
+            } else {
+                " (the target's default)"
+            },
+            level.judged,
+            level.unverified.len()
+        );
+        for line in level.lines() {
+            let _ = writeln!(out, "- **not verified**: {line}");
+        }
+        if !level.unverified.is_empty() {
+            out.push('\n');
+        }
+    }
     let r = &c.run;
     let _ = writeln!(out, "- Run: `{}`, harness {}", r.run_id, r.harness_version);
     let _ = writeln!(
@@ -492,8 +567,8 @@ pub fn render_markdown(c: &Coverage) -> String {
     }
     let _ = writeln!(
         out,
-        "Requirements: {} pass, {} fail, {} error, {} skip, {} disabled, {} explained gap(s), {} unexplained gap(s) ({} total).",
-        s.pass, s.fail, s.error, s.skip, s.disabled, s.explained_gaps, s.unexplained_gaps, s.total
+        "Requirements: {} pass, {} fail, {} error, {} partial, {} skip, {} disabled, {} explained gap(s), {} unexplained gap(s) ({} total).",
+        s.pass, s.fail, s.error, s.partial, s.skip, s.disabled, s.explained_gaps, s.unexplained_gaps, s.total
     );
     if !s.unknown_requirement_ids.is_empty() {
         let _ = writeln!(
@@ -547,13 +622,13 @@ pub fn render_markdown(c: &Coverage) -> String {
 
     out.push_str(
         "\n## Legend\n\n\
-         - **PASS**: every case behind it passed (or passed alongside skipped ones).\n\
-         - **FAIL**: a case found the target breaking a requirement.\n\
-         - **ERROR**: the harness or the network broke; no verdict on the target.\n\
-         - **SKIP**: not applicable or unsupported on this target (the case says why).\n\
-         - **DISABLED**: excluded by a profile or filter.\n\
+         - **PASS**: every case behind it ran and passed.\n\
+         - **FAIL: phase::case**: that case found the target breaking a requirement.\n\
+         - **ERROR n/m**: a case errored (the harness or the network broke; no verdict on the target); n of m passed.\n\
+         - **PARTIAL n/m**: n of its m cases passed, the others were skipped or disabled (listed with why): not verified.\n\
+         - **SKIP 0/m**: none passed; not applicable or unsupported on this target (the case says why).\n\
+         - **DISABLED 0/m**: every case excluded by a profile, filter or waiver.\n\
          - no case: no case covers it.\n\
-         - A cell shows its most telling case: FAIL > ERROR > PASS > SKIP > DISABLED.\n\
          - **GAP: no case**: a requirement nothing checks and nothing explains.\n\
          - GAP (explained): the catalogue says why no case can check it.\n",
     );

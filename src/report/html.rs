@@ -88,6 +88,7 @@ fn cell_class(status: CellStatus) -> &'static str {
         CellStatus::Fail => "s-fail",
         CellStatus::Error => "s-error",
         CellStatus::Pass => "s-pass",
+        CellStatus::Partial => "s-skip",
         CellStatus::Skip => "s-skip",
         CellStatus::Disabled => "s-disabled",
         CellStatus::NoCase => "s-none",
@@ -99,6 +100,7 @@ fn requirement_badge(status: RequirementStatus) -> &'static str {
         RequirementStatus::Fail => "<span class=\"badge s-fail\">FAIL</span>",
         RequirementStatus::Error => "<span class=\"badge s-error\">ERROR</span>",
         RequirementStatus::Pass => "<span class=\"badge s-pass\">PASS</span>",
+        RequirementStatus::Partial => "<span class=\"badge s-skip\">PARTIAL</span>",
         RequirementStatus::Skip => "<span class=\"badge s-skip\">SKIP</span>",
         RequirementStatus::Disabled => "<span class=\"badge s-disabled\">DISABLED</span>",
         RequirementStatus::Gap => "<span class=\"badge s-gap\">GAP: no case</span>",
@@ -191,6 +193,7 @@ fn verdict_section(out: &mut String, c: &Coverage) {
         RunStatus::Failed => "v-failed",
         RunStatus::Errored => "v-errored",
         RunStatus::Unreachable => "v-unreachable",
+        RunStatus::Incomplete => "v-errored",
     };
     let _ = writeln!(
         out,
@@ -292,9 +295,17 @@ fn matrix_cell(cell: &Cell, anchors: &Anchors) -> String {
         None => format!(
             "<span class=\"badge {}\">{}</span>",
             cell_class(cell.status),
-            cell.status.label()
+            escape(&cell.label())
         ),
     };
+    let not_run = cell.not_run_lines();
+    if !not_run.is_empty() && cell.note.is_none() {
+        let _ = write!(
+            html,
+            "<div class=\"note\">not run: {}</div>",
+            escape(&not_run.join("; "))
+        );
+    }
     if !cell.cases.is_empty() {
         html.push_str("<div class=\"cases\">");
         for name in &cell.cases {
@@ -347,6 +358,23 @@ fn requirements_section(out: &mut String, c: &Coverage, anchors: &Anchors) {
         let mut status = requirement_badge(req.status).to_owned();
         if let Some(why) = &req.gap {
             let _ = write!(status, " <span class=\"note\">{}</span>", escape(why));
+        }
+        // What the badge does not say: n/m, the failing case, what did not run and why.
+        if !matches!(
+            req.status,
+            RequirementStatus::Pass | RequirementStatus::Gap | RequirementStatus::ExplainedGap
+        ) {
+            let mut note = req.label();
+            for n in &req.not_run {
+                let _ = write!(
+                    note,
+                    "; not run: {} ({}: {})",
+                    n.case,
+                    n.status.as_str(),
+                    n.reason
+                );
+            }
+            let _ = write!(status, " <span class=\"note\">{}</span>", escape(&note));
         }
         let cases: String = req.cases.iter().map(|n| anchors.case_link(n)).collect();
         let _ = writeln!(

@@ -1,7 +1,7 @@
 //! `junit.xml`: one `testsuite` per phase (in the order phases first appear), one
 //! `testcase` per case named `phase::case`, the redacted transcript in `system-out`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
@@ -46,7 +46,13 @@ fn deciding_message(case: &CaseResult) -> Option<&str> {
         .or(case.message.as_deref())
 }
 
-fn test_case(case: &CaseResult, name: String, run: &RunResult, r: &Redactor) -> TestCase {
+fn test_case(
+    case: &CaseResult,
+    name: String,
+    run: &RunResult,
+    tallies: &BTreeMap<&str, String>,
+    r: &Redactor,
+) -> TestCase {
     let message = case.message.as_deref().map(|m| r.redact(m));
     let status = match case.status {
         Status::Pass => TestCaseStatus::success(),
@@ -103,6 +109,14 @@ fn test_case(case: &CaseResult, name: String, run: &RunResult, r: &Redactor) -> 
         Property::new("target", r.redact(&run.target.kind)),
         Property::new("tenant", r.redact(&run.target.tenant)),
     ]);
+    // Each requirement as the whole run left it (`PARTIAL 3/16`), so a CI view of one
+    // passing case never reads as its requirement verified.
+    tc.add_properties(case.requirements.iter().map(|id| {
+        Property::new(
+            format!("requirement.{}", r.redact(id)),
+            r.redact(tallies.get(id.as_str()).map_or("", |s| s.as_str())),
+        )
+    }));
     if let Some(note) = &case.expectation {
         tc.add_properties([
             Property::new("expectation", note.kind.as_str()),
@@ -142,6 +156,16 @@ pub fn render_junit(run: &RunResult, redactor: &Redactor) -> Result<String, Repo
     // Names are unique by construction of the run; a merged or hand-edited results file
     // might repeat one, and CI views silently fold duplicates, so they get a suffix.
     let mut names = HashSet::new();
+    let mut by_req: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for c in &run.cases {
+        for id in &c.requirements {
+            by_req.entry(id).or_default().push(c);
+        }
+    }
+    let tallies: BTreeMap<&str, String> = by_req
+        .into_iter()
+        .map(|(id, cases)| (id, crate::conformance::Tally::of(cases).label()))
+        .collect();
     for phase in phases {
         let cases: Vec<&CaseResult> = run.cases.iter().filter(|c| c.phase == phase).collect();
         let mut suite = TestSuite::new(redactor.redact(phase));
@@ -157,6 +181,14 @@ pub fn render_junit(run: &RunResult, redactor: &Redactor) -> Result<String, Repo
             Property::new("tenant", redactor.redact(&run.target.tenant)),
             Property::new("run_id", redactor.redact(&run.run_id)),
         ]);
+        if let Some(c) = &run.conformance {
+            suite.add_property(Property::new("conformance_level", c.level.as_str()));
+            suite.add_properties(
+                c.lines()
+                    .into_iter()
+                    .map(|l| Property::new("unverified_requirement", redactor.redact(&l))),
+            );
+        }
         for case in cases {
             let base = redactor.redact(&case.full_name());
             let mut name = base.clone();
@@ -165,7 +197,7 @@ pub fn render_junit(run: &RunResult, redactor: &Redactor) -> Result<String, Repo
                 n += 1;
                 name = format!("{base} ({n})");
             }
-            suite.add_test_case(test_case(case, name, run, redactor));
+            suite.add_test_case(test_case(case, name, run, &tallies, redactor));
         }
         report.add_test_suite(suite);
     }

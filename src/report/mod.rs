@@ -119,6 +119,53 @@ pub fn write_reports(
     Ok(paths)
 }
 
+/// Writes every report that can be written into `dir`: one that cannot be rendered or
+/// written is listed with its path and the whole cause chain (the OS error included),
+/// and the others are still written.
+pub fn write_reports_each(
+    run: &RunResult,
+    project_catalogue: &Catalogue,
+    dir: &Path,
+    redactor: &Redactor,
+) -> (ReportPaths, Vec<(PathBuf, String)>) {
+    let paths = ReportPaths::in_dir(dir);
+    let mut errors = Vec::new();
+    let with_cause = |e: &ReportError| {
+        let mut text = format!("failed to {e}");
+        let mut cur = std::error::Error::source(e);
+        while let Some(s) = cur {
+            text.push_str(&format!(": {s}"));
+            cur = s.source();
+        }
+        text
+    };
+    if let Err(e) = fs::create_dir_all(dir) {
+        let e = ReportError::CreateDir {
+            path: dir.to_owned(),
+            source: e,
+        };
+        let text = with_cause(&e);
+        for p in paths.all() {
+            errors.push((p, text.clone()));
+        }
+        return (paths, errors);
+    }
+    let coverage = coverage::build_coverage(run, project_catalogue, redactor);
+    let rendered: [(&PathBuf, Result<String, ReportError>); 5] = [
+        (&paths.results, results::render_results(run, redactor)),
+        (&paths.junit, junit::render_junit(run, redactor)),
+        (&paths.coverage_json, coverage::render_json(&coverage)),
+        (&paths.coverage_md, Ok(coverage::render_markdown(&coverage))),
+        (&paths.html, Ok(html::render(&coverage, run, redactor))),
+    ];
+    for (path, text) in rendered {
+        if let Err(e) = text.and_then(|t| write_atomic(path, t.as_bytes())) {
+            errors.push((path.clone(), with_cause(&e)));
+        }
+    }
+    (paths, errors)
+}
+
 /// Writes `contents` to a temporary file next to `path`, then renames it over `path`.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let err = |source| ReportError::Write {

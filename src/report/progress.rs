@@ -88,6 +88,8 @@ struct State {
     /// Running case per phase (phases run concurrently), with its start.
     running: BTreeMap<String, (String, Instant)>,
     line_shown: bool,
+    /// Set by [`Console::end_live`]: later prints must not draw the line again.
+    ended: bool,
 }
 
 /// The run's console: thread-safe, shared by the runner's callbacks and the ticker.
@@ -117,6 +119,7 @@ impl Console {
                 done: 0,
                 running: BTreeMap::new(),
                 line_shown: false,
+                ended: false,
             }),
             printed: Mutex::new(String::new()),
         })
@@ -151,7 +154,11 @@ impl Console {
     /// Prints `text` (redacted) on stderr, and keeps it for the secret scan.
     pub fn eprint(&self, text: &str) {
         let text = self.redactor.redact(text);
-        self.end_live();
+        {
+            // Cleared, not ended: the next case redraws it below the message.
+            let mut st = self.state();
+            Self::clear(&mut st);
+        }
         eprintln!("{text}");
         let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
         printed.push_str(&text);
@@ -200,7 +207,7 @@ impl Console {
     }
 
     fn draw(&self, st: &mut State) {
-        if !self.mode.live {
+        if !self.mode.live || st.ended {
             return;
         }
         let newest = st.running.values().max_by_key(|(_, at)| *at);
@@ -222,6 +229,11 @@ impl Console {
     /// Removes the status line for good (before the summary).
     pub fn end_live(&self) {
         let mut st = self.state();
+        st.ended = true;
+        Self::clear(&mut st);
+    }
+
+    fn clear(st: &mut State) {
         if st.line_shown {
             let mut out = std::io::stdout().lock();
             let _ = write!(out, "{CLEAR_LINE}");

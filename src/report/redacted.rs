@@ -8,7 +8,8 @@
 //! decides how it is redacted.
 
 use crate::outcome::{
-    CaseResult, EvidenceDelivery, Exchange, ExpectationNote, RunResult, StepResult, TargetInfo,
+    CaseResult, Conformance, EvidenceDelivery, Exchange, ExpectationNote, RunResult, StepResult,
+    TargetInfo, Unverified,
 };
 use crate::redact::Redactor;
 
@@ -121,6 +122,7 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
         interrupted,
         shard,
         evidence,
+        conformance,
     } = run;
     let TargetInfo {
         kind,
@@ -152,6 +154,19 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
             events: e.events,
             delivered: e.delivered,
             failures: strings(&e.failures, r),
+        }),
+        conformance: conformance.as_ref().map(|c| Conformance {
+            unverified: c
+                .unverified
+                .iter()
+                .map(|u| Unverified {
+                    id: r.redact(&u.id),
+                    severity: u.severity,
+                    state: r.redact(&u.state),
+                    why: strings(&u.why, r),
+                })
+                .collect(),
+            ..c.clone()
         }),
     }
 }
@@ -219,6 +234,7 @@ mod tests {
             interrupted: Some(s),
             shard: None,
             evidence: None,
+            conformance: None,
         };
         let planted = serde_json::to_string(&run)
             .unwrap()

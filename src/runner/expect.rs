@@ -19,6 +19,9 @@ const SHOWN_VALUE_CHARS: usize = 160;
 pub struct Failure {
     pub status: Status,
     pub message: String,
+    /// The answer lacks the path asserted on (its shape is wrong, not a value): waiting
+    /// will not change that, so polling stops.
+    pub shape: bool,
 }
 
 impl Failure {
@@ -26,12 +29,14 @@ impl Failure {
         Failure {
             status: Status::Fail,
             message: message.into(),
+            shape: false,
         }
     }
     pub fn error(message: impl Into<String>) -> Self {
         Failure {
             status: Status::Error,
             message: message.into(),
+            shape: false,
         }
     }
     /// Prefixes the message with `context: `.
@@ -161,12 +166,28 @@ pub fn check(
             }
         }
     }
-    for needle in &expect.body_not_contains {
-        let needle = render(needle, vars)?;
-        if !needle.is_empty() && obs.body.contains(&needle) {
-            // The needle may be a secret: the message is redacted on output like all text.
+    for raw in &expect.body_not_contains {
+        let needle = render(raw, vars)?;
+        if let Some(at) = obs.body.find(&needle).filter(|_| !needle.is_empty()) {
+            // The needle may be a secret, which the output redacts: so the message names
+            // it by its template (and the env var behind it) and says where it is.
+            let named = if raw == &needle {
+                format!("{needle:?}")
+            } else {
+                let source = crate::template::placeholders(raw)
+                    .ok()
+                    .and_then(|names| {
+                        names
+                            .iter()
+                            .find_map(|n| crate::target::variable_source(n))
+                            .map(|s| format!(" ({s})"))
+                    })
+                    .unwrap_or_default();
+                format!("the value of `{raw}`{source}")
+            };
             return Err(Failure::fail(format!(
-                "body_not_contains: the response body contains {needle:?}"
+                "body_not_contains: the response body contains {named} at byte {at} of {}",
+                obs.body.len()
             )));
         }
     }
@@ -221,6 +242,73 @@ fn fmt_num(x: f64) -> String {
 }
 
 /// Evaluates one JSONPath assertion against a document.
+/// For a plain member path (`$.a.b`, `$['a']`) that selects nothing: which member is
+/// missing where, and the keys that are there. None for paths with filters, wildcards or
+/// indices, where "no node" can mean "not yet" (the data a poll waits for).
+fn missing_member(path: &str, doc: &Value) -> Option<String> {
+    let rest = path.strip_prefix('$')?;
+    let mut names = Vec::new();
+    let mut r = rest;
+    while !r.is_empty() {
+        if let Some(t) = r.strip_prefix("['") {
+            let end = t.find("']")?;
+            names.push(&t[..end]);
+            r = &t[end + 2..];
+        } else if let Some(t) = r.strip_prefix('.') {
+            let end = t.find(['.', '[']).unwrap_or(t.len());
+            let name = &t[..end];
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            {
+                return None;
+            }
+            names.push(name);
+            r = &t[end..];
+        } else {
+            return None;
+        }
+    }
+    let mut at = doc;
+    let mut shown = String::from("$");
+    for name in names {
+        let obj = at.as_object()?;
+        match obj.get(name) {
+            Some(v) => {
+                at = v;
+                shown.push('.');
+                shown.push_str(name);
+            }
+            None => {
+                let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+                keys.sort_unstable();
+                let keys = if keys.is_empty() {
+                    "none".to_owned()
+                } else {
+                    cut(&keys.join(", "))
+                };
+                return Some(format!(
+                    "the JSON answer has no `{name}` in `{shown}` (keys there: {keys})"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// "no node" for `p`: a shape failure naming the missing member when the path is plain.
+fn no_node(p: &str, doc: &Value, what: &str) -> Failure {
+    match missing_member(p, doc) {
+        Some(why) => Failure {
+            status: Status::Fail,
+            message: format!("{p}: {what}, but {why}"),
+            shape: true,
+        },
+        None => Failure::fail(format!("{p}: {what}, got no node")),
+    }
+}
+
 pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failure> {
     let path_text = render(&a.path, vars)?;
     let path = JsonPath::parse(&path_text)
@@ -234,11 +322,7 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
         (None, None) => None,
     };
     match want_exists {
-        Some(true) if nodes.is_empty() => {
-            return Err(Failure::fail(format!(
-                "{p}: expected to exist, got no node"
-            )))
-        }
+        Some(true) if nodes.is_empty() => return Err(no_node(p, doc, "expected to exist")),
         Some(false) if !nodes.is_empty() => {
             return Err(Failure::fail(format!(
                 "{p}: expected no node, got {} (first: {})",
@@ -271,7 +355,7 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
     }
     let node = match nodes.as_slice() {
         [one] => *one,
-        [] => return Err(Failure::fail(format!("{p}: expected a value, got no node"))),
+        [] => return Err(no_node(p, doc, "expected a value")),
         many => {
             return Err(Failure::fail(format!(
                 "{p}: expected exactly one node, got {}",

@@ -219,6 +219,7 @@ pub async fn run_project(
         interrupted: None,
         shard: None,
         evidence: None,
+        conformance: None,
     };
     let client = match HttpClient::new(opts.client.clone()) {
         Ok(c) => c,

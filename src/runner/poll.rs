@@ -129,6 +129,14 @@ pub async fn eventually(
                         polled.result = Err(f);
                         return polled;
                     }
+                    // Nor will an answer that lacks the asserted path altogether.
+                    Err(mut f) if f.shape => {
+                        f.message.push_str(
+                            "; stopped polling: the answer's shape is wrong, not a value",
+                        );
+                        polled.result = Err(f);
+                        return polled;
+                    }
                     Err(f) => f,
                 }
             }

@@ -10,12 +10,13 @@ use thoth_conformance::suite::model::Surface;
 use crate::fixture;
 
 #[test]
-fn a_cell_shows_its_most_telling_case() {
+fn a_cell_passes_only_when_every_case_ran_and_passed() {
     use Status::*;
     for (statuses, expected) in [
         (vec![Pass, Fail, Skip], CellStatus::Fail),
         (vec![Pass, Error, Disabled], CellStatus::Error),
-        (vec![Skip, Pass, Disabled], CellStatus::Pass),
+        (vec![Skip, Pass, Disabled], CellStatus::Partial),
+        (vec![Pass, Pass], CellStatus::Pass),
         (vec![Disabled, Skip], CellStatus::Skip),
         (vec![Disabled], CellStatus::Disabled),
         (vec![], CellStatus::NoCase),
@@ -47,6 +48,7 @@ fn a_cell_shows_its_most_telling_case() {
         let expected_req = match expected {
             CellStatus::Fail => RequirementStatus::Fail,
             CellStatus::Error => RequirementStatus::Error,
+            CellStatus::Partial => RequirementStatus::Partial,
             CellStatus::Pass => RequirementStatus::Pass,
             CellStatus::Skip => RequirementStatus::Skip,
             CellStatus::Disabled => RequirementStatus::Disabled,

@@ -261,5 +261,6 @@ pub fn run() -> RunResult {
         interrupted: None,
         shard: None,
         evidence: None,
+        conformance: None,
     }
 }

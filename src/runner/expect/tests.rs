@@ -63,7 +63,7 @@ fn exists_absent_count() {
     assert_eq!(run("{path: $.nope, absent: true}"), None);
     assert_eq!(
         run("{path: $.nope, exists: true}").unwrap(),
-        "$.nope: expected to exist, got no node"
+        "$.nope: expected to exist, but the JSON answer has no `nope` in `$` (keys there: count, data, name, permissions, ratio, scope_allowed, total)"
     );
     assert_eq!(
         run("{path: $.name, absent: true}").unwrap(),
@@ -157,8 +157,27 @@ fn value_checks_need_exactly_one_node() {
     );
     assert_eq!(
         run("{path: $.nope, equals: 1}").unwrap(),
-        "$.nope: expected a value, got no node"
+        "$.nope: expected a value, but the JSON answer has no `nope` in `$` (keys there: count, data, name, permissions, ratio, scope_allowed, total)"
     );
+}
+
+#[test]
+fn a_plain_path_missing_from_the_answer_is_a_shape_failure_naming_the_keys() {
+    let f = check_json(&assert_from("{path: $.totl, equals: 6}"), &doc(), &vars()).unwrap_err();
+    assert!(f.shape, "{}", f.message);
+    assert_eq!(
+        f.message,
+        "$.totl: expected a value, but the JSON answer has no `totl` in `$` (keys there: count, data, name, permissions, ratio, scope_allowed, total)"
+    );
+    // Filters and indices may select nothing *yet*: not a shape failure.
+    let f = check_json(
+        &assert_from("{path: \"$.data[?@.key_id == 'k-9'].active\", equals: true}"),
+        &doc(),
+        &vars(),
+    )
+    .unwrap_err();
+    assert!(!f.shape, "{}", f.message);
+    assert!(f.message.ends_with("got no node"), "{}", f.message);
 }
 
 #[test]
@@ -212,7 +231,21 @@ fn status_headers_body_and_non_json() {
         check(&expect, StatusKind::Http, &leaks, &vars())
             .unwrap_err()
             .message,
-        "body_not_contains: the response body contains \"k-1\""
+        "body_not_contains: the response body contains the value of `{{key_id}}` at byte 17 of 22"
+    );
+    // A target variable is named by the env var behind it: the value itself is redacted.
+    let mut v = vars();
+    v.set("pam_callback_secret", json!("pam_s3cret_value"));
+    let expect: Expect =
+        serde_saphyr::from_str("{status: 200, body_not_contains: ['{{pam_callback_secret}}']}")
+            .unwrap();
+    let leak = Observed::new(200, vec![], r#"{"secret":"pam_s3cret_value"}"#.into());
+    assert_eq!(
+        check(&expect, StatusKind::Http, &leak, &v)
+            .unwrap_err()
+            .message,
+        "body_not_contains: the response body contains the value of `{{pam_callback_secret}}` \
+         (THOTH_PAM_CALLBACK_SECRET) at byte 11 of 29"
     );
     let garbage = Observed::new(200, ok.headers.clone(), "<html>oops</html>".into());
     let f = check(&expect, StatusKind::Http, &garbage, &vars()).unwrap_err();
