@@ -264,13 +264,24 @@ pub async fn run(
     console: Option<Arc<Console>>,
 ) -> Result<Outcome, RunError> {
     let (ledger, selection) = prepare(project, opts)?;
-    preflight(project, target, opts, &selection).await?;
-    let today = expectations::today_utc();
-    let profile = opts.profile_for(target);
     let run_id = opts
         .run_id
         .clone()
         .unwrap_or_else(crate::runner::new_run_id);
+    // A bad evidence flag is configuration too: reported before any request.
+    let evidence = open_for_run(
+        &opts.evidence,
+        target,
+        project,
+        &run_id,
+        &opts.client,
+        redactor,
+    )
+    .map_err(|e| RunError::Config(redactor.redact(&e.to_string())))?
+    .map(Arc::new);
+    preflight(project, target, opts, &selection).await?;
+    let today = expectations::today_utc();
+    let profile = opts.profile_for(target);
     let ledger_path = opts
         .ledger
         .clone()
@@ -286,16 +297,6 @@ pub async fn run(
     for note in &selection.notes {
         say(note);
     }
-    let evidence = open_for_run(
-        &opts.evidence,
-        target,
-        project,
-        &run_id,
-        &opts.client,
-        redactor,
-    )
-    .map_err(|e| RunError::Config(redactor.redact(&e.to_string())))?
-    .map(Arc::new);
     for w in &target.warnings {
         // Through the console so the final scan sees it with everything else printed.
         say(w);

@@ -50,6 +50,13 @@ fn a_group_readable_token_file_is_warned_about_on_stderr_without_the_token() {
         .env_remove("THOTH_API_KEY")
         .env_remove("THOTH_ORG_API_KEY")
         .env_remove("THOTH_ADMIN_BEARER_TOKEN_FILE")
+        // Every variable the suites use, so the preflight lets the run reach the target.
+        .env("THOTH_WEBHOOK_URL", "https://siem.example.com/hook")
+        .env("THOTH_WEBHOOK_SECRET", "whsec_credentials_cli_0123456789")
+        .env(
+            "THOTH_PAM_CALLBACK_SECRET",
+            "pam_credentials_cli_0123456789",
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -82,6 +82,10 @@ async fn live_run(base: &str, dir: &std::path::Path, extra: &[&str]) -> std::pro
             ("THOTH_ADMIN_BEARER_TOKEN_FILE", s(&token)),
             ("THOTH_WEBHOOK_URL", &webhook_url),
             ("THOTH_WEBHOOK_SECRET", SECRET),
+            (
+                "THOTH_PAM_CALLBACK_SECRET",
+                "pam_evidence_events_0123456789",
+            ),
         ],
     )
     .await

@@ -1,5 +1,6 @@
 //! The expectations ledger through the CLI against the in-process mock: a known failure
-//! that fails is accepted (exit 0), the same entry once the defect is gone makes the run
+//! that fails is accepted (it does not fail the run; alone in the run nothing passed, so
+//! exit 7, never 0), the same entry once the defect is gone makes the run
 //! exit 4, an expired waiver exits 4, and an entry naming no case is a config error (2).
 
 use std::path::{Path, PathBuf};
@@ -71,7 +72,12 @@ fn a_known_failure_that_fails_is_accepted_and_reported_as_expected() {
     let l = ledger(dir.path(), "known_failure", CASE, "2099-12-31");
     let out = run(dir.path(), &l, Some(FAULT));
     let shown = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{shown}");
+    // Not failed (1) by the accepted defect; but the only case did not pass.
+    assert_eq!(out.status.code(), Some(7), "{shown}");
+    assert!(
+        shown.contains("INCOMPLETE (exit 7): no case passed, so nothing was verified"),
+        "{shown}"
+    );
     assert!(shown.contains("XFAIL"), "{shown}");
     assert!(shown.contains("expected failure: VND-42"), "{shown}");
     let case = results_case(dir.path());
@@ -128,9 +134,10 @@ fn an_expired_waiver_keeps_the_case_disabled_and_exits_4() {
 fn a_live_waiver_disables_the_case_and_the_run_passes() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path(), "waiver", CASE, "2099-12-31");
-    // The fault would make the case fail, but a waived case does not run.
+    // The fault would make the case fail, but a waived case does not run: nothing
+    // fails, and nothing passed either (the only case is waived), so exit 7.
     let out = run(dir.path(), &l, Some(FAULT));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     assert_eq!(results_case(dir.path())["status"], "disabled");
 }
 

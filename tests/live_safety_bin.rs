@@ -153,10 +153,14 @@ async fn sigkill_mid_run_then_cleanup_leaves_nothing_active() {
 
     // A new run refuses to overwrite a live ledger with records not yet undone.
     let out = bin()
-        .args(["run", "--target", "live", "--ledger"])
+        .args(["run", "--target", "live", "--suites"])
+        .arg(fixtures.join("suites"))
+        .arg("--fixtures")
+        .arg(fixtures.join("fixtures"))
+        .arg("--ledger")
         .arg(&ledger)
         .args(target_flags(&base, dir.path()))
-        .args(["--filter", "nothing-matches"])
+        .args(["--filter", "slow_keys::create_keys_then_wait"])
         .output()
         .await
         .unwrap();

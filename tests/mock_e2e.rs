@@ -389,7 +389,7 @@ cases:
       - name: wait forever
         request: {method: GET, path: /thoth/settings}
         eventually: {timeout: 60s, interval: 100ms}
-        expect: {json: [{path: $.compliance_profile, equals: never-this}]}
+        expect: {json: [{path: $.updated_at, equals: never-this}]}
   - id: after
     title: a
     requirements: [E2E-01]

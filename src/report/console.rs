@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use crate::outcome::{CaseResult, ExpectationOutcome, RunResult, Status};
+use crate::outcome::{CaseResult, ExpectationOutcome, Level, RunResult, Status};
 use crate::verdict::{verdict, Counts, RunStatus};
 
 const RESET: &str = "\x1b[0m";
@@ -133,9 +133,14 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
         verdict_colour,
         color,
     );
-    let mut out = format!("{table}\n{verdict_line}");
-    // Which requirements the level left unverified, and why: the verdict names only IDs.
-    if let Some(c) = &run.conformance {
+    let mut out = table;
+    // Which requirements the level left unverified, and why (the verdict names only IDs);
+    // above the verdict, which stays the last line. Silent at an implicit `none`.
+    if let Some(c) = run
+        .conformance
+        .as_ref()
+        .filter(|c| c.explicit || c.level != Level::None)
+    {
         out.push_str(&format!("\nconformance level: {}", c.level));
         if !c.explicit {
             out.push_str(" (the target's default; set it with --require)");
@@ -144,7 +149,7 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
             out.push_str(&format!("\n  {line}"));
         }
     }
-    out
+    format!("{out}\n{verdict_line}")
 }
 
 #[cfg(test)]

@@ -449,7 +449,7 @@ fn cell_text(c: &Cell) -> String {
     }
     let not_run = c.not_run_lines();
     if !not_run.is_empty() && c.note.is_none() {
-        let _ = write!(text, "; not run: {}", not_run.join("; "));
+        let _ = write!(text, "; not verified: {}", not_run.join("; "));
     }
     md(&text)
 }
@@ -467,7 +467,7 @@ fn requirement_status_text(r: &RequirementRow) -> String {
                     .iter()
                     .map(|n| format!("{} ({}: {})", n.case, n.status.as_str(), n.reason))
                     .collect();
-                let _ = write!(text, "; not run: {}", lines.join("; "));
+                let _ = write!(text, "; not verified: {}", lines.join("; "));
             }
             text
         }

@@ -302,7 +302,7 @@ fn matrix_cell(cell: &Cell, anchors: &Anchors) -> String {
     if !not_run.is_empty() && cell.note.is_none() {
         let _ = write!(
             html,
-            "<div class=\"note\">not run: {}</div>",
+            "<div class=\"note\">not verified: {}</div>",
             escape(&not_run.join("; "))
         );
     }
@@ -368,7 +368,7 @@ fn requirements_section(out: &mut String, c: &Coverage, anchors: &Anchors) {
             for n in &req.not_run {
                 let _ = write!(
                     note,
-                    "; not run: {} ({}: {})",
+                    "; not verified: {} ({}: {})",
                     n.case,
                     n.status.as_str(),
                     n.reason
