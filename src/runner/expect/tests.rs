@@ -236,12 +236,12 @@ fn status_headers_body_and_non_json() {
     // A target variable is named by the env var behind it: the value itself is redacted.
     let mut v = vars();
     v.set("pam_callback_secret", json!("pam_s3cret_value"));
-    let expect: Expect =
+    let pam_expect: Expect =
         serde_saphyr::from_str("{status: 200, body_not_contains: ['{{pam_callback_secret}}']}")
             .unwrap();
     let leak = Observed::new(200, vec![], r#"{"secret":"pam_s3cret_value"}"#.into());
     assert_eq!(
-        check(&expect, StatusKind::Http, &leak, &v)
+        check(&pam_expect, StatusKind::Http, &leak, &v)
             .unwrap_err()
             .message,
         "body_not_contains: the response body contains the value of `{{pam_callback_secret}}` \
