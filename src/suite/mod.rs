@@ -2,7 +2,9 @@
 
 pub mod diag;
 pub mod duration;
+pub mod embedded;
 pub mod load;
+pub mod locate;
 pub mod model;
 pub mod source_index;
 pub mod validate;
