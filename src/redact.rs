@@ -239,6 +239,11 @@ pub fn secret_forms(secret: &str) -> Vec<(SecretForm, String)> {
     }
     forms.push((SecretForm::XmlEscaped, xml_escape(secret)));
     forms.push((SecretForm::Hex, hex::encode(b)));
+    // Matching folds ASCII case only; a target upper-casing `é` too writes `É`.
+    if !secret.is_ascii() {
+        forms.push((SecretForm::Plain, secret.to_uppercase()));
+        forms.push((SecretForm::Plain, secret.to_lowercase()));
+    }
     // A secret that itself spans lines is found in the joined view as well.
     if let Some(joined) = normalise_breaks(secret) {
         forms.push((SecretForm::Plain, joined));
@@ -798,6 +803,105 @@ pub fn contains_any_form(haystack: &str, needle: &str) -> bool {
         }
     }
     false
+}
+
+/// The most of one body kept in a run's results (per exchange). A busy tenant's lists
+/// run to MB, and keeping every body whole made `results.json` grow with the data
+/// rather than with the cases (77 bodies of 4 MB made 930 MB).
+pub const MAX_STORED_BODY_BYTES: usize = 64 * 1024;
+
+/// `body` as a run stores it: whole up to [`MAX_STORED_BODY_BYTES`], otherwise
+/// redacted with every secret the process knows, then cut on a character boundary,
+/// with a note of the full size and the SHA-256 of the whole body (which identifies it
+/// without revealing it). Redacting before the cut keeps a secret at the cut from
+/// being halved out of reach; what is kept is redacted and scanned again like all
+/// output.
+pub fn stored_body(body: &str) -> String {
+    use sha2::Digest as _;
+    if body.len() <= MAX_STORED_BODY_BYTES {
+        return body.to_owned();
+    }
+    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let redacted = process_registry().redact(body);
+    let mut cut = MAX_STORED_BODY_BYTES.min(redacted.len());
+    while !redacted.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n[... body cut for storage: {} bytes, sha256 {digest}; the first {cut} bytes of it redacted are kept]",
+        &redacted[..cut],
+        body.len()
+    )
+}
+
+/// Registers the value of every field of `doc` whose key names a secret
+/// (`client_secret`, `api_token`, `password`, ...: the mock's own classification,
+/// `mock_govapi::gov::is_secret_key`), at any depth. Values too short to be secrets are
+/// skipped: they cannot be redacted without garbling the reports.
+pub fn register_secret_fields(doc: &Value, redactor: &Redactor) {
+    match doc {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if mock_govapi::gov::is_secret_key(k) => {
+                        let _ = redactor.add_secret(s);
+                    }
+                    other => register_secret_fields(other, redactor),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| register_secret_fields(v, redactor)),
+        _ => {}
+    }
+}
+
+/// Fields of a create answer known not to be secrets: ids (the ledger records them),
+/// names, scopes, permissions, states and times.
+fn known_non_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "id"
+        || key.ends_with("_id")
+        || key.ends_with("_at")
+        || key.ends_with("_level")
+        || [
+            "name",
+            "kind",
+            "type",
+            "status",
+            "state",
+            "scope",
+            "permissions",
+            "description",
+            "created",
+            "expires",
+            "tenant",
+        ]
+        .contains(&key.as_str())
+}
+
+/// Registers every string a target returned to a request that creates a credential,
+/// except fields known not to be secrets and values the request itself sent: a target
+/// that names the plaintext `key`, `secret` or `token` instead of `api_key` must not
+/// get it into the reports.
+pub fn register_create_answer(answer: &Value, sent: &str, redactor: &Redactor) {
+    match answer {
+        Value::String(s) if !sent.contains(s.as_str()) => {
+            let _ = redactor.add_secret(s);
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                if !known_non_secret(k) {
+                    register_create_answer(v, sent, redactor);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| register_create_answer(v, sent, redactor)),
+        _ => {}
+    }
 }
 
 /// Where a scanned secret was found.

@@ -356,3 +356,32 @@ fn secrets_added_one_by_one_stay_in_a_logarithmic_number_of_automata() {
         assert_eq!(r.redact(&s), format!("x {REDACTED} y"));
     }
 }
+
+#[test]
+fn stored_bodies_are_capped_with_size_and_hash_and_redacted_before_the_cut() {
+    use sha2::Digest as _;
+    let r = Redactor::new();
+    r.add_secret("stored-body-secret-0123456789").unwrap();
+    assert_eq!(stored_body("small"), "small");
+    let body = format!(
+        "{}stored-body-secret-0123456789{}",
+        "x".repeat(MAX_STORED_BODY_BYTES - 10),
+        "y".repeat(1000)
+    );
+    let kept = stored_body(&body);
+    assert!(kept.len() < MAX_STORED_BODY_BYTES + 200, "{}", kept.len());
+    assert!(
+        !kept.contains("stored-body"),
+        "the secret at the cut survives"
+    );
+    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    assert!(
+        kept.ends_with(&format!(
+            "{} bytes, sha256 {digest}; the first {} bytes of it redacted are kept]",
+            body.len(),
+            MAX_STORED_BODY_BYTES
+        )),
+        "{}",
+        &kept[kept.len() - 200..]
+    );
+}
