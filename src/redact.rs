@@ -36,7 +36,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, Weak};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use base64::Engine as _;
@@ -616,9 +616,19 @@ fn replace_hits(s: &str, hits: &[Hit]) -> String {
 
 /// The run's secret registry; cheap to clone, all clones share the secrets, and secrets
 /// added by one clone (a capture mid-run) apply to every other at once.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Redactor {
     inner: Arc<RwLock<Inner>>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        let inner = Arc::new(RwLock::new(Inner::default()));
+        let mut live = live_registries();
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&inner));
+        Redactor { inner }
+    }
 }
 
 impl fmt::Debug for Redactor {
@@ -630,22 +640,34 @@ impl fmt::Debug for Redactor {
     }
 }
 
-/// Every secret any redactor of this process has accepted. [`cut_redacted`] redacts
-/// with it before cutting, so that code which shortens a message for display (an
-/// assertion message, an undo error) cannot halve a secret, without every such
-/// function having to be handed the run's redactor. One run per process is the
-/// harness's shape; in a test binary running many, redacting another run's secrets too
-/// only ever hides more.
-fn process_registry() -> &'static Redactor {
-    static ALL: OnceLock<Redactor> = OnceLock::new();
-    ALL.get_or_init(Redactor::default)
+/// Every registry of this process that is still alive. [`cut_redacted`] redacts with
+/// all of them before cutting, so that code which shortens a message for display (an
+/// assertion message, an undo error, a stored body) cannot halve a secret, without
+/// every such function having to be handed the run's redactor. One run per process is
+/// the harness's shape; in a test binary running many, redacting another run's secrets
+/// too only ever hides more.
+fn live_registries() -> std::sync::MutexGuard<'static, Vec<Weak<RwLock<Inner>>>> {
+    static LIVE: OnceLock<Mutex<Vec<Weak<RwLock<Inner>>>>> = OnceLock::new();
+    LIVE.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// `s` with every secret of every live registry of the process redacted.
+fn redact_with_every_registry(s: &str) -> String {
+    let live: Vec<Redactor> = live_registries()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .map(|inner| Redactor { inner })
+        .collect();
+    live.iter().fold(s.to_owned(), |text, r| r.redact(&text))
 }
 
 /// `s` redacted with every secret the process knows, then cut to `max_chars`
 /// characters with `ellipsis` appended when it was longer. Redacting first matters: a
 /// cut through a secret would leave its first part unredacted for good.
 pub fn cut_redacted(s: &str, max_chars: usize, ellipsis: &str) -> String {
-    let s = process_registry().redact(s);
+    let s = redact_with_every_registry(s);
     match s.char_indices().nth(max_chars) {
         None => s,
         Some((at, _)) => format!("{}{ellipsis}", &s[..at]),
@@ -703,13 +725,7 @@ impl Redactor {
         }
         // Built before anything changes: on failure the registry stays as it was and the
         // caller hears of it, rather than redaction silently stopping.
-        inner.extend(new)?;
-        drop(inner);
-        let all = process_registry();
-        if !Arc::ptr_eq(&self.inner, &all.inner) {
-            let _ = all.add_secret(s);
-        }
-        Ok(())
+        inner.extend(new)
     }
 
     /// The registered secrets, in registration order.
@@ -784,10 +800,9 @@ pub fn contains_any_form(haystack: &str, needle: &str) -> bool {
     if haystack.contains(needle) {
         return true;
     }
-    // A registry of its own: a needle is not necessarily a secret, and must not be
-    // redacted from the run's reports for having been looked for.
-    let probe = Redactor::new();
-    let mut inner = probe.inner.write().unwrap_or_else(|e| e.into_inner());
+    // A matcher of its own, in no registry: a needle is not necessarily a secret, and
+    // must not be redacted from the run's reports for having been looked for.
+    let mut inner = Inner::default();
     let long_enough = needle.trim().chars().count() >= MIN_SECRET_CHARS;
     if long_enough && inner.extend(vec![needle.to_owned()]).is_ok() {
         return !inner.hits(haystack.as_bytes()).is_empty();
@@ -822,7 +837,7 @@ pub fn stored_body(body: &str) -> String {
         return body.to_owned();
     }
     let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
-    let redacted = process_registry().redact(body);
+    let redacted = redact_with_every_registry(body);
     let mut cut = MAX_STORED_BODY_BYTES.min(redacted.len());
     while !redacted.is_char_boundary(cut) {
         cut -= 1;

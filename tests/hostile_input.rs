@@ -30,7 +30,10 @@ async fn forging_server() -> String {
         if uri.path() == "/" {
             return (StatusCode::OK, String::new());
         }
-        (StatusCode::INTERNAL_SERVER_ERROR, format!("upstream said: {FORGERY}"))
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("upstream said: {FORGERY}"),
+        )
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -94,7 +97,10 @@ async fn control_sequences_from_a_target_are_escaped_on_the_console() {
         !printed.lines().any(|l| l.starts_with("PASSED")),
         "a forged verdict line:\n{printed}"
     );
-    assert!(printed.lines().any(|l| l.starts_with("FAILED (exit 1)")), "{printed}");
+    assert!(
+        printed.lines().any(|l| l.starts_with("FAILED (exit 1)")),
+        "{printed}"
+    );
 }
 
 fn validate(dir: &Path) -> std::process::Output {

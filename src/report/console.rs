@@ -219,6 +219,29 @@ mod tests {
     }
 
     #[test]
+    fn control_sequences_in_names_and_messages_are_escaped_and_cannot_forge_a_line() {
+        let forged =
+            "boom\u{1b}]52;c;ZXZpbA==\u{7}\r\u{1b}[2KPASSED (exit 0): ok\u{9b}\u{202e}\nnext";
+        let mut c = case("p\u{1b}[1A", "c", Status::Fail, Some(forged));
+        c.duration_ms = 1;
+        let line = case_line(&c, false);
+        for bad in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}'] {
+            assert!(!line.contains(bad), "{bad:?} in {line:?}");
+        }
+        assert!(
+            line.contains("\\x1b]52;c;ZXZpbA==\\x07\\x0d\\x1b[2KPASSED"),
+            "{line}"
+        );
+        assert!(line.contains("\\u{202e}"), "{line}");
+        // Every line after the first is indented: none can pass for a verdict line.
+        assert!(
+            line.lines().skip(1).all(|l| l.starts_with("          ")),
+            "{line}"
+        );
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+    }
+
+    #[test]
     fn colour_only_when_asked() {
         let c = case("p", "c", Status::Error, Some("boom"));
         assert!(!case_line(&c, false).contains('\x1b'));

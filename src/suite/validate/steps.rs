@@ -279,9 +279,9 @@ fn check_fixture(file: &str, path: &str, fixtures_dir: &Path, f: &mut Findings<'
     // capped in size. A templated name is resolved at run time (the variable check
     // covers its placeholders); only its shape can be checked now.
     match resolve_fixture(fixtures_dir, file) {
-        Err(e @ FixtureError::NotRelative { .. }) => f.at(path, format!("failed to {e}")),
+        Err(e @ FixtureError::NotRelative { .. }) => f.at(path, e.to_string()),
         Err(_) if file.contains("{{") => {}
-        Err(e) => f.at(path, format!("failed to {e}")),
+        Err(e) => f.at(path, e.to_string()),
         Ok(_) => {}
     }
 }
