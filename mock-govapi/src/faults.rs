@@ -39,6 +39,8 @@ faults! {
         "Webhook test reports delivered but no request is sent.";
     WebhookUnsigned => "webhook-unsigned",
         "Webhooks are sent without the timestamp and signature headers.";
+    WebhookStaleTimestamp => "webhook-stale-timestamp",
+        "Webhooks are correctly signed over a timestamp an hour old (a replayable delivery).";
     MdmSyncRefused => "mdm-sync-refused",
         "Starting an MDM sync answers 503.";
     MdmSyncStuck => "mdm-sync-stuck",

@@ -91,6 +91,9 @@ pub struct Realism {
     pub rate_limit_every: Option<u32>,
     /// Lists return at most this many rows per page.
     pub page_size: Option<usize>,
+    /// Webhooks carry two signatures, `v1=<old secret>,v1=<current secret>`, as a sender
+    /// does while it rotates its secret: a receiver must accept any one that matches.
+    pub webhook_rotation: bool,
 }
 
 pub const DEV_TENANT: &str = "acme";

@@ -52,6 +52,9 @@ struct Args {
     /// Lists return at most N rows per page.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     page_size: Option<u64>,
+    /// Sign webhooks twice (`v1=<old>,v1=<current>`), as during a secret rotation.
+    #[arg(long)]
+    webhook_rotation: bool,
     /// MDM sync jobs take this many ms from queued to succeeded.
     #[arg(long, default_value_t = 300, value_name = "MS")]
     sync_job_ms: u64,
@@ -146,6 +149,7 @@ fn config_from(args: &Args) -> Result<(MockConfig, bool), ConfigError> {
         page_size: args
             .page_size
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        webhook_rotation: args.webhook_rotation,
     };
     config.sync_job_duration = Duration::from_millis(args.sync_job_ms);
     config.online_window = Duration::from_secs(args.online_window_secs);
