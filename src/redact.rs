@@ -447,7 +447,7 @@ impl Inner {
         let raw = hits.len();
         // Escapes nest (a JSON body inside `results.json` is escaped twice), so the
         // views are normalised again, mapping each byte back to `hay` as they go.
-        let mut level: Option<(Vec<u8>, Vec<(usize, usize)>)> = None;
+        let mut level: Option<View> = None;
         for _ in 0..MAX_UNESCAPE_DEPTH {
             let text = level.as_ref().map_or(hay, |(t, _)| t.as_slice());
             let Some((next, spans)) = normalise(text) else {
@@ -484,6 +484,10 @@ impl Inner {
     }
 }
 
+/// A normalised view of a text, and for each of its bytes the byte range of the text
+/// it came from.
+type View = (Vec<u8>, Vec<(usize, usize)>);
+
 /// How many levels of escaping the redactor and the scan look through.
 const MAX_UNESCAPE_DEPTH: usize = 3;
 
@@ -493,7 +497,7 @@ const MAX_UNESCAPE_DEPTH: usize = 3;
 /// are dropped together with the indentation that follows them, which joins a value
 /// wrapped across lines. Each byte of the view comes with the byte range of `text` it
 /// came from. None when there is nothing to undo.
-fn normalise(text: &[u8]) -> Option<(Vec<u8>, Vec<(usize, usize)>)> {
+fn normalise(text: &[u8]) -> Option<View> {
     if !text.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
         return None;
     }
