@@ -19,6 +19,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also serve on this address, as the enforcer (data plane) base URL the SDKs call
+    /// `THOTH_API_URL`; printed as `enforcer listening on URL`.
+    #[arg(long, value_name = "ADDR")]
+    enforcer_listen: Option<SocketAddr>,
     /// A tenant to serve (repeatable).
     #[arg(long = "tenant", value_name = "ID")]
     tenants: Vec<String>,
@@ -213,14 +217,18 @@ async fn main() -> ExitCode {
     let tenants: Vec<String> = config.tenants.iter().map(|t| t.id.clone()).collect();
     let faults = config.faults.clone();
     let skip_auth = config.skip_auth;
-    let running = match mock_govapi::spawn_at(config, args.listen).await {
-        Ok(running) => running,
-        Err(err) => {
-            eprintln!("error: failed to listen on {}: {err}", args.listen);
-            return ExitCode::FAILURE;
-        }
-    };
+    let running =
+        match mock_govapi::spawn_listeners(config, args.listen, args.enforcer_listen).await {
+            Ok(running) => running,
+            Err(err) => {
+                eprintln!("error: failed to listen on {}: {err}", args.listen);
+                return ExitCode::FAILURE;
+            }
+        };
     println!("{}", running.base_url);
+    if args.enforcer_listen.is_some() {
+        println!("enforcer listening on {}", running.enforcer_url);
+    }
     let _ = std::io::stdout().flush();
     eprintln!(
         "mock-govapi serving tenants {} on {}",
