@@ -4,6 +4,7 @@
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
 pub mod bench;
+pub mod bundle;
 pub mod catalogue;
 pub mod ci;
 pub mod cli;

@@ -96,6 +96,8 @@ pub struct RunArgs {
     /// Time budget of the whole run (e.g. 15m); cases not finished by then end `error`.
     #[arg(long, value_name = "DURATION")]
     pub run_timeout: Option<String>,
+    #[command(flatten)]
+    pub bundle: crate::bundle::cli::BundleArgs,
 }
 
 async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32> {
@@ -164,9 +166,13 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let ledger = match expectations::ledger_path(args.expectations.as_deref(), &args.project.suites)
-    {
-        Some(path) => match Ledger::load(&path, &project) {
+    // A bad signing key is found before anything is sent, not after the run.
+    if let Err(e) = args.bundle.check_key() {
+        return config_error(e);
+    }
+    let ledger_file = expectations::ledger_path(args.expectations.as_deref(), &project.suites_dir);
+    let ledger = match &ledger_file {
+        Some(path) => match Ledger::load(path, &project) {
             Ok(l) => l,
             Err(diags) => {
                 eprintln!("{diags}");
@@ -381,6 +387,25 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         eprintln!("secret leak: {h}");
     }
     let cleanup_complete = matches!(&cleanup, Ok(c) if c.complete);
+    if hits.is_empty() {
+        let mut ledgers = vec![recorder.ledger.path().to_path_buf()];
+        ledgers.extend(ledger_file);
+        let evidence = crate::bundle::cli::RunEvidence {
+            result: &result,
+            project: &project,
+            reports: paths.all(),
+            ledgers,
+            config: crate::bundle::cli::effective_config(args, profile.as_str(), &result),
+        };
+        if let Err(e) = args.bundle.write(&evidence, &redactor) {
+            return config_error(redactor.redact(&e));
+        }
+        if let Some(b) = &args.bundle.bundle {
+            console.print(&format!("bundle: {}", b.display()));
+        }
+    } else if args.bundle.bundle.is_some() {
+        eprintln!("bundle not written: a secret leaked into the reports (see above)");
+    }
     final_exit_code(&verdict, &stale, &hits, cleanup_complete)
 }
 

@@ -2,8 +2,10 @@
 
 pub mod diag;
 pub mod duration;
+pub mod embedded;
 pub mod fixture;
 pub mod load;
+pub mod locate;
 pub mod model;
 pub mod source_index;
 pub mod validate;
