@@ -180,6 +180,9 @@ pub struct TargetInfo {
     pub mock_faults: Vec<String>,
     /// Surfaces available on this target (`api`, and `thothctl` when found).
     pub surfaces: Vec<Surface>,
+    /// Which thothctl ran the thothctl cases: path, `--version`, stand-in or real.
+    #[serde(default)]
+    pub thothctl: Option<crate::thothctl::ThothctlInfo>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -118,7 +118,8 @@ pub struct Target {
     pub sink_url: Option<String>,
     pub pam_callback_secret: Option<SecretString>,
     pub schemes: Schemes,
-    pub thothctl: Option<PathBuf>,
+    /// The thothctl the thothctl cases run (real, or the stand-in), if any.
+    pub thothctl: Option<crate::thothctl::ThothctlBin>,
     pub mock_faults: Vec<String>,
     /// Root of the mock's `/__admin` API; only on the mock target.
     pub admin_url: Option<String>,
@@ -362,7 +363,7 @@ impl Target {
         self
     }
 
-    pub fn with_thothctl(mut self, bin: Option<PathBuf>) -> Self {
+    pub fn with_thothctl(mut self, bin: Option<crate::thothctl::ThothctlBin>) -> Self {
         self.thothctl = bin;
         self
     }
@@ -435,6 +436,7 @@ impl Target {
             tenant: self.tenant.clone(),
             mock_faults: self.mock_faults.clone(),
             surfaces,
+            thothctl: self.thothctl.as_ref().map(|b| b.info.clone()),
         }
     }
 
@@ -495,17 +497,6 @@ fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Finds `thothctl`: the explicit path if given (must exist), else the first on PATH.
-pub fn find_thothctl(explicit: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return p.is_file().then(|| p.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("thothctl"))
-        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]

@@ -263,7 +263,11 @@ printf 'progress...\n{"args":"%s","mode":"%s","token_len":%s}\n' "$*" "$mode" "$
         dir,
     } = f;
     let f = Fixture {
-        target: target.with_thothctl(Some(bin.clone())),
+        target: target.with_thothctl(thoth_conformance::thothctl::resolve::resolve(
+            Some(&bin),
+            thoth_conformance::target::TargetKind::Live,
+            thoth_conformance::thothctl::StandInUse::Off,
+        )),
         redactor,
         dir,
     };

@@ -19,7 +19,8 @@ use crate::report::{console, write_reports};
 use crate::runner::{run_project, RunOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
-use crate::target::{find_thothctl, known_faults, LiveOptions, MockOptions, Target};
+use crate::target::{known_faults, LiveOptions, MockOptions, Target, TargetKind};
+use crate::thothctl::{resolve::resolve, StandInUse};
 use crate::verdict::Verdict;
 
 #[derive(Debug, Args)]
@@ -48,9 +49,14 @@ pub struct RunArgs {
     /// 0 = the number of cores.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
-    /// The thothctl binary (default: found on PATH).
+    /// The thothctl binary (default: `thothctl` on PATH, else the stand-in where
+    /// --thothctl-stand-in allows it). A real thothctl always wins over the stand-in.
     #[arg(long, value_name = "PATH")]
     pub thothctl: Option<PathBuf>,
+    /// When the stand-in `thothctl-sim` (built beside this binary) runs the thothctl
+    /// cases if no real thothctl is found: auto = on the mock target only.
+    #[arg(long, value_enum, default_value_t = StandInUse::Auto, value_name = "WHEN")]
+    pub thothctl_stand_in: StandInUse,
     /// Per thothctl invocation; the process is killed after it.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub thothctl_timeout: String,
@@ -139,9 +145,12 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
             )));
         }
     }
-    Ok(target
-        .with_schemes(schemes)
-        .with_thothctl(find_thothctl(args.thothctl.as_deref())))
+    let kind = match args.target {
+        TargetArg::Mock => TargetKind::Mock,
+        TargetArg::Live => TargetKind::Live,
+    };
+    let thothctl = resolve(args.thothctl.as_deref(), kind, args.thothctl_stand_in);
+    Ok(target.with_schemes(schemes).with_thothctl(thothctl))
 }
 
 pub(super) async fn run(args: &RunArgs) -> i32 {
@@ -261,6 +270,11 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
             return config_error(redactor.redact(&e.to_string()));
         }
     };
+    if target.thothctl.is_some() {
+        // Sweeps what a killed run left (token files, orphaned thothctl children) before
+        // this run starts any; an error here resurfaces on each thothctl step.
+        let _ = crate::thothctl::workdir::Workdir::get();
+    }
     for w in &target.warnings {
         // Through the console so the final scan sees it with everything else printed.
         console.eprint(w);

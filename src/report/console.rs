@@ -170,7 +170,8 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
         verdict_colour,
         color,
     );
-    format!("{table}\n{verdict_line}")
+    let thothctl = crate::thothctl::resolve::describe(run.target.thothctl.as_ref());
+    format!("thothctl: {thothctl}\n{table}\n{verdict_line}")
 }
 
 #[cfg(test)]
@@ -264,6 +265,7 @@ mod tests {
                 tenant: "t".into(),
                 mock_faults: vec![],
                 surfaces: vec![Surface::Api],
+                thothctl: None,
             },
             started_at: String::new(),
             finished_at: String::new(),

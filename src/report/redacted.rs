@@ -128,6 +128,7 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
         tenant,
         mock_faults,
         surfaces,
+        thothctl,
     } = target;
     RunResult {
         run_id: r.redact(run_id),
@@ -139,6 +140,12 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
             tenant: r.redact(tenant),
             mock_faults: strings(mock_faults, r),
             surfaces: surfaces.clone(),
+            thothctl: thothctl.as_ref().map(|t| crate::thothctl::ThothctlInfo {
+                path: r.redact(&t.path),
+                version: r.redact(&t.version),
+                stand_in: t.stand_in,
+                found_by: r.redact(&t.found_by),
+            }),
         },
         started_at: r.redact(started_at),
         finished_at: r.redact(finished_at),
@@ -211,6 +218,7 @@ mod tests {
                 tenant: s.clone(),
                 mock_faults: vec![s.clone()],
                 surfaces: vec![Surface::Api],
+                thothctl: None,
             },
             started_at: s.clone(),
             finished_at: s.clone(),

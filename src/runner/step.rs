@@ -409,8 +409,14 @@ impl StepExec<'_> {
             Ok(a) => a,
             Err(e) => return Attempt::failed(e.into()),
         };
-        let (exchange, result) =
-            crate::thothctl::run(bin, self.env.target, &args, self.env.thothctl_timeout).await;
+        let (exchange, result) = crate::thothctl::run(
+            bin,
+            self.env.target,
+            &args,
+            self.env.thothctl_timeout,
+            self.env.redactor,
+        )
+        .await;
         let result = result
             .map(|out| {
                 let json = out.json();

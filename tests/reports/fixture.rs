@@ -197,6 +197,7 @@ pub fn run() -> RunResult {
             tenant: "conformance".into(),
             mock_faults: vec!["scope-ignored".into()],
             surfaces: vec![Surface::Api],
+            thothctl: None,
         },
         started_at: "2026-11-24T13:00:00Z".into(),
         finished_at: "2026-11-24T13:00:02Z".into(),

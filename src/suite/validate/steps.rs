@@ -9,6 +9,9 @@ use super::{step_lists, Findings, ListKind, StepList};
 use crate::suite::duration::parse_duration;
 use crate::suite::model::{Case, Feature, Request, Retry, StatusSet, Step, Suite, Surface};
 
+/// Template variables that hold secrets; a thothctl argument may not use them.
+const SECRET_VARS: [&str; 2] = ["{{webhook_secret}}", "{{pam_callback_secret}}"];
+
 /// Highest `retry.attempts`: more would hammer a target that is already struggling.
 const MAX_RETRY_ATTEMPTS: u32 = 10;
 
@@ -96,6 +99,16 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
                         &format!("{base}.thothctl.args"),
                         "thothctl needs at least one argument (the command)",
                     );
+                }
+                for (n, arg) in t.args.iter().enumerate() {
+                    if let Some(var) = SECRET_VARS.iter().find(|v| arg.contains(*v)) {
+                        f.at(
+                            &format!("{base}.thothctl.args[{n}]"),
+                            format!(
+                                "{var} would put a secret on thothctl's command line, which `ps` shows to every local user; the harness gives thothctl its secrets by file and environment"
+                            ),
+                        );
+                    }
                 }
             }
             check_status(
