@@ -307,7 +307,7 @@ async fn staging_never_overwrites_an_existing_record_whose_secrets_it_cannot_res
         ..RunOptions::default()
     };
     let run = run_project(&project(), &target, &opts, &redactor).await;
-    let why = "profile staging excludes cases that overwrite the tenant's existing mdm_provider `jamf`: its secrets read back redacted and could not be restored (use --profile full)";
+    let why = "profile staging excludes cases that overwrite the tenant's existing mdm_provider `jamf`: its secrets cannot be read back, so the restore could not bring them back (use --profile full)";
     for id in [
         "provider_listed_enabled",
         "sync_accepted",
@@ -390,7 +390,7 @@ async fn no_snapshot_means_no_mutation() {
     assert_eq!(c.status, Status::Error);
     assert_eq!(
         c.message.as_deref(),
-        Some("failed to snapshot the settings before the first mutation: GET /thoth/settings answered 401")
+        Some("failed to read the tenant settings before the first mutation: GET /thoth/settings answered 401")
     );
     assert!(writes(&journal(&base).await).is_empty());
     mock.shutdown().await;

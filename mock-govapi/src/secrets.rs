@@ -112,9 +112,10 @@ fn is_placeholder(v: &Value) -> bool {
 }
 
 /// Resolves a written record against the stored one: at every secret-named key, a
-/// placeholder (`"********"`, `""`) or a key left out of an object that is sent keeps
-/// the stored secret.
-pub fn keep(incoming: &mut Value, existing: &Value) {
+/// placeholder (`"********"`, `""`) keeps the stored secret; so does a key left out of
+/// an object that is sent when the server omits secrets on GET (`omitted_keeps`, the
+/// `omit` mode: otherwise a left-out key is simply not set).
+pub fn keep_as(incoming: &mut Value, existing: &Value, omitted_keeps: bool) {
     let (Value::Object(new), Value::Object(old)) = (incoming, existing) else {
         return;
     };
@@ -123,8 +124,8 @@ pub fn keep(incoming: &mut Value, existing: &Value) {
             Some(v) if is_secret_key(k) && is_placeholder(v) && is_set(previous) => {
                 *v = previous.clone();
             }
-            Some(v) => keep(v, previous),
-            None if is_secret_key(k) && is_set(previous) => {
+            Some(v) => keep_as(v, previous, omitted_keeps),
+            None if omitted_keeps && is_secret_key(k) && is_set(previous) => {
                 new.insert(k.clone(), previous.clone());
             }
             None => {}
@@ -139,6 +140,16 @@ pub fn keep(incoming: &mut Value, existing: &Value) {
     for k in unset {
         new.insert(k, Value::Null);
     }
+}
+
+/// [`keep_as`] for the mode the mock runs in.
+pub fn keep_for(incoming: &mut Value, existing: &Value, policy: SecretReadback) {
+    keep_as(incoming, existing, policy == SecretReadback::Omit)
+}
+
+/// [`keep_as`] with what every mode shares (the placeholders).
+pub fn keep(incoming: &mut Value, existing: &Value) {
+    keep_as(incoming, existing, false)
 }
 
 /// The settings document's secrets, by path (the document also holds `secret_broker`
@@ -184,7 +195,12 @@ fn parent_mut<'a>(
 
 /// [`keep`] for the settings paths: a placeholder, or the secret left out of its
 /// (present) parent object, keeps the stored secret.
-pub fn keep_at(new: &mut Map<String, Value>, old: &Map<String, Value>, paths: &[&[&str]]) {
+pub fn keep_at(
+    new: &mut Map<String, Value>,
+    old: &Map<String, Value>,
+    paths: &[&[&str]],
+    policy: SecretReadback,
+) {
     for path in paths {
         let Some((last, parents)) = path.split_last() else {
             continue;
@@ -206,7 +222,7 @@ pub fn keep_at(new: &mut Map<String, Value>, old: &Map<String, Value>, paths: &[
             (Some(v), _) if v.as_str() == Some(MASK) => {
                 parent.insert((*last).to_string(), Value::Null);
             }
-            (None, Some(p)) if is_set(&p) => {
+            (None, Some(p)) if policy == SecretReadback::Omit && is_set(&p) => {
                 parent.insert((*last).to_string(), p);
             }
             _ => {}
@@ -285,7 +301,7 @@ mod tests {
             }
             assert_eq!(shown["base_url"], "https://x");
             let mut back = shown.clone();
-            keep(&mut back, &stored);
+            keep_for(&mut back, &stored, policy);
             assert_eq!(back, stored, "{policy:?}: a round trip keeps every secret");
         }
         assert!(hide(&stored, SecretReadback::Omit)
@@ -296,6 +312,12 @@ mod tests {
         let mut cleared = json!({"client_secret": null});
         keep(&mut cleared, &stored);
         assert!(cleared["client_secret"].is_null(), "null clears");
+        let mut left_out = json!({"base_url": "https://x"});
+        keep(&mut left_out, &stored);
+        assert!(
+            left_out.get("client_secret").is_none(),
+            "under mask a left-out key is not set"
+        );
     }
 
     #[test]
@@ -310,7 +332,7 @@ mod tests {
             assert!(!Value::Object(shown.clone()).to_string().contains("\"w\""));
             assert_eq!(shown["secret_broker"]["enabled"], true);
             let mut back = shown.clone();
-            keep_at(&mut back, &stored, paths);
+            keep_at(&mut back, &stored, paths, policy);
             assert_eq!(back, stored, "{policy:?}");
         }
     }

@@ -45,6 +45,8 @@ pub fn refuse(c: &Created, undo: &UndoRequest, tenant: &str) -> Option<String> {
                 return Some("the settings are restored by PUT /thoth/settings".into());
             }
             match &undo.body {
+                // A fresh tenant's document is `{}` once `updated_at` is dropped.
+                Some(doc) if doc.as_object().is_some_and(|o| o.is_empty()) => None,
                 Some(doc) => validate_settings(doc, tenant).err(),
                 None => Some("a settings restore needs the document".into()),
             }

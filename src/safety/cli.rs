@@ -40,7 +40,7 @@ pub struct SafetyArgs {
     pub lease_group: Option<String>,
     /// Live: how long this run's own lease on the tenant holds (a later run refuses
     /// until it expires or is released).
-    #[arg(long, default_value = "3h", value_name = "DURATION")]
+    #[arg(long, default_value = "180m", value_name = "DURATION")]
     pub lease_ttl: String,
 }
 
@@ -115,7 +115,7 @@ pub struct PrepareArgs {
     #[arg(long, value_name = "GROUP", env = "THOTH_LEASE_GROUP")]
     pub lease_group: String,
     /// How long the lease holds: the whole gate (build, shards, restore).
-    #[arg(long, default_value = "3h", value_name = "DURATION")]
+    #[arg(long, default_value = "180m", value_name = "DURATION")]
     pub lease_ttl: String,
     /// Where the restore is recorded (default: <reports>/ledger.jsonl); after the shards,
     /// `thoth-conformance cleanup --ledger FILE` restores the settings.

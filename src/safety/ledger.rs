@@ -263,6 +263,13 @@ impl Ledger {
 
     /// Reopens an existing ledger for appending (cleanup after a crash).
     pub fn open_append(path: &Path) -> Result<(Ledger, Replay), LedgerError> {
+        if !path.is_file() {
+            // Not created here: a mistyped path is an error, not a new empty ledger.
+            return Err(LedgerError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
         let claimed = Claimed::open(path)?;
         let replay = match claimed.previous {
             Ok(Some(r)) => r,

@@ -162,7 +162,11 @@ async fn upsert(
             updated_at: now,
         });
     let mut config = Value::Object(body.config);
-    crate::gov::keep_redacted(&mut config, &Value::Object(row.config.clone()));
+    crate::secrets::keep_for(
+        &mut config,
+        &Value::Object(row.config.clone()),
+        state.config().secret_readback,
+    );
     row.config = match config {
         Value::Object(m) => m,
         _ => Map::new(),

@@ -126,8 +126,9 @@ fn merge_put(
     old: &Map<String, Value>,
     mut new: Map<String, Value>,
     now: String,
+    policy: crate::secrets::SecretReadback,
 ) -> Map<String, Value> {
-    crate::secrets::keep_at(&mut new, old, SECRET_PATHS);
+    crate::secrets::keep_at(&mut new, old, SECRET_PATHS, policy);
     new.insert("updated_at".into(), Value::String(now));
     new
 }
@@ -161,7 +162,7 @@ async fn put_settings(
     validate(&new)?;
     let now = state.now().to_string();
     let mut data = state.tenant(&principal.tenant)?;
-    let stored = merge_put(&data.settings, new, now);
+    let stored = merge_put(&data.settings, new, now, state.config().secret_readback);
     let answer = shown(&state, &stored);
     if !state.fault(Fault::SettingsNotPersisted) {
         data.settings = stored;
@@ -216,7 +217,12 @@ mod tests {
     fn redacted_placeholder_keeps_the_stored_secret() {
         let old = obj(json!({"webhook": {"secret": "kept"}, "pam": {"callback_secret": "old"}}));
         let new = obj(json!({"webhook": {"secret": REDACTED}, "pam": {"callback_secret": "new"}}));
-        let merged = merge_put(&old, new, "now".into());
+        let merged = merge_put(
+            &old,
+            new,
+            "now".into(),
+            crate::secrets::SecretReadback::Mask,
+        );
         assert_eq!(merged["webhook"]["secret"], "kept");
         assert_eq!(merged["pam"]["callback_secret"], "new");
         assert_eq!(merged["updated_at"], "now");
