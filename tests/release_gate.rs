@@ -83,13 +83,11 @@ fn start_mock(jitter_ms: u64) -> Mock {
     let mut seen = String::new();
     let started = Instant::now();
     let mut buf = [0u8; 256];
+    let url = regex::Regex::new(r"http://127\.0\.0\.1:[0-9]+").unwrap();
     let base = loop {
         let n = out.read(&mut buf).unwrap();
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if let Some(m) = regex::Regex::new(r"http://127\.0\.0\.1:[0-9]+")
-            .unwrap()
-            .find(&seen)
-        {
+        if let Some(m) = url.find(&seen) {
             break m.as_str().to_string();
         }
         assert!(
@@ -158,11 +156,14 @@ struct Context {
     secrets: BTreeMap<&'static str, String>,
     vars: BTreeMap<&'static str, String>,
     run_id: String,
+    /// Where uploaded artifacts live (one directory per artifact name).
+    artifacts: PathBuf,
+    /// What `actions/checkout` gives the jobs.
+    checkout: PathBuf,
 }
 
 impl Context {
-    fn new(base: &str, token_file_dir: &Path, run_id: u64) -> Context {
-        let _ = token_file_dir;
+    fn new(base: &str, run_id: u64, artifacts: PathBuf, checkout: PathBuf) -> Context {
         let secrets = BTreeMap::from([
             ("THOTH_TENANT_ID", TENANT.to_string()),
             ("THOTH_APEX_DOMAIN", String::new()),
@@ -183,6 +184,8 @@ impl Context {
             secrets,
             vars,
             run_id: run_id.to_string(),
+            artifacts,
+            checkout,
         }
     }
 
@@ -257,10 +260,9 @@ fn run_job(
     shard: Option<u64>,
     ctx: &Context,
     dir: &Path,
-    artifacts: &Path,
     kill_after: Option<Duration>,
-    checkout: &Path,
 ) -> bool {
+    let (artifacts, checkout) = (ctx.artifacts.as_path(), ctx.checkout.as_path());
     std::fs::create_dir_all(dir).unwrap();
     let runner_temp = dir.join("runner-temp");
     std::fs::create_dir_all(&runner_temp).unwrap();
@@ -273,9 +275,9 @@ fn run_job(
         let cond = step["if"].as_str().unwrap_or("");
         let runs = if cond.is_empty() {
             ok
-        } else if cond.contains("always()") {
-            true
-        } else if cond.contains("!cancelled()") && !cond.contains("needs.") {
+        } else if cond.contains("always()")
+            || (cond.contains("!cancelled()") && !cond.contains("needs."))
+        {
             true
         } else {
             panic!("the test does not evaluate the condition `{cond}` of job {job}");
@@ -430,23 +432,14 @@ fn one_gate(
     let work = tempfile::tempdir().unwrap();
     let artifacts = work.path().join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let ctx = Context::new(base, work.path(), 9_000_000 + round);
     let checkout = match suites {
         Some(list) => partial_checkout(work.path(), list),
         None => root(),
     };
-    let co = checkout.as_path();
+    let ctx = Context::new(base, 9_000_000 + round, artifacts, checkout);
+    let job_dir = |name: &str| work.path().join(name);
     assert!(
-        run_job(
-            wf,
-            "prepare",
-            None,
-            &ctx,
-            &work.path().join("prepare"),
-            &artifacts,
-            None,
-            co
-        ),
+        run_job(wf, "prepare", None, &ctx, &job_dir("prepare"), None),
         "round {round}: prepare failed"
     );
     let shards_ok = std::thread::scope(|s| {
@@ -455,36 +448,17 @@ fn one_gate(
             .enumerate()
             .map(|(i, shard)| {
                 let delay = delays[i];
-                let (ctx, artifacts, dir) =
-                    (&ctx, &artifacts, work.path().join(format!("shard-{shard}")));
+                let (ctx, dir) = (&ctx, job_dir(&format!("shard-{shard}")));
                 let kill_after = kill.filter(|(k, _)| *k == i).map(|(_, d)| d);
                 s.spawn(move || {
                     std::thread::sleep(delay);
-                    run_job(
-                        wf,
-                        "conformance",
-                        Some(shard),
-                        ctx,
-                        &dir,
-                        artifacts,
-                        kill_after,
-                        co,
-                    )
+                    run_job(wf, "conformance", Some(shard), ctx, &dir, kill_after)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let restored = run_job(
-        wf,
-        "restore",
-        None,
-        &ctx,
-        &work.path().join("restore"),
-        &artifacts,
-        None,
-        co,
-    );
+    let restored = run_job(wf, "restore", None, &ctx, &job_dir("restore"), None);
     Gate {
         shards_ok,
         restored,

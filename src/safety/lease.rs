@@ -99,13 +99,13 @@ pub fn lease_of(doc: &Value) -> Option<Result<Lease, String>> {
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
     #[error("failed to take the tenant `{tenant}`: it is held by {} of another run; wait for it to finish (the lease expires then) or give this run that group with --lease-group if it is a shard of it", lease.describe())]
-    Held { tenant: String, lease: Lease },
+    Held { tenant: String, lease: Box<Lease> },
     #[error("failed to take the tenant `{tenant}`: its settings carry the {} that expired without being released, so they are another run's baseline, not the original; restore them with `thoth-conformance cleanup --ledger <that run's ledger>` (or remove the `{LEASE_KEY}` key by hand once the settings are as they should be)", lease.describe())]
-    Expired { tenant: String, lease: Lease },
+    Expired { tenant: String, lease: Box<Lease> },
     #[error("failed to take the tenant `{tenant}`: its settings carry a `{LEASE_KEY}` key that is not a lease ({raw}); they are not an original this harness can rely on")]
     Malformed { tenant: String, raw: String },
     #[error("failed to take the tenant `{tenant}`: another run took it at the same moment and won ({}); nothing of this run is left on the tenant", lease.describe())]
-    Lost { tenant: String, lease: Lease },
+    Lost { tenant: String, lease: Box<Lease> },
     #[error("failed to take the tenant `{tenant}`: the lease did not read back after the PUT ({message}); the restore in the ledger stays pending for `cleanup --ledger`")]
     NotKept { tenant: String, message: String },
     #[error("failed to join lease group `{group}` on tenant `{tenant}`: {why}; run `thoth-conformance prepare --lease-group {group}` first (and the shards after it)")]
@@ -129,11 +129,11 @@ fn refuse_existing(doc: &Value, tenant: &str) -> Result<(), LeaseError> {
         }),
         Some(Ok(lease)) if lease.expired() => Err(LeaseError::Expired {
             tenant: tenant.into(),
-            lease,
+            lease: Box::new(lease),
         }),
         Some(Ok(lease)) => Err(LeaseError::Held {
             tenant: tenant.into(),
-            lease,
+            lease: Box::new(lease),
         }),
     }
 }
@@ -210,7 +210,7 @@ pub async fn acquire(
             )?;
             Err(LeaseError::Lost {
                 tenant,
-                lease: winner,
+                lease: Box::new(winner),
             })
         }
         Some(Err(raw)) => Err(LeaseError::NotKept {
@@ -242,7 +242,7 @@ pub async fn join(client: &HttpClient, target: &Target, group: &str) -> Result<L
         ))),
         Some(Ok(l)) if l.group != group => Err(LeaseError::Held {
             tenant: target.tenant.clone(),
-            lease: l,
+            lease: Box::new(l),
         }),
         Some(Ok(l)) if l.expired() => Err(not_prepared(format!(
             "the group's lease expired at {}",
