@@ -42,6 +42,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Undo what a crashed run left in its ledger (exit 6 while anything is left).
     Cleanup(Box<crate::safety::cli::CleanupArgs>),
+    /// Take a live tenant for the shards of one run (`run --lease-group GROUP`): one
+    /// owner of the original settings; `cleanup --ledger` restores them after the shards.
+    Prepare(Box<crate::safety::cli::PrepareArgs>),
     /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
     Merge(crate::ci::command::MergeArgs),
     /// Register and check in N run-unique endpoints, then verify stats and list counts.
@@ -133,6 +136,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::List(args) => list::list(&args),
         Command::Validate(args) => validate::validate(&args),
         Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
+        Command::Prepare(args) => crate::safety::cli::prepare(&args).await,
         Command::Merge(args) => crate::ci::command::merge(&args),
         Command::Load(args) => crate::load::cli::load(&args).await,
         Command::Bench(args) => crate::bench::cli::bench(&args).await,

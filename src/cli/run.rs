@@ -229,6 +229,16 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         }
     };
 
+    // The tenant's settings have one owner (src/safety/lease.rs): taken, or refused with
+    // the reason, before anything that changes the tenant is sent.
+    if let Err(why) =
+        crate::safety::cli::take_tenant(&recorder, &project, &filters, profile, &target, &client)
+            .await
+    {
+        target.shutdown().await;
+        return config_error(redactor.redact(&why));
+    }
+
     let selection = match Selection::new(&project, args.shard, args.rerun_failed.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -287,14 +297,18 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
             Ok(i) => i,
             Err(e) => return config_error(format!("failed to listen for Ctrl-C: {e}")),
         };
+        let recorder = recorder.clone();
+        let abort_wait = request_timeout;
         tokio::spawn(async move {
             if interrupts.recv().await {
                 eprintln!("interrupted: stopping, the reports will still be written (Ctrl-C again to abort now)");
                 cancel.cancel();
             }
-            // Cleanup still runs after the first Ctrl-C; a second one means "now".
+            // Cleanup still runs after the first Ctrl-C or SIGTERM; a second one means
+            // "now", but not between a create and its ledger record.
             if interrupts.recv().await {
-                eprintln!("aborted: no reports written");
+                let _held = recorder.quiesce(abort_wait).await;
+                eprintln!("aborted: no reports written; finish with `thoth-conformance cleanup --ledger {}`", recorder.ledger.path().display());
                 std::process::exit(130);
             }
         })
@@ -443,19 +457,25 @@ pub fn final_exit_code(
     }
 }
 
-/// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when
-/// first awaited), so a signal that arrives while the run starts up is not lost.
+/// Ctrl-C and SIGTERM (what `docker stop`, Kubernetes and CI runners send) as one
+/// stream. On Unix the handlers are installed when this is created (not when first
+/// awaited), so a signal that arrives while the run starts up is not lost.
 struct Interrupts {
     #[cfg(unix)]
-    inner: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
 }
 
 impl Interrupts {
     fn new() -> std::io::Result<Self> {
         #[cfg(unix)]
         {
-            let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-            Ok(Interrupts { inner })
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Interrupts {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
         }
         #[cfg(not(unix))]
         {
@@ -466,7 +486,10 @@ impl Interrupts {
     async fn recv(&mut self) -> bool {
         #[cfg(unix)]
         {
-            self.inner.recv().await.is_some()
+            tokio::select! {
+                s = self.int.recv() => s.is_some(),
+                s = self.term.recv() => s.is_some(),
+            }
         }
         #[cfg(not(unix))]
         {

@@ -112,6 +112,13 @@ pub async fn run_step(
         name,
         state,
     };
+    // A creating step holds the recorder's create guard from before it sends until its
+    // record is in the ledger: an abort (second Ctrl-C, SIGTERM) waits for it, so no
+    // created record is ever left unrecorded by an interrupt.
+    let creating = match env.recorder {
+        Some(rec) if !step.creates.is_empty() => Some(rec.creating().await),
+        _ => None,
+    };
     let polled = if let Some(sink) = &step.sink_wait {
         super::sink::sink_wait(&mut exec, sink, vars).await
     } else if let Some(policy) = &step.eventually {
@@ -145,17 +152,43 @@ pub async fn run_step(
             }
         }
     }
+    let mut record_tried = false;
     let result = polled
         .result
         .and_then(|obs| capture(&step.capture, &obs, vars, env.redactor))
         .and_then(|()| match env.recorder {
             // Recorded before the next step runs, so a crash from here on leaves it in
             // the ledger.
-            Some(rec) if !step.creates.is_empty() => rec
-                .record_step(step, name, env.phase, case_id.as_deref(), vars)
-                .map_err(|e| Failure::error(e.to_string())),
+            Some(rec) if !step.creates.is_empty() => {
+                record_tried = true;
+                rec.record_step(step, name, env.phase, case_id.as_deref(), vars)
+                    .map_err(|e| Failure::error(e.to_string()))
+            }
             _ => Ok(()),
         });
+    let result = match (result, env.recorder) {
+        // The server may have created the record although the step failed after it
+        // (a renamed id field, a failed expectation): learn its id from the answer, or
+        // put it in the ledger as lost, which keeps the cleanup incomplete (exit 6).
+        (Err(f), Some(rec)) if !step.creates.is_empty() && !record_tried => {
+            match rec.record_after_failure(
+                step,
+                name,
+                env.phase,
+                case_id.as_deref(),
+                vars,
+                &polled.exchanges,
+            ) {
+                Ok(()) => Err(f),
+                Err(e) => Err(Failure {
+                    status: f.status,
+                    message: format!("{}; {e}", f.message),
+                }),
+            }
+        }
+        (r, _) => r,
+    };
+    drop(creating);
     let (status, message) = match result {
         Ok(()) => (Status::Pass, None),
         Err(f) => (f.status, Some(f.message)),
@@ -197,7 +230,11 @@ impl StepExec<'_> {
             ))
         };
         match prepared {
-            Ok(req) => {
+            Ok(mut req) => {
+                if let Some(rec) = self.env.recorder {
+                    // The settings PUTs carry the tenant lease (src/safety/lease.rs).
+                    rec.stamp_request(&mut req, &self.env.target.tenant_base());
+                }
                 if step.pam_callback.is_some() {
                     self.state
                         .sent_pam

@@ -48,6 +48,17 @@ async fn upsert_provider(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
+    let mut body = body;
+    if let Some(existing) = body
+        .get("provider")
+        .and_then(Value::as_str)
+        .and_then(|p| data.gov.browser.providers.iter().find(|r| r.provider == p))
+    {
+        // Under `omit`, a secret left out of the config keeps the stored one.
+        if let Some(config) = body.get_mut("config") {
+            crate::secrets::keep_for(config, &existing.config, state.config().secret_readback);
+        }
+    }
     let (record, created) = data.gov.browser.upsert_provider(body, now)?;
     Ok((created_or_updated(created), Json(record.view())))
 }

@@ -19,13 +19,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
 use crate::faults::Fault;
 use crate::records::{MdmProvider, SyncJob, TenantState};
-use crate::routes::settings::REDACTED;
 use crate::state::AppState;
 
 pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "custom"];
-
-/// Config keys whose values are secrets (matched as substrings, case-insensitively).
-const SECRET_KEY_PARTS: &[&str] = &["secret", "password", "token", "private_key"];
 
 /// jamf cannot sync without these.
 const JAMF_REQUIRED: &[&str] = &["base_url", "client_id", "client_secret"];
@@ -35,42 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/mdm/providers", get(list).post(upsert))
         .route("/mdm/providers/{provider}/sync", post(start_sync))
         .route("/mdm/sync-jobs/{job_id}", get(job))
-}
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_KEY_PARTS.iter().any(|part| key.contains(part))
-}
-
-fn redact_config(config: &Map<String, Value>) -> Map<String, Value> {
-    config
-        .iter()
-        .map(|(k, v)| {
-            let shown = match v {
-                Value::String(s) if is_secret_key(k) && !s.is_empty() => REDACTED.into(),
-                Value::Object(inner) => Value::Object(redact_config(inner)),
-                other => other.clone(),
-            };
-            (k.clone(), shown)
-        })
-        .collect()
-}
-
-/// A re-sent [`REDACTED`] keeps the stored secret (clients GET, edit, upsert).
-fn keep_redacted(old: &Map<String, Value>, new: &mut Map<String, Value>) {
-    for (key, value) in new.iter_mut() {
-        match value {
-            Value::String(s) if s == REDACTED => {
-                *value = old.get(key).cloned().unwrap_or(Value::Null);
-            }
-            Value::Object(inner) => {
-                if let Some(Value::Object(old_inner)) = old.get(key) {
-                    keep_redacted(old_inner, inner);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Job status at `now`: `(status, finished_at)`.
@@ -138,10 +98,11 @@ fn refresh_providers(state: &AppState, data: &mut TenantState, now: Timestamp) {
     }
 }
 
+/// The row as GET shows it: every secret-named field hidden, in the config and at the
+/// top level (`api_key`, `credential`), by the same rule as every other record kind.
 fn row_json(row: &MdmProvider) -> Value {
-    let mut value = serde_json::to_value(row).unwrap_or(Value::Null);
-    value["config"] = Value::Object(redact_config(&row.config));
-    value
+    let value = serde_json::to_value(row).unwrap_or(Value::Null);
+    crate::gov::redact_secrets(&value)
 }
 
 async fn list(
@@ -200,9 +161,16 @@ async fn upsert(
             created_at: now,
             updated_at: now,
         });
-    let mut config = body.config;
-    keep_redacted(&row.config, &mut config);
-    row.config = config;
+    let mut config = Value::Object(body.config);
+    crate::secrets::keep_for(
+        &mut config,
+        &Value::Object(row.config.clone()),
+        state.config().secret_readback,
+    );
+    row.config = match config {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     if let Some(name) = body.name.filter(|n| !n.is_empty()) {
         row.name = name;
     }
@@ -309,18 +277,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_secrets_are_redacted_and_kept_on_upsert() {
-        let stored: Map<String, Value> = serde_json::from_value(json!({
+    fn every_secret_named_field_of_a_row_is_hidden() {
+        let config: Map<String, Value> = serde_json::from_value(json!({
             "base_url": "https://jamf", "client_id": "id", "client_secret": "s3",
-            "nested": {"api_token": "t"}
+            "api_key": "k", "credential": "c", "nested": {"api_token": "t"}
         }))
         .unwrap();
-        let shown = redact_config(&stored);
-        assert_eq!(shown["client_secret"], REDACTED);
-        assert_eq!(shown["nested"]["api_token"], REDACTED);
-        assert_eq!(shown["client_id"], "id");
-        let mut resent = shown.clone();
-        keep_redacted(&stored, &mut resent);
-        assert_eq!(resent, stored);
+        let now = crate::clock::Timestamp::default();
+        let row = MdmProvider {
+            provider: "jamf".into(),
+            name: "jamf".into(),
+            enabled: true,
+            config,
+            status: "active".into(),
+            last_sync_at: None,
+            last_sync_status: None,
+            last_sync_job_id: None,
+            last_error: None,
+            synced_endpoints: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let shown = row_json(&row);
+        let text = shown.to_string();
+        for secret in ["\"s3\"", "\"k\"", "\"c\"", "\"t\""] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(shown["config"]["client_id"], "id");
     }
 }
