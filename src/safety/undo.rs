@@ -132,7 +132,11 @@ pub async fn undo_pending(
         }
         let sent = tenant_call(client, target, &undo.method, &undo.path, undo.body.as_ref()).await;
         let (outcome, status, message) = match sent {
-            Ok((status, _)) if undo.accepts(status) => (CleanupOutcome::Undone, Some(status), None),
+            Ok((status, _)) if undo.accepts(status) => (
+                CleanupOutcome::Undone,
+                Some(status),
+                c.kind.after_undo().map(str::to_owned),
+            ),
             Ok((status, body)) => (
                 CleanupOutcome::Failed,
                 Some(status),

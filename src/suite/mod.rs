@@ -5,4 +5,5 @@ pub mod duration;
 pub mod load;
 pub mod model;
 pub mod source_index;
+mod step_de;
 pub mod validate;
