@@ -241,15 +241,18 @@ impl Target {
             sync_job_duration: MOCK_SYNC_JOB_DURATION,
             ..mock_govapi::MockConfig::dev_default()
         };
-        let mock = mock_govapi::spawn(config)
+        // The enforcer on its own listener, as a tenant's `enforce.` host is not its
+        // `grid.` host.
+        let mock = mock_govapi::spawn_with_enforcer(config)
             .await
             .map_err(TargetError::MockStart)?;
         let root = mock.base_url.trim_end_matches('/').to_string();
+        let enforcer = mock.enforcer_url.trim_end_matches('/').to_string();
         Ok(Target {
             kind: TargetKind::Mock,
             govapi_url: root.clone(),
             govapi_url_explicit: true,
-            api_url: Some(root.clone()),
+            api_url: Some(enforcer),
             tenant: MOCK_TENANT.into(),
             apex_domain: None,
             other_tenant: Some(MOCK_OTHER_TENANT.into()),

@@ -14,7 +14,7 @@ use crate::client::{HttpClient, HttpRequest};
 use crate::outcome::{Exchange, Status, StepResult};
 use crate::redact::Redactor;
 use crate::suite::model::{
-    Action, Auth, Base, Expect, PamCallback, Request, StatusSet, Step, Tamper,
+    Action, Auth, Base, Expect, PamCallback, Request, StatusSet, Step, Tamper, SINK_PREFIX,
 };
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
@@ -265,9 +265,24 @@ impl StepExec<'_> {
         let target = self.env.target;
         let path = render(&r.path, vars)?;
         let base = match (admin, r.base) {
-            (true, _) => target.admin_url.clone().ok_or_else(|| {
-                Failure::error("admin steps need the mock admin API (mock target only)")
-            })?,
+            (true, _) => match (&target.admin_url, &target.sink_url) {
+                (Some(admin), _) => admin.clone(),
+                // A sink route without the mock: the sink's own root (`--sink-url` is
+                // `<root>/__sink`).
+                (None, Some(sink)) if path.starts_with(SINK_PREFIX) => sink
+                    .strip_suffix(SINK_PREFIX.trim_end_matches('/'))
+                    .ok_or_else(|| {
+                        Failure::error(format!(
+                            "sink route `{path}`: --sink-url `{sink}` does not end in `/__sink`"
+                        ))
+                    })?
+                    .to_string(),
+                _ => {
+                    return Err(Failure::error(
+                        "admin steps need the mock admin API (mock target only)",
+                    ))
+                }
+            },
             (false, Base::Govapi) => target.tenant_base(),
             (false, Base::Enforcer) => target
                 .api_url

@@ -172,6 +172,9 @@ pub enum Action {
     Thothctl(Thothctl),
 }
 
+/// Paths of the SIEM sink's API (`GET /__sink/{name}`, `PUT /__sink/{name}/config`).
+pub const SINK_PREFIX: &str = "/__sink/";
+
 impl Action {
     /// The YAML keys of the kinds, in declaration order.
     pub const KEYS: [&'static str; 5] =
@@ -191,6 +194,9 @@ impl Action {
     /// The target feature this kind cannot run without.
     pub fn feature(&self) -> Option<Feature> {
         match self {
+            // The sink's own config routes belong to the sink (`--sink-url`), not the
+            // tenant: a readable sink is all they need.
+            Action::Admin(r) if r.path.starts_with(SINK_PREFIX) => Some(Feature::Sink),
             Action::Admin(_) => Some(Feature::MockAdmin),
             Action::Request(r) if r.base == Base::Enforcer => Some(Feature::Enforcer),
             Action::SinkWait(_) => Some(Feature::Sink),
