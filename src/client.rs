@@ -142,7 +142,7 @@ impl HttpClient {
             request_body: req
                 .body
                 .as_ref()
-                .map(|b| String::from_utf8_lossy(b).into_owned()),
+                .map(|b| crate::redact::stored_body(&String::from_utf8_lossy(b))),
             ..Exchange::default()
         };
         let result = self.send_inner(req, &mut exchange).await;
@@ -151,7 +151,7 @@ impl HttpClient {
             Ok(resp) => {
                 exchange.status = Some(i64::from(resp.status));
                 exchange.response_headers = resp.headers.clone();
-                exchange.response_body = Some(resp.text());
+                exchange.response_body = Some(crate::redact::stored_body(&resp.text()));
             }
             Err(e) => exchange.transport_error = Some(e.to_string()),
         }

@@ -96,7 +96,9 @@ pub async fn dispatch(cli: Cli) -> i32 {
 }
 
 fn config_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
+    // A configuration error may quote what a target answered.
+    let msg = msg.to_string();
+    eprintln!("error: {}", crate::report::console::terminal_safe(&msg));
     ExitCode::ConfigError as i32
 }
 

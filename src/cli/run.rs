@@ -202,7 +202,7 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
     let run_id = crate::runner::new_run_id();
     if args.safety.dry_run {
         let plan = crate::safety::plan::render_plan(&project, &filters, profile, &target, &run_id);
-        print!("{}", redactor.redact(&plan));
+        print!("{}", console::terminal_safe(&redactor.redact(&plan)));
         target.shutdown().await;
         return 0;
     }
@@ -339,13 +339,13 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
     if let Some(sink) = evidence.and_then(Arc::into_inner) {
         let delivery = sink.finish().await;
         for f in &delivery.failures {
-            eprintln!("warning: {}", redactor.redact(f));
+            eprintln!("warning: {}", console::terminal_safe(&redactor.redact(f)));
         }
         result.evidence = Some(delivery);
     }
 
     // The summary table already ends with the verdict line.
-    console.print(&console::summary_table(&result, mode.color));
+    console.print_painted(&console::summary_table(&result, mode.color));
     let verdict = crate::verdict::verdict(&result);
 
     let paths = match write_reports(&result, &project.catalogue, &args.reports, &redactor) {

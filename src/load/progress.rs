@@ -35,7 +35,10 @@ impl Progress {
     /// One more endpoint finished (registered and checked in, or given up on).
     pub fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.mode == ProgressMode::Plain && self.total >= 10 && done % (self.total / 10) == 0 {
+        if self.mode == ProgressMode::Plain
+            && self.total >= 10
+            && done.is_multiple_of(self.total / 10)
+        {
             eprintln!("{}", self.line(done));
         }
     }

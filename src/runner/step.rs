@@ -2,7 +2,7 @@
 //! as its policy says, check the expectations and take the captures.
 
 use std::collections::HashMap;
-use std::path::{Component, Path};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,7 +14,8 @@ use crate::client::{HttpClient, HttpRequest};
 use crate::outcome::{Exchange, Status, StepResult};
 use crate::redact::Redactor;
 use crate::suite::model::{
-    Action, Auth, Base, Expect, PamCallback, Request, StatusSet, Step, Tamper, SINK_PREFIX,
+    Action, Auth, Base, Expect, PamCallback, Request, ResourceKind, StatusSet, Step, Tamper,
+    SINK_PREFIX,
 };
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
@@ -138,6 +139,19 @@ pub async fn run_step(
     } else {
         poll::once(&mut exec, &expect, kind, vars).await
     };
+    if step.creates.iter().any(|c| c.kind == ResourceKind::ApiKey) {
+        // Whatever a create answer holds is taken for a secret unless known otherwise,
+        // before anything (a failed check, a capture naming the wrong field) can show it.
+        for x in &polled.exchanges {
+            let ok = x.status.is_some_and(|s| (200..300).contains(&s));
+            if let (true, Some(body)) = (ok, &x.response_body) {
+                if let Ok(answer) = serde_json::from_str::<Value>(body) {
+                    let sent = x.request_body.as_deref().unwrap_or_default();
+                    crate::redact::register_create_answer(&answer, sent, env.redactor);
+                }
+            }
+        }
+    }
     let result = polled
         .result
         .and_then(|obs| capture(&step.capture, &obs, vars, env.redactor))
@@ -379,22 +393,14 @@ impl StepExec<'_> {
         }
         if let Some(file) = &r.body_file {
             let rel = render(file, vars)?;
-            let rel_path = Path::new(&rel);
-            if rel_path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-            {
-                return Err(Failure::error(format!(
-                    "body_file `{rel}` must be a relative path inside the fixtures directory"
-                )));
-            }
-            let path = self.env.fixtures_dir.join(rel_path);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Failure::error(format!("read body_file {}: {e}", path.display())))?;
+            let text = crate::suite::fixture::read_fixture(self.env.fixtures_dir, &rel)
+                .map_err(|e| Failure::error(e.to_string()))?;
             if rel.ends_with(".json") {
-                let doc: Value = serde_json::from_str(&text).map_err(|e| {
-                    Failure::error(format!("body_file {}: not JSON: {e}", path.display()))
-                })?;
+                let doc: Value = serde_json::from_str(&text)
+                    .map_err(|e| Failure::error(format!("body_file {rel}: not JSON: {e}")))?;
+                // Users point `--fixtures` at files with real credentials: every value
+                // under a secret-looking key is a secret of the run from here on.
+                crate::redact::register_secret_fields(&doc, self.env.redactor);
                 headers.push(json_ct());
                 return Ok(Some(render_json(&doc, vars)?.to_string().into_bytes()));
             }

@@ -95,7 +95,7 @@ pub struct CleanupArgs {
 /// configuration.
 pub async fn cleanup(args: &CleanupArgs) -> i32 {
     let config_error = |msg: String| {
-        eprintln!("error: {msg}");
+        eprintln!("error: {}", crate::report::console::terminal_safe(&msg));
         ExitCode::ConfigError as i32
     };
     let client_options = match args.live.client_options() {
@@ -114,7 +114,10 @@ pub async fn cleanup(args: &CleanupArgs) -> i32 {
     };
     match cleanup_ledger(&args.ledger, &target, &client).await {
         Ok(report) => {
-            print!("{}", report.render(&redactor));
+            print!(
+                "{}",
+                crate::report::console::terminal_safe(&report.render(&redactor))
+            );
             if report.complete {
                 0
             } else {

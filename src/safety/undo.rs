@@ -170,10 +170,9 @@ pub async fn undo_pending(
 }
 
 fn short(body: &str) -> String {
+    // Redacted before joining lines (which would split a wrapped secret with a space)
+    // and again before the cut (which would halve one out of reach).
+    let body = crate::redact::cut_redacted(body, usize::MAX, "");
     let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 200 {
-        one_line.chars().take(200).collect::<String>() + "..."
-    } else {
-        one_line
-    }
+    crate::redact::cut_redacted(&one_line, 200, "...")
 }

@@ -2,6 +2,7 @@
 
 pub mod diag;
 pub mod duration;
+pub mod fixture;
 pub mod load;
 pub mod model;
 pub mod source_index;

@@ -2,7 +2,7 @@
 //! durations, JSONPaths, regexes, captures, PAM replays and retries.
 
 use std::collections::HashMap;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use super::asserts::{check_assert, check_capture};
 use super::{step_lists, Findings, ListKind, StepList};
@@ -261,26 +261,15 @@ fn check_header_names<'a>(
 }
 
 fn check_fixture(file: &str, path: &str, fixtures_dir: &Path, f: &mut Findings<'_>) {
-    let rel = Path::new(file);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        f.at(
-            path,
-            format!("body_file `{file}` must be a plain relative path inside the fixtures directory (no `..`, no absolute path)"),
-        );
-        return;
-    }
-    if file.contains("{{") {
-        return; // resolved at run time; the variable check covers the placeholders
-    }
-    if !fixtures_dir.join(rel).is_file() {
-        f.at(
-            path,
-            format!("body_file `{file}` does not exist under the fixtures directory"),
-        );
+    use crate::suite::fixture::{resolve_fixture, FixtureError};
+    // The same resolution as the runner's: inside the fixtures root, a regular file,
+    // capped in size. A templated name is resolved at run time (the variable check
+    // covers its placeholders); only its shape can be checked now.
+    match resolve_fixture(fixtures_dir, file) {
+        Err(e @ FixtureError::NotRelative { .. }) => f.at(path, e.to_string()),
+        Err(_) if file.contains("{{") => {}
+        Err(e) => f.at(path, e.to_string()),
+        Ok(_) => {}
     }
 }
 

@@ -356,8 +356,8 @@ fn check_fixture_content(
     {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(fixtures_dir.join(rel)) else {
-        return; // missing file: reported by the step checks
+    let Ok(text) = crate::suite::fixture::read_fixture(fixtures_dir, file) else {
+        return; // missing, unsafe or too large: reported by the step checks
     };
     c.template_in(&text, path, Some(file), f);
 }
