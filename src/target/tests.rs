@@ -60,9 +60,7 @@ fn the_enforcer_url_is_explicit_or_derived_and_https_unless_loopback() {
         api_url: Some("http://enforce.acme.example.com".into()),
         ..LiveOptions::default()
     };
-    let err = Target::live(&flag, &env_of(&env), &r)
-        .err()
-        .expect("refused");
+    let err = Target::live(&flag, &env_of(&env), &r).expect_err("refused");
     assert!(matches!(err, TargetError::Insecure(_)), "{err}");
     assert!(err.to_string().contains("enforcer"), "{err}");
 }
