@@ -360,7 +360,7 @@ async fn staging_never_overwrites_an_existing_record_whose_secrets_it_cannot_res
 /// creating route) declares it with `creates`, so the ledger learns of it.
 #[test]
 fn every_creating_step_in_the_suites_declares_what_it_creates() {
-    use thoth_conformance::suite::model::{Method, StatusSet};
+    use thoth_conformance::suite::model::{Action, Method, StatusSet};
     const CREATING: &[(Method, &str)] = &[
         (Method::Put, "/thoth/settings"),
         (Method::Post, "/thoth/api-keys"),
@@ -374,7 +374,9 @@ fn every_creating_step_in_the_suites_declares_what_it_creates() {
     for s in &project().suites {
         let cases = s.suite.cases.iter().flat_map(|c| &c.steps);
         for step in s.suite.setup.iter().chain(cases) {
-            let Some(r) = &step.request else { continue };
+            let Action::Request(r) = &step.action else {
+                continue;
+            };
             let may_succeed = match &step.expect.status {
                 StatusSet::AnySuccess => true,
                 StatusSet::One(c) => (200..300).contains(c),

@@ -256,16 +256,7 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
             )));
         }
     }
-    let needs_one = a.equals.is_some()
-        || a.not_equals.is_some()
-        || a.matches.is_some()
-        || a.one_of.is_some()
-        || a.contains.is_some()
-        || a.gt.is_some()
-        || a.gte.is_some()
-        || a.lt.is_some()
-        || a.lte.is_some()
-        || a.delta.is_some();
+    let needs_one = a.operators().any(|o| o.needs_one_node);
     if !needs_one {
         return Ok(());
     }
@@ -381,6 +372,25 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
             })?;
         let want = base + delta.by;
         let x = number(node, p, "delta")?;
+        // `shared`: exact only where the run is the tenant's only writer.
+        let at_least = delta.shared
+            && vars
+                .get(crate::template::SOLE_WRITER_VAR)
+                .and_then(|v| v.as_bool())
+                != Some(true);
+        if at_least && x + 1e-9 >= want {
+            return Ok(());
+        }
+        if at_least {
+            return Err(Failure::fail(format!(
+                "{p}: expected at least {} ({} {} {:+}), got {}",
+                fmt_num(want),
+                delta.var,
+                fmt_num(base),
+                delta.by,
+                show(node)
+            )));
+        }
         if (x - want).abs() > 1e-9 {
             return Err(Failure::fail(format!(
                 "{p}: expected {} ({} {} {:+}), got {}",

@@ -60,7 +60,20 @@ pub fn refuse(c: &Created, undo: &UndoRequest, tenant: &str) -> Option<String> {
         ResourceKind::BrowserProvider => upsert("/thoth/browser/providers", "provider"),
         ResourceKind::BrowserPolicy => upsert("/thoth/browser/policies", "policy_id"),
         ResourceKind::BrowserEnrollment => upsert("/thoth/browser/enrollments", "enrollment_id"),
-        ResourceKind::Endpoint => Some("an endpoint has no undo".into()),
+        // Endpoints cannot be deleted: the run's canary is retired by quarantine.
+        ResourceKind::Endpoint => {
+            let expected = format!("/thoth/endpoints/{}/quarantine", c.id);
+            (undo.method != "POST" || undo.path != expected || !is_plain_id(&c.id)).then(|| {
+                "an endpoint is retired by POST /thoth/endpoints/<its plain id>/quarantine".into()
+            })
+        }
+        // A step-up approval the run opened is closed by denying it.
+        ResourceKind::Approval => {
+            let expected = format!("/thoth/approvals/{}/resolve", c.id);
+            (undo.method != "POST" || undo.path != expected || !is_plain_id(&c.id)).then(|| {
+                "an approval is closed by POST /thoth/approvals/<its plain id>/resolve".into()
+            })
+        }
     }
 }
 

@@ -498,6 +498,7 @@ fn id_fields(kind: ResourceKind) -> &'static [&'static str] {
         ResourceKind::BrowserPolicy => &["policy_id", "id"],
         ResourceKind::BrowserEnrollment => &["enrollment_id", "id"],
         ResourceKind::Endpoint => &["endpoint_id", "id"],
+        ResourceKind::Approval => &["approval_id", "id"],
         ResourceKind::Settings => &[],
     }
 }

@@ -155,7 +155,11 @@ pub async fn undo_pending(
             Ok((status, _)) if undo.accepts(status) => {
                 // A 2xx says little about a hostile or odd server: read the record back.
                 match verify(c, undo, ledger.run_id(), replay, target, client).await {
-                    Ok(()) => (CleanupOutcome::Undone, Some(status), None),
+                    Ok(()) => (
+                        CleanupOutcome::Undone,
+                        Some(status),
+                        c.kind.after_undo().map(str::to_owned),
+                    ),
                     Err(why) => (
                         CleanupOutcome::Failed,
                         Some(status),
@@ -203,7 +207,9 @@ fn listed(c: &Created) -> Option<(&'static str, &'static str, &'static str)> {
         ResourceKind::BrowserProvider => ("/thoth/browser/providers", "data", "provider"),
         ResourceKind::BrowserPolicy => ("/thoth/browser/policies", "data", "policy_id"),
         ResourceKind::BrowserEnrollment => ("/thoth/browser/enrollments", "data", "enrollment_id"),
-        ResourceKind::Settings | ResourceKind::Endpoint => return None,
+        // The quarantined canary and the resolved approval are checked by the undo's
+        // own status: their rows stay, in a state the read-back would not judge.
+        ResourceKind::Settings | ResourceKind::Endpoint | ResourceKind::Approval => return None,
     })
 }
 

@@ -8,4 +8,5 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod source_index;
+mod step_de;
 pub mod validate;
