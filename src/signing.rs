@@ -34,6 +34,10 @@ pub struct SignatureScheme {
     /// The signed string; `{ts}` is the timestamp header value, `{body}` the raw body.
     pub canonical: String,
     pub encoding: MacEncoding,
+    /// How far (seconds) a delivery's timestamp may be from the verifier's clock. Only
+    /// checked where the harness verifies (webhooks); a stale timestamp is a replayable
+    /// delivery, whatever its MAC.
+    pub tolerance_seconds: u64,
 }
 
 impl Default for SignatureScheme {
@@ -44,6 +48,7 @@ impl Default for SignatureScheme {
             prefix: "v1=".into(),
             canonical: "{ts}.{body}".into(),
             encoding: MacEncoding::Hex,
+            tolerance_seconds: 300,
         }
     }
 }
@@ -58,6 +63,10 @@ pub enum SignatureError {
     BadEncoding(&'static str),
     #[error("verify signature: the MAC does not match")]
     Mismatch,
+    #[error("verify signature: the timestamp `{0}` is not unix seconds")]
+    BadTimestamp(String),
+    #[error("verify signature: the timestamp is {skew} s away from now (limit {limit} s)")]
+    Stale { skew: i64, limit: u64 },
 }
 
 impl SignatureScheme {
@@ -102,6 +111,9 @@ impl SignatureScheme {
     }
 
     /// Checks a signature header value against the body, comparing MACs in constant time.
+    /// The header may carry several signatures (`v1=aaa,v1=bbb`, or space-separated), as a
+    /// sender does while it rotates secrets: it verifies when any one of them matches.
+    /// Entries with another prefix (`v0=`, `t=`) are ignored.
     pub fn verify(
         &self,
         secret: &[u8],
@@ -109,10 +121,32 @@ impl SignatureScheme {
         signature: &str,
         body: &[u8],
     ) -> Result<(), SignatureError> {
-        let encoded = signature
-            .trim()
-            .strip_prefix(self.prefix.as_str())
-            .ok_or_else(|| SignatureError::MissingPrefix(self.prefix.clone()))?;
+        let candidates: Vec<&str> = signature
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter_map(|part| part.strip_prefix(self.prefix.as_str()))
+            .collect();
+        if candidates.is_empty() {
+            return Err(SignatureError::MissingPrefix(self.prefix.clone()));
+        }
+        let mut first_error = None;
+        for encoded in candidates {
+            match self.verify_one(secret, ts, encoded, body) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(SignatureError::Mismatch))
+    }
+
+    fn verify_one(
+        &self,
+        secret: &[u8],
+        ts: &str,
+        encoded: &str,
+        body: &[u8],
+    ) -> Result<(), SignatureError> {
         let tag = match self.encoding {
             MacEncoding::Hex => {
                 hex::decode(encoded).map_err(|_| SignatureError::BadEncoding("hex"))?
@@ -124,6 +158,22 @@ impl SignatureScheme {
         self.mac(secret, ts, body)
             .verify_slice(&tag)
             .map_err(|_| SignatureError::Mismatch)
+    }
+
+    /// Is the timestamp header within `tolerance_seconds` of `now_unix`?
+    pub fn check_fresh(&self, ts: &str, now_unix: i64) -> Result<(), SignatureError> {
+        let sent: i64 = ts
+            .trim()
+            .parse()
+            .map_err(|_| SignatureError::BadTimestamp(ts.chars().take(40).collect()))?;
+        let skew = now_unix.saturating_sub(sent);
+        if skew.unsigned_abs() > self.tolerance_seconds {
+            return Err(SignatureError::Stale {
+                skew,
+                limit: self.tolerance_seconds,
+            });
+        }
+        Ok(())
     }
 
     /// Verifies a delivery given its headers (names compared case-insensitively).
@@ -144,6 +194,24 @@ impl SignatureScheme {
         let sig = find(&self.signature_header)
             .ok_or_else(|| SignatureError::MissingHeader(self.signature_header.clone()))?;
         self.verify(secret, ts, sig, body)
+    }
+
+    /// [`verify_headers`](Self::verify_headers), then the timestamp's freshness against
+    /// `now_unix`: what a receiver must check before trusting a delivery.
+    pub fn verify_delivery(
+        &self,
+        secret: &[u8],
+        headers: &[(String, String)],
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<(), SignatureError> {
+        self.verify_headers(secret, headers, body)?;
+        let ts = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&self.timestamp_header))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        self.check_fresh(ts, now_unix)
     }
 }
 
@@ -260,6 +328,68 @@ mod tests {
                 Err(SignatureError::MissingPrefix("v1=".into()))
             );
         }
+    }
+
+    #[test]
+    fn any_one_of_several_signatures_verifies_during_rotation() {
+        let s = SignatureScheme::default();
+        let good = s.sign(b"new", "100", b"x");
+        let old = s.sign(b"old", "100", b"x");
+        for header in [
+            format!("{old},{good}"),
+            format!("{good},{old}"),
+            format!("{old} {good}"),
+            format!("t=100,{good}"),
+        ] {
+            assert_eq!(s.verify(b"new", "100", &header, b"x"), Ok(()), "{header}");
+        }
+        assert_eq!(
+            s.verify(b"new", "100", &format!("{old},{old}"), b"x"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            s.verify(b"new", "100", "v0=abc,t=1", b"x"),
+            Err(SignatureError::MissingPrefix("v1=".into()))
+        );
+    }
+
+    #[test]
+    fn stale_and_future_timestamps_are_refused() {
+        let s = SignatureScheme::default();
+        let body = b"{}";
+        let headers = |ts: i64| {
+            vec![
+                ("X-Thoth-Timestamp".to_owned(), ts.to_string()),
+                (
+                    "X-Thoth-Signature".to_owned(),
+                    s.sign(b"k", &ts.to_string(), body),
+                ),
+            ]
+        };
+        let now = 1_700_000_000;
+        for ts in [now, now - 300, now + 300] {
+            assert_eq!(s.verify_delivery(b"k", &headers(ts), body, now), Ok(()));
+        }
+        assert_eq!(
+            s.verify_delivery(b"k", &headers(now - 3600), body, now),
+            Err(SignatureError::Stale {
+                skew: 3600,
+                limit: 300
+            })
+        );
+        assert_eq!(
+            s.verify_delivery(b"k", &headers(now + 301), body, now),
+            Err(SignatureError::Stale {
+                skew: -301,
+                limit: 300
+            })
+        );
+        let mut bad = headers(now);
+        bad[0].1 = "yesterday".into();
+        assert!(matches!(
+            s.check_fresh(&bad[0].1, now),
+            Err(SignatureError::BadTimestamp(_))
+        ));
     }
 
     #[test]

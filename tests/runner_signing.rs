@@ -80,12 +80,27 @@ async fn pam_callbacks_are_signed_tampered_skewed_and_replayed_byte_for_byte() {
 }
 
 fn delivery(seq: u64, body: &str, signed_with: Option<&str>) -> serde_json::Value {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    delivery_signed(
+        seq,
+        body,
+        signed_with.map(|s| vec![s]).unwrap_or_default(),
+        now,
+    )
+}
+
+/// A sink row signed at `ts` with each secret in turn, in one header (`v1=..,v1=..`), as
+/// a sender rotating its secret does.
+fn delivery_signed(seq: u64, body: &str, secrets: Vec<&str>, ts: i64) -> serde_json::Value {
     let mut headers = json!({"x-thoth-event": "webhook.test", "content-type": "application/json"});
-    if let Some(secret) = signed_with {
-        let ts = "1700000000";
+    if !secrets.is_empty() {
+        let ts = ts.to_string();
+        let sigs: Vec<String> = secrets
+            .iter()
+            .map(|secret| SignatureScheme::default().sign(secret.as_bytes(), &ts, body.as_bytes()))
+            .collect();
         headers["x-thoth-timestamp"] = json!(ts);
-        headers["x-thoth-signature"] =
-            json!(SignatureScheme::default().sign(secret.as_bytes(), ts, body.as_bytes()));
+        headers["x-thoth-signature"] = json!(sigs.join(","));
     }
     json!({"seq": seq, "received_at": "2026-01-01T00:00:00Z", "headers": headers, "body": body, "signature_valid": null})
 }
@@ -116,6 +131,19 @@ async fn sink_wait_verifies_signatures_itself() {
         )
         .mount(&server)
         .await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Mock::given(path("/__sink/rotating"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            delivery_signed(1, body, vec!["whsec_retired", WEBHOOK_SECRET], now),
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/__sink/stale"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            delivery_signed(1, body, vec![WEBHOOK_SECRET], now - 3600),
+        ]})))
+        .mount(&server)
+        .await;
     let f = target_at(&server.uri());
     let wait = |phase: &str, sink: &str| {
         let mut s = suite(&one_case(&format!(
@@ -131,6 +159,8 @@ async fn sink_wait_verifies_signatures_itself() {
             wait("unsigned", "unsigned"),
             wait("wrongkey", "wrongkey"),
             wait("nothing", "empty"),
+            wait("rotating", "rotating"),
+            wait("stale", "stale"),
         ],
         &quick_opts(),
     )
@@ -151,6 +181,18 @@ async fn sink_wait_verifies_signatures_itself() {
     let m = by("wrongkey").message.clone().unwrap();
     assert_eq!(by("wrongkey").status, Status::Fail);
     assert!(m.contains("the MAC does not match"), "{m}");
+    // A header with several signatures (a sender rotating its secret) verifies when one
+    // of them is made with the webhook secret: failing it would be a false alarm.
+    assert_eq!(
+        by("rotating").status,
+        Status::Pass,
+        "{:?}",
+        by("rotating").message
+    );
+    // A correct MAC over an hour-old timestamp is a replayable delivery.
+    let m = by("stale").message.clone().unwrap();
+    assert_eq!(by("stale").status, Status::Fail);
+    assert!(m.contains("s away from now (limit 300 s)"), "{m}");
     // The empty sink answers 404 here: that is the sink's problem, an error.
     assert_eq!(
         by("nothing").status,

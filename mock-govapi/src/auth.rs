@@ -126,6 +126,8 @@ const ACTION_SEGMENTS: &[&str] = &[
     "resolve",
     "backfill",
     "backfill-decision-fields",
+    // The SDK reports its tools with the execute key it enforces with.
+    "tool-inventory",
 ];
 
 /// Routes (tail after `/<tenant>/<area>/`) authenticated by a signature, not credentials.
@@ -260,18 +262,7 @@ fn authenticate_api_key(
         if owner != tenant && !isolation_broken {
             return Err(other_tenant(tenant));
         }
-        if record.revoked_at.is_some() {
-            return Err(ApiError::unauthorized(
-                "key_revoked",
-                "the API key was revoked",
-            ));
-        }
-        if record.is_expired(now) {
-            return Err(ApiError::unauthorized(
-                "key_expired",
-                "the API key has expired",
-            ));
-        }
+        require_active(record, now)?;
         record.last_used_at = Some(now);
         return Ok(Principal {
             tenant: tenant.to_string(),
@@ -284,6 +275,27 @@ fn authenticate_api_key(
         });
     }
     Err(invalid())
+}
+
+/// 401 `key_revoked` / `key_expired` unless the created key is still usable; shared by
+/// the tenant routes and the data plane.
+pub fn require_active(
+    record: &crate::records::ApiKey,
+    now: crate::clock::Timestamp,
+) -> Result<(), ApiError> {
+    if record.revoked_at.is_some() {
+        return Err(ApiError::unauthorized(
+            "key_revoked",
+            "the API key was revoked",
+        ));
+    }
+    if record.is_expired(now) {
+        return Err(ApiError::unauthorized(
+            "key_expired",
+            "the API key has expired",
+        ));
+    }
+    Ok(())
 }
 
 fn check_permission(
@@ -319,7 +331,9 @@ fn check_permission(
 
 /// Routes (first segment of the tail) where handlers apply resource scope themselves;
 /// everywhere else a key with a narrower scope than the organization is refused.
-const SCOPE_AWARE_ROUTES: &[&str] = &["endpoints"];
+/// `tool-inventory` is advisory metadata about the caller's own agent, posted by the
+/// SDK with whatever (often endpoint-scoped) execute key it enforces with [C].
+const SCOPE_AWARE_ROUTES: &[&str] = &["endpoints", "tool-inventory"];
 
 fn check_scope(principal: &Principal, tail: &str) -> Result<(), ApiError> {
     let first = tail.split('/').next().unwrap_or("");

@@ -39,6 +39,8 @@ faults! {
         "Webhook test reports delivered but no request is sent.";
     WebhookUnsigned => "webhook-unsigned",
         "Webhooks are sent without the timestamp and signature headers.";
+    WebhookStaleTimestamp => "webhook-stale-timestamp",
+        "Webhooks are correctly signed over a timestamp an hour old (a replayable delivery).";
     MdmSyncRefused => "mdm-sync-refused",
         "Starting an MDM sync answers 503.";
     MdmSyncStuck => "mdm-sync-stuck",
@@ -73,6 +75,14 @@ faults! {
         "Blocked decisions raise no alert.";
     StepUpCreatesNoApproval => "step-up-creates-no-approval",
         "A step_up decision creates no pending approval.";
+    HoldNeverResolves => "hold-never-resolves",
+        "A hold token stays pending whatever happens to its approval.";
+    HoldAllowAfterDeny => "hold-allow-after-deny",
+        "The hold of a denied approval resolves ALLOW.";
+    EnforceIgnoresShadowPolicy => "enforce-ignores-shadow-policy",
+        "POST /v1/enforce decides ALLOW for every in-scope call, whatever shadow_policy says.";
+    StepUpOpensNoApproval => "step-up-opens-no-approval",
+        "A STEP_UP answer of /v1/enforce carries a hold token but no approval is opened.";
 }
 
 impl fmt::Display for Fault {

@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub mod auth;
@@ -91,6 +91,9 @@ pub struct Realism {
     pub rate_limit_every: Option<u32>,
     /// Lists return at most this many rows per page.
     pub page_size: Option<usize>,
+    /// Webhooks carry two signatures, `v1=<old secret>,v1=<current secret>`, as a sender
+    /// does while it rotates its secret: a receiver must accept any one that matches.
+    pub webhook_rotation: bool,
 }
 
 pub const DEV_TENANT: &str = "acme";
@@ -146,18 +149,22 @@ pub struct RunningMock {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base_url: String,
+    /// The enforcer (data plane) base URL, `THOTH_API_URL` for the SDKs: the separate
+    /// enforcer listener when one was asked for, else `base_url` (the same listener
+    /// serves the data plane).
+    pub enforcer_url: String,
     pub state: AppState,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    shutdown: Option<watch::Sender<bool>>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningMock {
     /// Stops accepting connections, lets in-flight requests finish, and waits.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
-        if let Some(task) = self.task.take() {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
     }
@@ -166,7 +173,7 @@ impl RunningMock {
 impl Drop for RunningMock {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
     }
 }
@@ -178,6 +185,26 @@ pub async fn spawn(config: MockConfig) -> std::io::Result<RunningMock> {
 
 /// Starts the mock on `addr`.
 pub async fn spawn_at(config: MockConfig, addr: SocketAddr) -> std::io::Result<RunningMock> {
+    spawn_listeners(config, addr, None).await
+}
+
+/// Starts the mock on `127.0.0.1:0` with a second listener on another free port for
+/// the enforcer base URL (`RunningMock::enforcer_url`), as a tenant's
+/// `https://enforce.<tenant>.<apex>` is a different host from its GovAPI.
+pub async fn spawn_with_enforcer(config: MockConfig) -> std::io::Result<RunningMock> {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    spawn_listeners(config, loopback, Some(loopback)).await
+}
+
+/// Starts the mock on `addr`, and, with `enforcer`, the same routes on a second
+/// listener. Both serve every route: the SDK documents one URL for everything
+/// (`models.py:resolved_enforcer_url` "single-URL contract"; its tool inventory goes to
+/// `THOTH_API_URL/<tenant>/thoth/tool-inventory`).
+pub async fn spawn_listeners(
+    config: MockConfig,
+    addr: SocketAddr,
+    enforcer: Option<SocketAddr>,
+) -> std::io::Result<RunningMock> {
     if config.tenants.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -186,24 +213,45 @@ pub async fn spawn_at(config: MockConfig, addr: SocketAddr) -> std::io::Result<R
     }
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let enforcer_listener = match enforcer {
+        Some(at) => Some(TcpListener::bind(at).await?),
+        None => None,
+    };
+    let enforcer_url = match &enforcer_listener {
+        Some(l) => format!("http://{}", l.local_addr()?),
+        None => format!("http://{addr}"),
+    };
     let state = AppState::new(config);
     let router = app(state.clone());
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = vec![serve(listener, router.clone(), rx.clone())];
+    if let Some(listener) = enforcer_listener {
+        tasks.push(serve(listener, router, rx));
+    }
+    Ok(RunningMock {
+        addr,
+        base_url: format!("http://{addr}"),
+        enforcer_url,
+        state,
+        shutdown: Some(tx),
+        tasks,
+    })
+}
+
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
         let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
+            .with_graceful_shutdown(async move {
+                // A dropped sender also means stop.
+                let _ = stop.wait_for(|stop| *stop).await;
             })
             .await;
         if let Err(err) = served {
             tracing::error!("mock-govapi server stopped: {err}");
         }
-    });
-    Ok(RunningMock {
-        addr,
-        base_url: format!("http://{addr}"),
-        state,
-        shutdown: Some(tx),
-        task: Some(task),
     })
 }

@@ -19,6 +19,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also serve on this address, as the enforcer (data plane) base URL the SDKs call
+    /// `THOTH_API_URL`; printed as `enforcer listening on URL`.
+    #[arg(long, value_name = "ADDR")]
+    enforcer_listen: Option<SocketAddr>,
     /// A tenant to serve (repeatable).
     #[arg(long = "tenant", value_name = "ID")]
     tenants: Vec<String>,
@@ -52,6 +56,9 @@ struct Args {
     /// Lists return at most N rows per page.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     page_size: Option<u64>,
+    /// Sign webhooks twice (`v1=<old>,v1=<current>`), as during a secret rotation.
+    #[arg(long)]
+    webhook_rotation: bool,
     /// MDM sync jobs take this many ms from queued to succeeded.
     #[arg(long, default_value_t = 300, value_name = "MS")]
     sync_job_ms: u64,
@@ -146,6 +153,7 @@ fn config_from(args: &Args) -> Result<(MockConfig, bool), ConfigError> {
         page_size: args
             .page_size
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        webhook_rotation: args.webhook_rotation,
     };
     config.sync_job_duration = Duration::from_millis(args.sync_job_ms);
     config.online_window = Duration::from_secs(args.online_window_secs);
@@ -209,14 +217,18 @@ async fn main() -> ExitCode {
     let tenants: Vec<String> = config.tenants.iter().map(|t| t.id.clone()).collect();
     let faults = config.faults.clone();
     let skip_auth = config.skip_auth;
-    let running = match mock_govapi::spawn_at(config, args.listen).await {
-        Ok(running) => running,
-        Err(err) => {
-            eprintln!("error: failed to listen on {}: {err}", args.listen);
-            return ExitCode::FAILURE;
-        }
-    };
+    let running =
+        match mock_govapi::spawn_listeners(config, args.listen, args.enforcer_listen).await {
+            Ok(running) => running,
+            Err(err) => {
+                eprintln!("error: failed to listen on {}: {err}", args.listen);
+                return ExitCode::FAILURE;
+            }
+        };
     println!("{}", running.base_url);
+    if args.enforcer_listen.is_some() {
+        println!("enforcer listening on {}", running.enforcer_url);
+    }
     let _ = std::io::stdout().flush();
     eprintln!(
         "mock-govapi serving tenants {} on {}",

@@ -75,14 +75,18 @@ pub fn verify_mac_only(
     signature: &str,
     body: &[u8],
 ) -> Result<(), SignatureError> {
-    let hex_tag = signature
-        .trim()
-        .strip_prefix("v1=")
-        .ok_or(SignatureError::Mismatch)?;
-    let tag = hex::decode(hex_tag).map_err(|_| SignatureError::Mismatch)?;
-    mac(secret, timestamp, body)
-        .verify_slice(&tag)
-        .map_err(|_| SignatureError::Mismatch)
+    // Several `v1=` entries (comma-separated) are a sender rotating its secret: any one
+    // that matches verifies.
+    let matches = signature
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("v1="))
+        .filter_map(|hex_tag| hex::decode(hex_tag).ok())
+        .any(|tag| mac(secret, timestamp, body).verify_slice(&tag).is_ok());
+    if matches {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// Constant-time equality for credentials.

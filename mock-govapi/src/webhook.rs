@@ -83,7 +83,14 @@ pub async fn deliver_webhook(
             error: String::new(),
         }
     } else {
-        send(state, &target, event_type, &raw, now.unix_seconds(), signed).await
+        // A stale timestamp is signed consistently: only a receiver that checks
+        // freshness, not just the MAC, sees the defect.
+        let timestamp = if state.fault(Fault::WebhookStaleTimestamp) {
+            now.unix_seconds() - 3600
+        } else {
+            now.unix_seconds()
+        };
+        send(state, &target, event_type, &raw, timestamp, signed).await
     };
     if let Ok(mut data) = state.tenant(tenant) {
         data.webhook_deliveries.push(WebhookDelivery {
@@ -97,6 +104,18 @@ pub async fn deliver_webhook(
         });
     }
     Some(outcome)
+}
+
+/// The signature header: one `v1=` signature, or during a (simulated) secret rotation the
+/// retired secret's signature first and the current one second.
+fn signature_header(state: &AppState, secret: &str, timestamp: i64, raw: &str) -> String {
+    let current = signing::sign(secret.as_bytes(), timestamp, raw.as_bytes());
+    if state.config().realism.webhook_rotation {
+        let retired = signing::sign(b"retired-webhook-secret", timestamp, raw.as_bytes());
+        format!("{retired},{current}")
+    } else {
+        current
+    }
 }
 
 async fn send(
@@ -126,7 +145,7 @@ async fn send(
             .header(signing::TIMESTAMP_HEADER, timestamp.to_string())
             .header(
                 signing::SIGNATURE_HEADER,
-                signing::sign(secret.as_bytes(), timestamp, raw.as_bytes()),
+                signature_header(state, secret, timestamp, raw),
             );
     }
     match request.send().await {

@@ -147,3 +147,57 @@ fn skip_auth_from_the_environment() {
     assert!(child.wait().unwrap().success());
     assert_eq!(status, 200);
 }
+
+/// DATAPLANE.md "Where": `--enforcer-listen` prints `enforcer listening on URL` after the
+/// base URL line, and that listener answers the data plane for the key's tenant.
+#[test]
+fn enforcer_listen_prints_its_url_and_serves_the_data_plane() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--enforcer-listen",
+            "127.0.0.1:0",
+            "--tenant",
+            "t1",
+            "--api-key",
+            "t1=thoth_bin_org_key",
+        ])
+        .env_remove("GOVAPI_SKIP_AUTH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    stdout.read_line(&mut first).unwrap();
+    stdout.read_line(&mut second).unwrap();
+    let enforcer = second
+        .trim()
+        .strip_prefix("enforcer listening on ")
+        .unwrap_or_else(|| panic!("second line: {second:?}"))
+        .to_string();
+    assert!(enforcer.starts_with("http://127.0.0.1:"), "{enforcer}");
+    assert_ne!(enforcer, first.trim());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let decision = rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let answer: serde_json::Value = client
+            .post(format!("{enforcer}/v1/enforce"))
+            .header("x-api-key", "thoth_bin_org_key")
+            .json(&serde_json::json!({"agent_id": "a", "tool_name": "t", "tenant_id": "t1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["decision"].clone()
+    });
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(decision, "ALLOW");
+}

@@ -52,6 +52,8 @@ fn expected_broken(fault: Fault) -> Vec<Prop> {
         Fault::SecretsEchoed => vec![Prop::SecretsRedacted],
         Fault::WebhookNeverDelivered => vec![Prop::WebhookDelivered],
         Fault::WebhookUnsigned => vec![Prop::WebhookSigned],
+        // The sink checks freshness as well as the MAC, as any receiver must.
+        Fault::WebhookStaleTimestamp => vec![Prop::WebhookSigned],
         Fault::MdmSyncRefused => vec![Prop::SyncStarts],
         Fault::MdmSyncStuck => vec![Prop::SyncFinishes],
         Fault::CheckinIgnoresStats => vec![Prop::CheckinUpdatesStats],
@@ -218,6 +220,7 @@ fault_tests! {
     secrets_echoed => Fault::SecretsEchoed;
     webhook_never_delivered => Fault::WebhookNeverDelivered;
     webhook_unsigned => Fault::WebhookUnsigned;
+    webhook_stale_timestamp => Fault::WebhookStaleTimestamp;
     mdm_sync_refused => Fault::MdmSyncRefused;
     mdm_sync_stuck => Fault::MdmSyncStuck;
     checkin_ignores_stats => Fault::CheckinIgnoresStats;
@@ -227,6 +230,25 @@ fault_tests! {
     tenant_isolation_broken => Fault::TenantIsolationBroken;
     auth_not_enforced => Fault::AuthNotEnforced;
     readonly_key_can_mutate => Fault::ReadonlyKeyCanMutate;
+}
+
+/// During a secret rotation a sender signs with the retired and the current secret in one
+/// header; the sink (like any receiver) accepts the delivery when one signature matches.
+#[tokio::test]
+async fn rotated_webhook_signatures_carry_the_current_secret_too() {
+    let mut config = config_with(&[]);
+    config.realism.webhook_rotation = true;
+    let h = start_with(config).await;
+    h.webhook_to_sink("p-rotating", "s").await;
+    h.post("settings/webhook/test", json!({})).await;
+    let deliveries = h.sink("p-rotating").await;
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    let signature = deliveries[0]["headers"]["x-thoth-signature"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(signature.matches("v1=").count(), 2, "{signature}");
+    assert_eq!(deliveries[0]["signature_valid"], true, "{deliveries:?}");
 }
 
 #[tokio::test]

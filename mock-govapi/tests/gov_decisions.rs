@@ -17,11 +17,11 @@ fn rows(answer: &Value) -> &Vec<Value> {
 async fn the_default_policy_decides_allow_step_up_block_block() {
     let gov = start().await;
     let low = gov.decide_tier("fs.read", "low").await;
-    assert_eq!(low["decision"], "allow");
+    assert_eq!(low["decision"], "ALLOW");
     assert!(low.get("approval_id").is_none() && low.get("alert_id").is_none());
 
     let medium = gov.decide_tier("shell.exec", "medium").await;
-    assert_eq!(medium["decision"], "step_up");
+    assert_eq!(medium["decision"], "STEP_UP");
     let approval = gov.approval(medium["approval_id"].as_str().unwrap()).await;
     assert_eq!(approval["status"], "pending");
     assert_eq!(approval["request_id"], medium["request_id"]);
@@ -29,7 +29,7 @@ async fn the_default_policy_decides_allow_step_up_block_block() {
 
     for tier in ["high", "critical"] {
         let blocked = gov.decide_tier("db.drop", tier).await;
-        assert_eq!(blocked["decision"], "block", "{tier}");
+        assert_eq!(blocked["decision"], "BLOCK", "{tier}");
         assert!(blocked["alert_id"].is_string());
         assert!(blocked.get("approval_id").is_none());
     }
@@ -51,18 +51,18 @@ async fn the_tenants_shadow_policy_and_tool_overrides_apply() {
     assert_eq!(gov.put_settings(settings).await.status, 200);
     assert_eq!(
         gov.decide_tier("notes.write", "low").await["decision"],
-        "step_up"
+        "STEP_UP"
     );
     assert_eq!(
         gov.decide_tier("notes.write", "medium").await["decision"],
-        "allow"
+        "ALLOW"
     );
     assert_eq!(
         gov.decide_tier("notes.write", "high").await["decision"],
-        "step_up"
+        "STEP_UP"
     );
     let overridden = gov.decide_tier("fs.read", "low").await;
-    assert_eq!(overridden["decision"], "block");
+    assert_eq!(overridden["decision"], "BLOCK");
     let feed = gov.get("governance/feed?tool_name=fs.read").await;
     assert_eq!(
         feed.body["data"][0]["reason_code"],
@@ -88,7 +88,7 @@ async fn feed_events_carry_decision_evidence_linked_by_hash() {
         "newest first"
     );
     let (b, s, a) = (&events[0], &events[1], &events[2]);
-    assert_eq!(a["decision"], "allow");
+    assert_eq!(a["decision"], "ALLOW");
     assert!(
         a["reason_code"].is_string()
             && a["policy_reference"].is_null()
@@ -127,17 +127,17 @@ async fn feed_filters_and_pages() {
     }
     let total = |answer: &Value| answer["total"].as_u64().unwrap();
     assert_eq!(
-        total(&gov.get("governance/feed?decision=allow").await.body),
+        total(&gov.get("governance/feed?decision=ALLOW").await.body),
         3
     );
     assert_eq!(
-        total(&gov.get("governance/feed?decision=block").await.body),
+        total(&gov.get("governance/feed?decision=BLOCK").await.body),
         1
     );
     assert_eq!(total(&gov.get("governance/feed?tool_name=a").await.body), 3);
     assert_eq!(
         total(
-            &gov.get("governance/feed?tool_name=a&decision=allow")
+            &gov.get("governance/feed?tool_name=a&decision=ALLOW")
                 .await
                 .body
         ),
@@ -246,7 +246,7 @@ async fn an_unreachable_webhook_never_fails_the_decision() {
         json!({"webhook": {"enabled": true, "url": "http://127.0.0.1:9/hook", "secret": "s"}});
     assert_eq!(gov.put_settings(settings).await.status, 200);
     let outcome = gov.decide_tier("db.drop", "high").await;
-    assert_eq!(outcome["decision"], "block");
+    assert_eq!(outcome["decision"], "BLOCK");
     assert_eq!(gov.get("governance/feed").await.body["total"], 1);
 }
 
@@ -287,7 +287,7 @@ async fn the_seed_records_decisions_all_or_nothing() {
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     let outcomes = answer.body["decisions"].as_array().unwrap();
     let decisions: Vec<&Value> = outcomes.iter().map(|o| &o["decision"]).collect();
-    assert_eq!(decisions, ["allow", "step_up", "block"]);
+    assert_eq!(decisions, ["ALLOW", "STEP_UP", "BLOCK"]);
     assert!(outcomes[1]["approval_id"].is_string());
 
     let bad = json!({"decisions": [

@@ -203,7 +203,7 @@ async fn alerts_not_raised_blocks_without_an_alert() {
 
     let faulty = start_with(&[Fault::AlertsNotRaised]).await;
     let outcome = faulty.decide_tier("db.drop", "high").await;
-    assert_eq!(outcome["decision"], "block");
+    assert_eq!(outcome["decision"], "BLOCK");
     assert!(outcome.get("alert_id").is_none());
     assert_eq!(faulty.get("alerts").await.body["data"], json!([]));
     let feed = faulty.get("governance/feed").await.body;
@@ -228,14 +228,14 @@ async fn step_up_creates_no_approval_leaves_the_queue_empty() {
 
     let faulty = start_with(&[Fault::StepUpCreatesNoApproval]).await;
     let outcome = faulty.decide_tier("shell.exec", "medium").await;
-    assert_eq!(outcome["decision"], "step_up");
+    assert_eq!(outcome["decision"], "STEP_UP");
     assert!(outcome.get("approval_id").is_none());
     assert_eq!(
         faulty.get("approvals?status=pending").await.body["data"],
         json!([])
     );
     assert_eq!(
-        faulty.get("governance/feed?decision=step_up").await.body["total"],
+        faulty.get("governance/feed?decision=STEP_UP").await.body["total"],
         1
     );
 }

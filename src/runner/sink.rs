@@ -209,7 +209,7 @@ fn matching_delivery(
             target
                 .schemes
                 .webhook
-                .verify_headers(secret.as_bytes(), &d.headers, d.body.as_bytes())
+                .verify_delivery(secret.as_bytes(), &d.headers, d.body.as_bytes(), now_unix())
                 .map_err(|e| {
                     Failure::fail(format!(
                         "delivery seq {} matched but failed to {e} (body: {})",
@@ -226,4 +226,12 @@ fn matching_delivery(
         }));
     }
     Ok(None)
+}
+
+/// The harness's clock, against which a delivery's timestamp must be fresh.
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
 }

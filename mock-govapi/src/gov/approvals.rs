@@ -14,6 +14,8 @@ pub enum ApprovalStatus {
     Pending,
     Approved,
     Denied,
+    /// Nobody decided before `expires_at` (Pulumi `getDecisions` resolution `expired`).
+    Expired,
 }
 
 impl ApprovalStatus {
@@ -22,10 +24,20 @@ impl ApprovalStatus {
             "pending" => Ok(ApprovalStatus::Pending),
             "approved" => Ok(ApprovalStatus::Approved),
             "denied" => Ok(ApprovalStatus::Denied),
+            "expired" => Ok(ApprovalStatus::Expired),
             other => Err(GovError::bad_request(
                 "invalid_status",
-                format!("filter approvals: unknown status {other:?} (expected pending, approved or denied)"),
+                format!("filter approvals: unknown status {other:?} (expected pending, approved, denied or expired)"),
             )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::Expired => "expired",
         }
     }
 }
@@ -40,12 +52,14 @@ pub enum Resolution {
 
 impl Resolution {
     pub fn parse(text: &str) -> Result<Self, GovError> {
+        // `approved` and `blocked` are what Terraform 0.1.15 also allows
+        // (`approval_decision_resource.go`: OneOf("approve","deny","approved","blocked")).
         match text {
-            "approve" => Ok(Resolution::Approve),
-            "deny" => Ok(Resolution::Deny),
+            "approve" | "approved" => Ok(Resolution::Approve),
+            "deny" | "blocked" => Ok(Resolution::Deny),
             other => Err(GovError::bad_request(
                 "invalid_decision",
-                format!("resolve approval: unknown decision {other:?} (expected approve or deny)"),
+                format!("resolve approval: unknown decision {other:?} (expected approve, deny, approved or blocked)"),
             )),
         }
     }
@@ -69,7 +83,15 @@ pub struct Approval {
     pub event_id: String,
     pub endpoint_id: Option<String>,
     pub user_id: Option<String>,
+    /// The session of the held call (data plane), if the caller named one.
+    pub session_id: Option<String>,
+    /// Why the call needs approval: the decision's reason code [C].
+    pub reason: String,
+    /// The hold the SDK polls (`GET /v1/enforce/hold/{hold_token}`) [C].
+    pub hold_token: Option<String>,
     pub created_at: Timestamp,
+    /// `created_at` + the step-up timeout; still pending then means `expired`.
+    pub expires_at: Timestamp,
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
 }
@@ -97,11 +119,7 @@ fn not_found(approval_id: &str) -> GovError {
 }
 
 fn already_resolved(approval: &Approval) -> GovError {
-    let status = match approval.status {
-        ApprovalStatus::Approved => "approved",
-        ApprovalStatus::Denied => "denied",
-        ApprovalStatus::Pending => "pending",
-    };
+    let status = approval.status.as_str();
     GovError::conflict(
         "already_resolved",
         format!(
@@ -114,6 +132,17 @@ fn already_resolved(approval: &Approval) -> GovError {
 impl ApprovalBook {
     pub fn insert(&mut self, approval: Approval) {
         self.approvals.push(approval);
+    }
+
+    /// Marks every pending approval whose `expires_at` has passed as expired. Called
+    /// before each read or resolution, so expiry needs no background task.
+    pub fn expire_due(&mut self, now: Timestamp) {
+        for approval in &mut self.approvals {
+            if approval.status == ApprovalStatus::Pending && now >= approval.expires_at {
+                approval.status = ApprovalStatus::Expired;
+                approval.decided_at = Some(approval.expires_at);
+            }
+        }
     }
 
     pub fn get(&self, approval_id: &str) -> Option<&Approval> {
@@ -150,6 +179,7 @@ impl ApprovalBook {
         decided_by: &str,
         now: Timestamp,
     ) -> Result<&Approval, GovError> {
+        self.expire_due(now);
         let approval = self.get_mut(approval_id)?;
         if approval.status != ApprovalStatus::Pending {
             return Err(already_resolved(approval));
@@ -195,6 +225,7 @@ pub fn apply_callback(
     defects: CallbackDefects,
 ) -> Result<CallbackOutcome, GovError> {
     let resolution = Resolution::parse(&callback.decision)?;
+    book.expire_due(now);
     if replay.contains(&key) {
         if !defects.reapply_replays {
             return Ok(CallbackOutcome::IgnoredReplay);
@@ -243,7 +274,11 @@ mod tests {
                 event_id: format!("evt-{n}"),
                 endpoint_id: None,
                 user_id: None,
+                session_id: None,
+                reason: "shadow_policy.medium.step_up".into(),
+                hold_token: None,
                 created_at: NOW,
+                expires_at: NOW.plus(std::time::Duration::from_secs(300)),
                 decided_at: None,
                 decided_by: None,
             });

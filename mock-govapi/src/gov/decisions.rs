@@ -1,14 +1,141 @@
 //! Governance decisions: the tenant's shadow policy turns a tool call's risk tier into
-//! allow / step_up / block, and each decision leaves an event, and, depending on the
-//! outcome, a pending approval or an alert.
+//! ALLOW / STEP_UP / BLOCK, and each decision leaves an event, and, depending on the
+//! outcome, a pending approval with its hold, or an alert and evidence.
+//!
+//! Two callers share this one path: the data plane (`POST /v1/enforce`, what the vendor
+//! SDKs call) and the admin simulation (`POST /__admin/tenants/{t}/decisions`, kept for
+//! back-dated histories and legacy rows).
 
 use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::approvals::{Approval, ApprovalStatus};
-use super::events::{Decision, Event, EventDraft, RiskTier};
+use super::events::{CallContext, Decision, Event, EventDraft, RiskTier};
+use super::holds::Hold;
 use super::{new_id, parse_rfc3339, GovError, GovState};
+
+/// Step-up timeout when `settings.pam.request_timeout_seconds` is unset [C].
+pub const DEFAULT_STEP_UP_TIMEOUT_SECS: u64 = 300;
+
+/// How long a STEP_UP waits for a human: `settings.pam.request_timeout_seconds`.
+pub fn step_up_timeout_secs(settings: &Map<String, Value>) -> u64 {
+    settings
+        .get("pam")
+        .and_then(|p| p.get("request_timeout_seconds"))
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_STEP_UP_TIMEOUT_SECS)
+}
+
+/// The SDK's `enforcement_mode` (`thoth/models.py:EnforcementMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforcementMode {
+    Observe,
+    StepUp,
+    Block,
+    Progressive,
+}
+
+impl EnforcementMode {
+    pub fn parse(text: &str) -> Result<Self, GovError> {
+        match text {
+            "observe" => Ok(EnforcementMode::Observe),
+            "step_up" => Ok(EnforcementMode::StepUp),
+            "block" => Ok(EnforcementMode::Block),
+            "progressive" => Ok(EnforcementMode::Progressive),
+            other => Err(GovError::bad_request(
+                "invalid_request",
+                format!("read enforce request: unknown enforcement_mode {other:?} (expected observe, step_up, block or progressive)"),
+            )),
+        }
+    }
+}
+
+/// What the policy makes of one call, before anything is recorded (`/v1/explain`
+/// answers exactly this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub tier: RiskTier,
+    /// The decision the caller gets.
+    pub decision: Decision,
+    /// In observe mode, the decision the policy would have taken.
+    pub shadow_decision: Option<Decision>,
+    pub reason_code: String,
+    pub overridden: bool,
+}
+
+/// The tenant's policy applied to a call (DATAPLANE.md "Decision"):
+/// 1. tier: `tool_risk_overrides[tool]`, else the requested tier, else `low` [C];
+/// 2. `shadow_policy[tier]` (`ignore_policy`: ALLOW, the fault);
+/// 3. a tool outside a non-empty `approved_scope` is BLOCK in `block` mode, at least
+///    STEP_UP otherwise (SDK README: "tools outside this list are blocked"; step-up
+///    mode: "suspicious calls trigger a human approval request");
+/// 4. `block` mode turns STEP_UP into BLOCK [C]; `observe` answers ALLOW and keeps the
+///    policy's decision as `shadow_decision` [C].
+pub fn decide(
+    settings: &Map<String, Value>,
+    tool_name: &str,
+    requested_tier: Option<RiskTier>,
+    mode: Option<EnforcementMode>,
+    approved_scope: &[String],
+    ignore_policy: bool,
+) -> Verdict {
+    let override_tier = tool_override(settings, tool_name);
+    let tier = override_tier.or(requested_tier).unwrap_or(RiskTier::Low);
+    let mut decision = if ignore_policy {
+        Decision::Allow
+    } else {
+        ShadowPolicy::from_settings(settings).decide(tier)
+    };
+    let out_of_scope = !approved_scope.is_empty() && !approved_scope.iter().any(|t| t == tool_name);
+    if out_of_scope {
+        decision = if mode == Some(EnforcementMode::Block) {
+            Decision::Block
+        } else if decision.severity() < Decision::StepUp.severity() {
+            Decision::StepUp
+        } else {
+            decision
+        };
+    }
+    if mode == Some(EnforcementMode::Block) && decision == Decision::StepUp {
+        decision = Decision::Block;
+    }
+    let reason_code = if out_of_scope {
+        "approved_scope.out_of_scope".to_owned()
+    } else {
+        reason_code(tier, decision, override_tier.is_some())
+    };
+    let (decision, shadow_decision) = if mode == Some(EnforcementMode::Observe) {
+        (Decision::Allow, Some(decision))
+    } else {
+        (decision, None)
+    };
+    Verdict {
+        tier,
+        decision,
+        shadow_decision,
+        reason_code,
+        overridden: override_tier.is_some(),
+    }
+}
+
+/// One tool call to decide and record, from either caller.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    pub agent_id: String,
+    pub tool_name: String,
+    /// The admin simulation names a tier; the data plane does not.
+    pub requested_tier: Option<RiskTier>,
+    pub endpoint_id: Option<String>,
+    pub user_id: Option<String>,
+    pub occurred_at: Option<Timestamp>,
+    pub visible_at: Option<Timestamp>,
+    pub legacy: bool,
+    pub mode: Option<EnforcementMode>,
+    pub approved_scope: Vec<String>,
+    pub context: CallContext,
+}
 
 /// `shadow_policy` of tenant settings: what each risk tier leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,17 +240,41 @@ impl DecisionRequest {
         Ok((tier, occurred_at, visible_at))
     }
 
+    /// The validated request as a [`Call`].
+    pub fn to_call(&self, now: Timestamp) -> Result<Call, GovError> {
+        let (tier, occurred_at, visible_at) = self.validated(now)?;
+        Ok(Call {
+            agent_id: self.agent_id.clone(),
+            tool_name: self.tool_name.clone(),
+            requested_tier: Some(tier),
+            endpoint_id: self.endpoint_id.clone(),
+            user_id: self.user_id.clone(),
+            occurred_at: Some(occurred_at),
+            visible_at: Some(visible_at),
+            legacy: self.legacy,
+            ..Call::default()
+        })
+    }
+
     pub fn from_json(body: Value) -> Result<Self, GovError> {
         serde_json::from_value(body)
             .map_err(|e| GovError::bad_request("invalid_request", format!("read decision: {e}")))
     }
 }
 
-/// What the admin API answers for one decision.
+/// What one recorded decision led to (the admin API answers it as is; `/v1/enforce`
+/// builds the SDK's answer from it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecisionOutcome {
     pub event_id: String,
     pub decision: Decision,
+    pub decision_reason_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up_timeout_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,6 +303,8 @@ pub struct Alert {
 pub struct DecisionDefects {
     pub skip_approvals: bool,
     pub skip_alerts: bool,
+    /// Every in-scope call is ALLOW whatever `shadow_policy` says.
+    pub ignore_shadow_policy: bool,
 }
 
 pub fn reason_code(tier: RiskTier, decision: Decision, overridden: bool) -> String {
@@ -190,8 +343,7 @@ fn timestamp(field: &str, value: Option<&str>) -> Result<Option<Timestamp>, GovE
         .transpose()
 }
 
-/// Applies the tenant's policy to one tool call and records everything it leads to.
-/// Returns the answer for the caller and the stored event (for webhook delivery).
+/// Applies the tenant's policy to one admin-simulated request (see [`apply_call`]).
 pub fn apply(
     state: &mut GovState,
     settings: &Map<String, Value>,
@@ -199,39 +351,89 @@ pub fn apply(
     now: Timestamp,
     defects: DecisionDefects,
 ) -> Result<(DecisionOutcome, Event), GovError> {
-    let (requested_tier, occurred_at, visible_at) = request.validated(now)?;
+    let call = request.to_call(now)?;
+    Ok(apply_call(state, settings, &call, now, defects))
+}
 
-    let override_tier = tool_override(settings, &request.tool_name);
-    let tier = override_tier.unwrap_or(requested_tier);
-    let decision = ShadowPolicy::from_settings(settings).decide(tier);
+/// Applies the tenant's policy to one tool call and records everything it leads to:
+/// the feed event (always), an alert, violation and evidence (BLOCK), a pending
+/// approval linked to a hold token (STEP_UP). Returns the answer for the caller and
+/// the stored event (for webhook delivery).
+pub fn apply_call(
+    state: &mut GovState,
+    settings: &Map<String, Value>,
+    call: &Call,
+    now: Timestamp,
+    defects: DecisionDefects,
+) -> (DecisionOutcome, Event) {
+    let occurred_at = call.occurred_at.unwrap_or(now);
+    let visible_at = call.visible_at.unwrap_or(occurred_at);
+    let verdict = decide(
+        settings,
+        &call.tool_name,
+        call.requested_tier,
+        call.mode,
+        &call.approved_scope,
+        defects.ignore_shadow_policy,
+    );
+    let (tier, decision) = (verdict.tier, verdict.decision);
 
     let event_id = new_id("evt");
     let mut outcome = DecisionOutcome {
         event_id: event_id.clone(),
         decision,
+        decision_reason_code: verdict.reason_code.clone(),
+        violation_id: None,
+        hold_token: None,
+        step_up_timeout_seconds: None,
         approval_id: None,
         request_id: None,
         alert_id: None,
     };
     let violation_id = (decision == Decision::Block).then(|| new_id("vio"));
-    if decision == Decision::StepUp && !defects.skip_approvals {
-        let approval = Approval {
-            approval_id: new_id("apr"),
-            request_id: new_id("req"),
-            status: ApprovalStatus::Pending,
-            agent_id: request.agent_id.clone(),
-            tool_name: request.tool_name.clone(),
-            risk_tier: tier,
-            event_id: event_id.clone(),
-            endpoint_id: request.endpoint_id.clone(),
-            user_id: request.user_id.clone(),
+    outcome.violation_id = violation_id.clone();
+    let mut context = call.context.clone();
+    context.shadow_decision = verdict.shadow_decision;
+    if decision == Decision::StepUp {
+        let timeout = step_up_timeout_secs(settings);
+        let expires_at = now.plus(std::time::Duration::from_secs(timeout));
+        let hold_token = new_id("hold");
+        let approval_id = (!defects.skip_approvals).then(|| new_id("apr"));
+        if let Some(approval_id) = &approval_id {
+            let approval = Approval {
+                approval_id: approval_id.clone(),
+                request_id: new_id("req"),
+                status: ApprovalStatus::Pending,
+                agent_id: call.agent_id.clone(),
+                tool_name: call.tool_name.clone(),
+                risk_tier: tier,
+                event_id: event_id.clone(),
+                endpoint_id: call.endpoint_id.clone(),
+                user_id: call.user_id.clone(),
+                session_id: call.context.session_id.clone(),
+                reason: verdict.reason_code.clone(),
+                hold_token: Some(hold_token.clone()),
+                created_at: now,
+                expires_at,
+                decided_at: None,
+                decided_by: None,
+            };
+            outcome.request_id = Some(approval.request_id.clone());
+            state.approvals.insert(approval);
+        }
+        outcome.approval_id = approval_id.clone();
+        state.holds.insert(Hold {
+            hold_token: hold_token.clone(),
+            approval_id,
+            agent_id: call.agent_id.clone(),
+            tool_name: call.tool_name.clone(),
+            session_id: call.context.session_id.clone(),
             created_at: now,
-            decided_at: None,
-            decided_by: None,
-        };
-        outcome.approval_id = Some(approval.approval_id.clone());
-        outcome.request_id = Some(approval.request_id.clone());
-        state.approvals.insert(approval);
+            expires_at,
+        });
+        context.hold_token = Some(hold_token.clone());
+        outcome.hold_token = Some(hold_token);
+        outcome.step_up_timeout_seconds = Some(timeout);
     }
     if let (Some(violation_id), false) = (&violation_id, defects.skip_alerts) {
         let alert = Alert {
@@ -239,14 +441,11 @@ pub fn apply(
             event_id: event_id.clone(),
             violation_id: violation_id.clone(),
             severity: tier,
-            title: format!(
-                "{} blocked for agent {}",
-                request.tool_name, request.agent_id
-            ),
-            agent_id: request.agent_id.clone(),
-            tool_name: request.tool_name.clone(),
-            endpoint_id: request.endpoint_id.clone(),
-            user_id: request.user_id.clone(),
+            title: format!("{} blocked for agent {}", call.tool_name, call.agent_id),
+            agent_id: call.agent_id.clone(),
+            tool_name: call.tool_name.clone(),
+            endpoint_id: call.endpoint_id.clone(),
+            user_id: call.user_id.clone(),
             status: "open".to_owned(),
             created_at: now,
         };
@@ -254,16 +453,16 @@ pub fn apply(
         state.alerts.push(alert);
     }
 
-    let documented = !request.legacy;
+    let documented = !call.legacy;
     let event = state.events.append(EventDraft {
         event_id,
-        agent_id: request.agent_id.clone(),
-        tool_name: request.tool_name.clone(),
+        agent_id: call.agent_id.clone(),
+        tool_name: call.tool_name.clone(),
         risk_tier: tier,
         decision,
-        endpoint_id: request.endpoint_id.clone(),
-        user_id: request.user_id.clone(),
-        reason_code: documented.then(|| reason_code(tier, decision, override_tier.is_some())),
+        endpoint_id: call.endpoint_id.clone(),
+        user_id: call.user_id.clone(),
+        reason_code: documented.then(|| verdict.reason_code.clone()),
         policy_reference: (documented && decision != Decision::Allow)
             .then(|| policy_reference(tier)),
         violation_id,
@@ -272,16 +471,17 @@ pub fn apply(
         alert_id: outcome.alert_id.clone(),
         occurred_at,
         visible_at,
+        context,
     });
     let event = event.clone();
     // Live decisions get their evidence record at once; legacy ones predate evidence
     // records, which is what the evidence backfill exists for.
-    if !request.legacy {
+    if !call.legacy {
         state
             .evidence
             .record(&event, now, super::backfill::EvidenceOrigin::Live);
     }
-    Ok((outcome, event))
+    (outcome, event)
 }
 
 #[cfg(test)]

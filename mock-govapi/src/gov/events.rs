@@ -70,8 +70,12 @@ impl RiskTier {
 
 wire_name_traits!(RiskTier, "risk tier", "low, medium, high or critical");
 
+/// A governance decision. On the wire (feed rows, decision answers, webhook payloads) it
+/// is UPPERCASE, the vendor's vocabulary (SDK `DecisionType`, Pulumi `getDecisions`
+/// "ALLOW, STEP_UP or BLOCK"); in settings (`shadow_policy`) and reason codes it is the
+/// lowercase policy value the runbook's `--shadow-low allow` sets. Parsing accepts both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Decision {
     Allow,
     StepUp,
@@ -88,6 +92,29 @@ impl Decision {
             Decision::Block => "block",
         }
     }
+
+    /// The UPPERCASE wire name (`ALLOW`, `STEP_UP`, `BLOCK`).
+    pub fn wire(self) -> &'static str {
+        match self {
+            Decision::Allow => "ALLOW",
+            Decision::StepUp => "STEP_UP",
+            Decision::Block => "BLOCK",
+        }
+    }
+
+    /// Either spelling, case-insensitively (`block`, `BLOCK`, `Step_Up`).
+    pub fn parse_any(text: &str) -> Result<Self, String> {
+        text.to_ascii_lowercase().parse()
+    }
+
+    /// How strict a decision is, so "at least STEP_UP" can be a `max`.
+    pub fn severity(self) -> u8 {
+        match self {
+            Decision::Allow => 0,
+            Decision::StepUp => 1,
+            Decision::Block => 2,
+        }
+    }
 }
 
 wire_name_traits!(Decision, "decision", "allow, step_up or block");
@@ -96,6 +123,24 @@ wire_name_traits!(Decision, "decision", "allow, step_up or block");
 pub struct EvidenceChain {
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// Where a decision came from and what the caller said about the call: the data plane
+/// (`POST /v1/enforce`) fills these in; the admin simulation leaves them empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallContext {
+    pub session_id: Option<String>,
+    /// `observe`, `step_up`, `block` or `progressive`, as the SDK sent it.
+    pub enforcement_mode: Option<String>,
+    /// In `observe` mode: the decision the policy would have taken [C].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shadow_decision: Option<Decision>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub caller_agent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hold_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub enforcement_trace_id: Option<String>,
 }
 
 /// One governance decision as the feed shows it.
@@ -121,6 +166,8 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub decision_fields_backfilled_at: Option<Timestamp>,
     pub evidence_chain: EvidenceChain,
+    #[serde(flatten, default)]
+    pub context: CallContext,
 }
 
 /// An event before it joins the chain (no sequence number or hashes yet).
@@ -141,6 +188,7 @@ pub struct EventDraft {
     pub alert_id: Option<String>,
     pub occurred_at: Timestamp,
     pub visible_at: Timestamp,
+    pub context: CallContext,
 }
 
 /// The hash of an event given its predecessor's. It covers what the decision *was*
@@ -205,6 +253,7 @@ impl EventStore {
                 prev_hash: prev_hash.clone(),
                 hash: String::new(),
             },
+            context: draft.context,
         };
         event.evidence_chain.hash = chain_hash(&prev_hash, &event);
         self.events.push(event);
@@ -301,6 +350,7 @@ pub(crate) mod tests {
             alert_id: None,
             occurred_at: at,
             visible_at: at,
+            context: CallContext::default(),
         }
     }
 

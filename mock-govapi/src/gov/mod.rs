@@ -10,6 +10,7 @@ pub mod backfill;
 pub mod browser;
 pub mod decisions;
 pub mod events;
+pub mod holds;
 pub mod integrations;
 pub mod pam_verify;
 pub mod replay;

@@ -7,6 +7,7 @@ use super::backfill::EvidenceStore;
 use super::browser::BrowserState;
 use super::decisions::Alert;
 use super::events::EventStore;
+use super::holds::HoldBook;
 use super::integrations::IntegrationBook;
 use super::replay::ReplayCache;
 
@@ -15,6 +16,12 @@ use super::replay::ReplayCache;
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct GovState {
     pub approvals: ApprovalBook,
+    /// Hold tokens of STEP_UP answers, each linked to its approval.
+    pub holds: HoldBook,
+    /// Events the SDK posted to `/v1/events/batch`, as received [C].
+    pub sdk_events: Vec<serde_json::Value>,
+    /// Tools agents reported through `T/tool-inventory`, by (agent_id, name) [C].
+    pub tools: std::collections::BTreeMap<String, serde_json::Value>,
     pub events: EventStore,
     pub alerts: Vec<Alert>,
     pub evidence: EvidenceStore,

@@ -12,10 +12,12 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::{Principal, PrincipalKind};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{paginate_for, Page, PageQuery};
 use crate::extract::{parse_json, ApiJson};
 use crate::faults::Fault;
 use crate::gov::approvals::{
-    apply_callback, ApprovalStatus, Callback, CallbackDefects, CallbackOutcome, Resolution,
+    apply_callback, Approval, ApprovalStatus, Callback, CallbackDefects, CallbackOutcome,
+    Resolution,
 };
 use crate::gov::pam_verify::{verify, Checks, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::gov::replay::ReplayKey;
@@ -28,25 +30,66 @@ pub fn router() -> Router<AppState> {
         .route("/pam/callback", post(pam_callback))
 }
 
+/// Terraform's `approvals_data_source.go` sends `status, page, per_page`; the runbook
+/// curls `?limit=50` (read as `per_page` when that is absent).
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     status: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+    limit: Option<String>,
 }
 
+fn positive(name: &str, raw: Option<&str>) -> Result<Option<usize>, ApiError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|text| {
+            text.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_pagination",
+                        format!(
+                            "read query parameter {name}: expected a positive number, got {text:?}"
+                        ),
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// `{"data":[...],"total":N,"page":P,"per_page":S}`, oldest first.
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Approval>>> {
     let status = query
         .status
         .as_deref()
         .filter(|s| !s.is_empty())
         .map(ApprovalStatus::parse)
         .transpose()?;
-    let data = state.tenant(&principal.tenant)?;
-    let rows: Vec<_> = data.gov.approvals.list(status);
-    Ok(Json(json!({ "data": rows })))
+    let paging = PageQuery {
+        page: positive("page", query.page.as_deref())?,
+        per_page: match positive("per_page", query.per_page.as_deref())? {
+            Some(n) => Some(n),
+            None => positive("limit", query.limit.as_deref())?,
+        },
+    };
+    let now = state.now();
+    let rows: Vec<Approval> = {
+        let mut data = state.tenant(&principal.tenant)?;
+        data.gov.approvals.expire_due(now);
+        data.gov
+            .approvals
+            .list(status)
+            .into_iter()
+            .cloned()
+            .collect()
+    };
+    Ok(Json(paginate_for(&state, rows, paging)?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,12 +117,18 @@ async fn resolve(
 ) -> ApiResult<Json<Value>> {
     let resolution = Resolution::parse(&body.decision)?;
     let now = state.now();
+    let resolved_by = resolver(&principal);
     let mut data = state.tenant(&principal.tenant)?;
-    let approval =
-        data.gov
-            .approvals
-            .resolve(&approval_id, resolution, &resolver(&principal), now)?;
-    Ok(Json(serde_json::to_value(approval).unwrap_or(Value::Null)))
+    let approval = data
+        .gov
+        .approvals
+        .resolve(&approval_id, resolution, &resolved_by, now)?;
+    // Terraform's `approval_decision_resource.go` reads `decision` and `resolved_by`;
+    // the decision is echoed as sent, so its state matches its configuration.
+    let mut answer = serde_json::to_value(approval).unwrap_or(Value::Null);
+    answer["decision"] = body.decision.into();
+    answer["resolved_by"] = resolved_by.into();
+    Ok(Json(answer))
 }
 
 /// The tenant's PAM callback secret and provider, if PAM is enabled and has a secret.

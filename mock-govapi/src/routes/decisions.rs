@@ -55,10 +55,7 @@ pub async fn simulate(
         });
         requests.push(checked.map_err(|err| located(err.into(), indexed, index))?);
     }
-    let defects = DecisionDefects {
-        skip_approvals: state.fault(Fault::StepUpCreatesNoApproval),
-        skip_alerts: state.fault(Fault::AlertsNotRaised),
-    };
+    let defects = decision_defects(state, false);
     let mut outcomes = Vec::with_capacity(requests.len());
     let mut events: Vec<Event> = Vec::with_capacity(requests.len());
     {
@@ -74,6 +71,24 @@ pub async fn simulate(
             events.push(event);
         }
     }
+    deliver_decisions(state, tenant, events);
+    Ok(outcomes)
+}
+
+/// The decision path's defects from the active faults. `enforce` is true on the data
+/// plane, where `step-up-opens-no-approval` and `enforce-ignores-shadow-policy` apply.
+pub fn decision_defects(state: &AppState, enforce: bool) -> DecisionDefects {
+    DecisionDefects {
+        skip_approvals: state.fault(Fault::StepUpCreatesNoApproval)
+            || (enforce && state.fault(Fault::StepUpOpensNoApproval)),
+        skip_alerts: state.fault(Fault::AlertsNotRaised),
+        ignore_shadow_policy: enforce && state.fault(Fault::EnforceIgnoresShadowPolicy),
+    }
+}
+
+/// Hands each new decision event to the tenant's webhook without waiting: a slow or
+/// failing SIEM must never fail or delay the decision.
+pub fn deliver_decisions(state: &AppState, tenant: &str, events: Vec<Event>) {
     for event in events {
         let state = state.clone();
         let tenant = tenant.to_owned();
@@ -87,7 +102,6 @@ pub async fn simulate(
             let _ = deliver_webhook(&state, &tenant, DECISION_EVENT_TYPE, payload).await;
         });
     }
-    Ok(outcomes)
 }
 
 /// Prefixes `decisions[i]: ` when the caller sent a list.

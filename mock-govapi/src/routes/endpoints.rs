@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/endpoints/stats", get(stats))
         .route("/endpoints/{endpoint_id}", get(get_one))
         .route("/endpoints/{endpoint_id}/checkin", post(checkin))
+        .route("/endpoints/{endpoint_id}/quarantine", post(quarantine))
 }
 
 /// Registration body; fields the mock does not know are kept in `extra`.
@@ -361,13 +362,22 @@ async fn get_one(
 ) -> ApiResult<Json<Value>> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
-    principal.require_covers("endpoint", &path.endpoint_id, &data)?;
-    let row = data
-        .endpoints
-        .get_mut(&path.endpoint_id)
-        .ok_or_else(|| not_found(&path.endpoint_id))?;
-    apply_due_checkins_of(row, now);
+    let row = own_row(&principal, &mut data, &path.endpoint_id, now)?;
     Ok(Json(row_json(&state, row, now)))
+}
+
+/// The caller's endpoint `id` with its due check-ins applied; 403 outside the key's
+/// scope, 404 when unknown.
+fn own_row<'a>(
+    principal: &Principal,
+    data: &'a mut TenantState,
+    id: &str,
+    now: Timestamp,
+) -> Result<&'a mut Endpoint, ApiError> {
+    principal.require_covers("endpoint", id, data)?;
+    let row = data.endpoints.get_mut(id).ok_or_else(|| not_found(id))?;
+    apply_due_checkins_of(row, now);
+    Ok(row)
 }
 
 async fn checkin(
@@ -398,6 +408,22 @@ async fn checkin(
         "endpoint_id": path.endpoint_id,
         "received_at": now,
     })))
+}
+
+/// `POST /endpoints/{id}/quarantine` (Terraform `client.go:QuarantineEndpoint`, no
+/// body): the endpoint row with `status: "quarantined"`. Registering the id again
+/// upserts it back with the status the body gives.
+async fn quarantine(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(path): Path<EndpointPath>,
+) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let mut data = state.tenant(&principal.tenant)?;
+    let row = own_row(&principal, &mut data, &path.endpoint_id, now)?;
+    row.status = "quarantined".into();
+    row.updated_at = now;
+    Ok(Json(row_json(&state, row, now)))
 }
 
 /// `GET /endpoints/stats`.

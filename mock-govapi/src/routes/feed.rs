@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::OptionalJson;
-use crate::extract::{paginate_for, Page, PageQuery};
+use crate::extract::{paginate_for, OptionalJson, PageQuery};
 use crate::faults::Fault;
 use crate::gov::backfill::{backfill_decision_fields, backfill_evidence, bounded, BackfillKnobs};
 use crate::gov::events::{Decision, Event, DECISION_EVENT_TYPE};
@@ -44,6 +43,12 @@ pub fn governance_router() -> Router<AppState> {
 struct FeedQuery {
     decision: Option<String>,
     tool_name: Option<String>,
+    agent_id: Option<String>,
+    caller_agent_id: Option<String>,
+    reason_code: Option<String>,
+    search: Option<String>,
+    sort_by: Option<String>,
+    sort_dir: Option<String>,
     from: Option<String>,
     to: Option<String>,
     page: Option<String>,
@@ -70,18 +75,50 @@ fn page_number(name: &str, raw: Option<&str>) -> Result<Option<usize>, GovError>
         .transpose()
 }
 
-/// Newest first, filtered; a window `from..=to` on `occurred_at`.
+/// Columns the feed sorts by (`sort_by`); Terraform's `governance_feed_data_source.go`
+/// sends the user's choice and reads it back, so it is echoed [C: the column list].
+const SORT_COLUMNS: &[&str] = &[
+    "occurred_at",
+    "seq",
+    "agent_id",
+    "tool_name",
+    "decision",
+    "risk_tier",
+];
+
+fn sort_key(event: &Event, column: &str) -> (String, i128, u64) {
+    let (text, number) = match column {
+        "agent_id" => (event.agent_id.clone(), 0),
+        "tool_name" => (event.tool_name.clone(), 0),
+        "decision" => (event.decision.wire().to_owned(), 0),
+        "risk_tier" => (String::new(), event.risk_tier as i128),
+        "occurred_at" => (String::new(), event.occurred_at.0.unix_timestamp_nanos()),
+        _ => (String::new(), 0),
+    };
+    // `seq` breaks ties, so equal keys keep recording order.
+    (text, number, event.seq)
+}
+
+/// An exact-match filter: absent or empty means "any".
+fn matches(filter: Option<&str>, value: Option<&str>) -> bool {
+    filter.is_none_or(|f| f.is_empty() || value == Some(f))
+}
+
+/// Newest first unless `sort_by`/`sort_dir` say otherwise, filtered (Terraform's feed
+/// data source: `agent_id, caller_agent_id, tool_name, decision, reason_code, search,
+/// from, to`); a window `from..=to` on `occurred_at`; `search` is a case-insensitive
+/// substring of agent, tool, reason code, event, session or user id [C].
 async fn feed(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<FeedQuery>,
-) -> ApiResult<Json<Page<Event>>> {
+) -> ApiResult<Json<Value>> {
     let decision = query
         .decision
         .as_deref()
         .filter(|s| !s.is_empty())
         .map(|text| {
-            text.parse::<Decision>().map_err(|e| {
+            Decision::parse_any(text).map_err(|e| {
                 ApiError::bad_request(
                     "invalid_parameter",
                     format!("read query parameter decision: {e}"),
@@ -89,6 +126,37 @@ async fn feed(
             })
         })
         .transpose()?;
+    let sort_by = query
+        .sort_by
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "occurred_at".to_owned());
+    if !SORT_COLUMNS.contains(&sort_by.as_str()) {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!(
+                "read query parameter sort_by: unknown column {sort_by:?} (expected one of {})",
+                SORT_COLUMNS.join(", ")
+            ),
+        ));
+    }
+    let sort_dir = query
+        .sort_dir
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("desc")
+        .to_ascii_lowercase();
+    if !matches!(sort_dir.as_str(), "asc" | "desc") {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("read query parameter sort_dir: expected asc or desc, got {sort_dir:?}"),
+        ));
+    }
+    let search = query
+        .search
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase);
     let from = time_bound("from", query.from.as_deref())?;
     let to = time_bound("to", query.to.as_deref())?;
     let paging = PageQuery {
@@ -96,27 +164,52 @@ async fn feed(
         per_page: page_number("per_page", query.per_page.as_deref())?,
     };
     let drop_decisions = state.fault(Fault::FeedDropsDecisions);
-    let rows: Vec<Event> = {
+    let mut rows: Vec<Event> = {
         let data = state.tenant(&principal.tenant)?;
         data.gov
             .events
             .as_slice()
             .iter()
-            .rev()
             .filter(|e| !(drop_decisions && e.event_type == DECISION_EVENT_TYPE))
             .filter(|e| decision.is_none_or(|d| e.decision == d))
+            .filter(|e| matches(query.tool_name.as_deref(), Some(&e.tool_name)))
+            .filter(|e| matches(query.agent_id.as_deref(), Some(&e.agent_id)))
             .filter(|e| {
-                query
-                    .tool_name
-                    .as_deref()
-                    .is_none_or(|t| t.is_empty() || e.tool_name == t)
+                matches(
+                    query.caller_agent_id.as_deref(),
+                    e.context.caller_agent_id.as_deref(),
+                )
+            })
+            .filter(|e| matches(query.reason_code.as_deref(), e.reason_code.as_deref()))
+            .filter(|e| {
+                search.as_deref().is_none_or(|needle| {
+                    [
+                        Some(e.agent_id.as_str()),
+                        Some(e.tool_name.as_str()),
+                        Some(e.event_id.as_str()),
+                        e.reason_code.as_deref(),
+                        e.context.session_id.as_deref(),
+                        e.user_id.as_deref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|field| field.to_lowercase().contains(needle))
+                })
             })
             .filter(|e| from.is_none_or(|from| e.occurred_at >= from))
             .filter(|e| to.is_none_or(|to| e.occurred_at <= to))
             .cloned()
             .collect()
     };
-    Ok(Json(paginate_for(&state, rows, paging)?))
+    rows.sort_by_cached_key(|e| sort_key(e, &sort_by));
+    if sort_dir == "desc" {
+        rows.reverse();
+    }
+    let page = paginate_for(&state, rows, paging)?;
+    let mut body = serde_json::to_value(page).unwrap_or(Value::Null);
+    body["sort_by"] = sort_by.into();
+    body["sort_dir"] = sort_dir.into();
+    Ok(Json(body))
 }
 
 async fn alerts(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {

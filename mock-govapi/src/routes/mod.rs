@@ -15,6 +15,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod approvals;
 pub mod browser;
+pub mod dataplane;
 pub mod decisions;
 pub mod endpoints;
 pub mod feed;
@@ -22,6 +23,7 @@ pub mod integrations;
 pub mod mdm;
 pub mod settings;
 pub mod sink;
+pub mod tools;
 
 /// The status of an upsert: 201 when it created the record, 200 when it replaced one.
 pub(crate) fn created_or_updated(created: bool) -> axum::http::StatusCode {
@@ -66,7 +68,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(approvals::router())
         .merge(feed::thoth_router())
-        .merge(browser::router());
+        .merge(browser::router())
+        .merge(tools::router());
     // Other route groups are merged here too: add `.merge(<module>::router())`.
 
     let governance: Router<AppState> = Router::new()
@@ -87,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tenant_api)
         .merge(admin::router())
         .merge(decisions::router())
+        .merge(dataplane::router())
         .merge(sink::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
