@@ -15,6 +15,7 @@ pub mod load;
 pub mod outcome;
 pub mod redact;
 pub mod report;
+pub mod retry;
 pub mod runner;
 pub mod safety;
 pub mod schema;

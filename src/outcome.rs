@@ -67,6 +67,9 @@ pub struct Exchange {
     /// Transport-level error, if the exchange did not complete.
     pub transport_error: Option<String>,
     pub duration_ms: u64,
+    /// What the harness did about this exchange, e.g. that it retried after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

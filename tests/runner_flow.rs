@@ -120,7 +120,8 @@ async fn fail_fast_filters_and_progress_callback() {
         reqs.iter()
             .filter(|r| r.url.path() == "/acme/thoth/bad")
             .count(),
-        1
+        4,
+        "b_bad ran once (its GET answered 500 on all 4 attempts of the retry policy)"
     );
 }
 

@@ -34,6 +34,7 @@ fn exchange(x: &Exchange, r: &Redactor) -> Exchange {
         response_body,
         transport_error,
         duration_ms,
+        note,
     } = x;
     Exchange {
         request_line: r.redact(request_line),
@@ -44,6 +45,7 @@ fn exchange(x: &Exchange, r: &Redactor) -> Exchange {
         response_body: opt(response_body, r),
         transport_error: opt(transport_error, r),
         duration_ms: *duration_ms,
+        note: opt(note, r),
     }
 }
 
@@ -184,6 +186,7 @@ mod tests {
             response_body: Some(s.clone()),
             transport_error: Some(s.clone()),
             duration_ms: 1,
+            note: Some(s.clone()),
         };
         let case = CaseResult {
             phase: s.clone(),

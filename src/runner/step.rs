@@ -298,15 +298,17 @@ impl StepExec<'_> {
         }
     }
 
+    /// Sends through the client's retry policy when the request is idempotent and the
+    /// step does not repeat itself already (`retry:` or `eventually:` own the
+    /// repetition of their step, so the client sends those once).
     pub(super) async fn send(&self, req: &HttpRequest) -> Attempt {
-        let (exchange, result) = self.env.client.send(req).await;
+        let repeats_itself = self.step.retry.is_some() || self.step.eventually.is_some();
+        let idempotent = !repeats_itself && crate::retry::idempotent(&req.method, &req.url);
+        let (exchanges, result) = self.env.client.send_retrying(req, idempotent).await;
         let result = result
             .map(|r| Observed::new(i64::from(r.status), r.headers.clone(), r.text()))
             .map_err(|e| Failure::error(e.to_string()));
-        Attempt {
-            exchanges: vec![exchange],
-            result,
-        }
+        Attempt { exchanges, result }
     }
 
     fn prepare_request(

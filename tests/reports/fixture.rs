@@ -93,6 +93,7 @@ pub fn exchange(line: &str, status: Option<i64>, body: Option<&str>) -> Exchange
         response_body: body.map(Into::into),
         transport_error: None,
         duration_ms: 7,
+        note: None,
     }
 }
 

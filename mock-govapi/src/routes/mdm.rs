@@ -54,16 +54,28 @@ pub fn job_status(
     }
 }
 
+/// A sync job as GET shows it. The fields are the ones the vendor's Terraform provider
+/// reads (`mdm_sync_job_data_source.go`, `mdm_sync_resource.go:flattenMDMSync`):
+/// `started_at` once running, `completed_at` once done, `updated_at` at the latest
+/// transition, and `unassigned_count` (endpoints synced into no fleet; the mock's
+/// synced endpoints always land unassigned-free, so 0 [C]). `finished_at` is the
+/// mock's older name for `completed_at`, kept for clients that read it.
 fn job_json(state: &AppState, job: &SyncJob, now: Timestamp) -> Value {
     let (status, finished_at) = job_status(state, job, now);
     let done = finished_at.is_some();
+    let started_at =
+        (status != "queued").then(|| job.created_at.plus(state.config().sync_job_duration / 4));
     json!({
         "job_id": job.job_id,
         "provider": job.provider,
         "status": status,
         "synced_endpoints": match (&job.outcome, done) { (Ok(n), true) => *n, _ => 0 },
+        "unassigned_count": 0,
         "error": match (&job.outcome, done) { (Err(e), true) => e.as_str(), _ => "" },
         "created_at": job.created_at,
+        "started_at": started_at,
+        "completed_at": finished_at,
+        "updated_at": finished_at.or(started_at).unwrap_or(job.created_at),
         "finished_at": finished_at,
     })
 }
@@ -101,6 +113,8 @@ fn refresh_providers(state: &AppState, data: &mut TenantState, now: Timestamp) {
 /// The row as GET shows it: every secret-named field hidden, in the config and at the
 /// top level (`api_key`, `credential`), by the same rule as every other record kind.
 fn row_json(row: &MdmProvider) -> Value {
+    // `extra` is flattened into the row, so the one rule covers the operator's
+    // top-level fields too.
     let value = serde_json::to_value(row).unwrap_or(Value::Null);
     crate::gov::redact_secrets(&value)
 }
@@ -124,6 +138,9 @@ struct UpsertBody {
     enabled: Option<bool>,
     #[serde(default)]
     config: Map<String, Value>,
+    /// Everything else at the top level (the operator's `endpoint_url`, `api_key`).
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 async fn upsert(
@@ -160,17 +177,33 @@ async fn upsert(
             synced_endpoints: 0,
             created_at: now,
             updated_at: now,
+            extra: Map::new(),
         });
+    let policy = state.config().secret_readback;
     let mut config = Value::Object(body.config);
-    crate::secrets::keep_for(
-        &mut config,
-        &Value::Object(row.config.clone()),
-        state.config().secret_readback,
-    );
+    crate::secrets::keep_for(&mut config, &Value::Object(row.config.clone()), policy);
     row.config = match config {
         Value::Object(m) => m,
         _ => Map::new(),
     };
+    // Server-owned row fields are not the client's to set.
+    const OWNED: [&str; 8] = [
+        "status",
+        "last_sync_at",
+        "last_sync_status",
+        "last_sync_job_id",
+        "last_error",
+        "synced_endpoints",
+        "created_at",
+        "updated_at",
+    ];
+    let mut extra = body.extra;
+    extra.retain(|key, _| !OWNED.contains(&key.as_str()));
+    let mut extra = Value::Object(extra);
+    crate::secrets::keep_for(&mut extra, &Value::Object(row.extra.clone()), policy);
+    if let Value::Object(extra) = extra {
+        row.extra.extend(extra);
+    }
     if let Some(name) = body.name.filter(|n| !n.is_empty()) {
         row.name = name;
     }
@@ -297,10 +330,15 @@ mod tests {
             synced_endpoints: 0,
             created_at: now,
             updated_at: now,
+            // The operator's top-level fields are hidden by the same rule.
+            extra: serde_json::from_value(
+                json!({"endpoint_url": "https://kandji", "api_key": "top"}),
+            )
+            .unwrap(),
         };
         let shown = row_json(&row);
         let text = shown.to_string();
-        for secret in ["\"s3\"", "\"k\"", "\"c\"", "\"t\""] {
+        for secret in ["\"s3\"", "\"k\"", "\"c\"", "\"t\"", "\"top\""] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert_eq!(shown["config"]["client_id"], "id");
