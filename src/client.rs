@@ -2,14 +2,19 @@
 //!
 //! Deliberately strict, because it speaks to a tenant with admin credentials: redirects
 //! are never followed (a 3xx is a response like any other, and a credential never reaches
-//! a host the user did not name), nothing is retried behind the runner's back, each
-//! request has a timeout, and a response body larger than the cap is an error instead of
-//! an unbounded allocation.
+//! a host the user did not name), each request has a timeout, and a response body larger
+//! than the cap is an error instead of an unbounded allocation.
+//!
+//! [`HttpClient::send`] sends once. [`HttpClient::send_retrying`] resends an idempotent
+//! request after a transient answer, with the vendor clients' policy ([`crate::retry`]),
+//! and notes every retry on the exchange, so the transcript says it happened; a request
+//! marked not idempotent is sent once whatever comes back.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::outcome::Exchange;
+use crate::retry::{Next, RetryPolicy};
 
 /// Largest response body the harness reads by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -21,6 +26,8 @@ pub struct ClientOptions {
     pub max_body_bytes: usize,
     /// Extra root certificate (PEM) for a live tenant behind a private CA.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// How [`HttpClient::send_retrying`] retries idempotent requests.
+    pub retry: RetryPolicy,
 }
 
 impl Default for ClientOptions {
@@ -29,6 +36,7 @@ impl Default for ClientOptions {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             ca_cert: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -62,6 +70,19 @@ pub enum TransportError {
     Invalid(String),
     #[error("send request: {0}")]
     Other(String),
+}
+
+impl TransportError {
+    /// Worth a retry of an idempotent request: the connection failed or broke. A
+    /// timeout is not retried [C]: the vendor clients would, but a target that is
+    /// slow enough to time out once is likely to again, and each try costs a full
+    /// request timeout of the run's budget.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Connect(..) | TransportError::Body(_) | TransportError::Other(_)
+        )
+    }
 }
 
 /// A fully prepared request: templating and signing are done, these are the bytes sent.
@@ -142,7 +163,7 @@ impl HttpClient {
             request_body: req
                 .body
                 .as_ref()
-                .map(|b| String::from_utf8_lossy(b).into_owned()),
+                .map(|b| crate::redact::stored_body(&String::from_utf8_lossy(b))),
             ..Exchange::default()
         };
         let result = self.send_inner(req, &mut exchange).await;
@@ -151,11 +172,57 @@ impl HttpClient {
             Ok(resp) => {
                 exchange.status = Some(i64::from(resp.status));
                 exchange.response_headers = resp.headers.clone();
-                exchange.response_body = Some(resp.text());
+                exchange.response_body = Some(crate::redact::stored_body(&resp.text()));
             }
             Err(e) => exchange.transport_error = Some(e.to_string()),
         }
         (exchange, result)
+    }
+
+    /// Sends the request, and when `idempotent` sends it again after a transient answer
+    /// (429, 500, 502, 503, 504) or a connection failure, as the client's
+    /// [`RetryPolicy`] says. Returns every exchange, in order; each one that led to a
+    /// retry, or ended the retries early, carries a note saying so.
+    pub async fn send_retrying(
+        &self,
+        req: &HttpRequest,
+        idempotent: bool,
+    ) -> (Vec<Exchange>, Result<HttpResponse, TransportError>) {
+        let policy = if idempotent {
+            self.opts.retry
+        } else {
+            RetryPolicy::never()
+        };
+        let mut exchanges = Vec::new();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut exchange, result) = self.send(req).await;
+            let (status, retry_after) = match &result {
+                Ok(resp) => (Some(resp.status), resp.header("retry-after")),
+                Err(e) if e.is_transient() => (None, None),
+                Err(_) => {
+                    exchanges.push(exchange);
+                    return (exchanges, result);
+                }
+            };
+            match policy.next(attempt, status, retry_after, std::time::SystemTime::now()) {
+                Next::Stop => {
+                    exchanges.push(exchange);
+                    return (exchanges, result);
+                }
+                Next::GiveUp { why } => {
+                    exchange.note = Some(why);
+                    exchanges.push(exchange);
+                    return (exchanges, result);
+                }
+                Next::RetryIn { wait, why } => {
+                    exchange.note = Some(why);
+                    exchanges.push(exchange);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
     }
 
     /// Fills `exchange` with the status and headers as soon as they arrive, so an

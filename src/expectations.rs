@@ -155,7 +155,7 @@ fn diag(
     }
 }
 
-fn parse_date(text: &str) -> Option<Date> {
+pub fn parse_date(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text.trim(), format).ok()
 }

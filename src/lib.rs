@@ -4,6 +4,7 @@
 //! a coverage matrix and machine-readable results. The binary is a thin CLI over it.
 
 pub mod bench;
+pub mod bundle;
 pub mod catalogue;
 pub mod ci;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod outcome;
 pub mod preflight;
 pub mod redact;
 pub mod report;
+pub mod retry;
 pub mod runner;
 pub mod safety;
 pub mod schema;

@@ -103,6 +103,9 @@ pub struct Exchange {
     /// Transport-level error, if the exchange did not complete.
     pub transport_error: Option<String>,
     pub duration_ms: u64,
+    /// What the harness did about this exchange, e.g. that it retried after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -216,6 +219,9 @@ pub struct TargetInfo {
     pub mock_faults: Vec<String>,
     /// Surfaces available on this target (`api`, and `thothctl` when found).
     pub surfaces: Vec<Surface>,
+    /// Which thothctl ran the thothctl cases: path, `--version`, stand-in or real.
+    #[serde(default)]
+    pub thothctl: Option<crate::thothctl::ThothctlInfo>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

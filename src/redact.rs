@@ -10,7 +10,15 @@
 //!   encoding and everything-but-alphanumerics encoding, each with upper- and lower-case
 //!   hex digits;
 //! - JSON string escaping (a secret holding `"` or `\` appears escaped inside JSON
-//!   bodies and in `results.json`) and XML escaping (as it appears in `junit.xml`).
+//!   bodies and in `results.json`) and XML escaping (as it appears in `junit.xml`);
+//! - hexadecimal;
+//! - the payload and the signature of a JWT, each on its own;
+//! - the first half of a long secret (at least [`PREFIX_MIN_CHARS`] characters), which
+//!   is what survives of it in a message cut for display;
+//! - each of these in any ASCII case (an upper-cased echo, upper-case hex);
+//! - each of these behind JSON escapes a target may use without changing the value
+//!   (`\uXXXX` as Python writes non-ASCII, `\/` as PHP writes `/`), nested up to three
+//!   levels deep (a JSON body inside `results.json`), or wrapped across lines.
 //!
 //! Out of scope: a secret that only appears inside a larger encoded blob (for example
 //! base64 of `user:secret` in a Basic auth header). The transcript masks the credential
@@ -20,14 +28,15 @@
 //! substring that happens to equal a short "secret" would garble the reports while
 //! giving no protection worth the name. The caller learns why through [`SecretRejected`].
 //!
-//! All forms of all secrets live in one Aho-Corasick automaton searched leftmost-longest,
-//! so a transcript of several MB is redacted in one linear pass, and where two secrets
-//! overlap the longer match wins, which removes the longer secret whole.
+//! The forms live in a few Aho-Corasick automata (see `Part`) searched leftmost-longest,
+//! so a transcript of several MB is redacted in a few linear passes; where matches
+//! overlap, their union is replaced. The final scan ([`scan_for_secrets`]) uses the
+//! same matcher, so it finds every form redaction removes.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, Weak};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use base64::Engine as _;
@@ -72,6 +81,12 @@ pub fn mask_credential_header(name: &str, value: &str) -> Option<String> {
 
 /// Secrets shorter than this many characters are refused.
 pub const MIN_SECRET_CHARS: usize = 6;
+
+/// Secrets of at least this many characters are also found by their first half.
+pub const PREFIX_FROM_CHARS: usize = 16;
+/// The shortest prefix that counts as a secret: long enough that an unrelated value
+/// sharing a vendor's key prefix (`thoth_org_`, say) is not taken for it.
+pub const PREFIX_MIN_CHARS: usize = 12;
 
 /// A replacement can, in contrived cases, splice a new occurrence of a secret out of
 /// the marker and its neighbours (a secret ending in `D]`, say). Redaction repeats until
@@ -143,6 +158,15 @@ pub enum SecretForm {
     PercentAll,
     JsonEscaped,
     XmlEscaped,
+    /// The bytes as hexadecimal digits.
+    Hex,
+    /// The first half (at least [`PREFIX_MIN_CHARS`] characters) of a long secret: what
+    /// is left of it when a message is cut.
+    Prefix,
+    /// The payload or the signature of a JWT, echoed on its own.
+    JwtPart,
+    /// Found only once JSON escapes were decoded or wrapped lines joined.
+    Escaped,
 }
 
 impl SecretForm {
@@ -159,6 +183,10 @@ impl SecretForm {
             SecretForm::PercentAll => "percent-all",
             SecretForm::JsonEscaped => "json-escaped",
             SecretForm::XmlEscaped => "xml-escaped",
+            SecretForm::Hex => "hex",
+            SecretForm::Prefix => "prefix",
+            SecretForm::JwtPart => "jwt-part",
+            SecretForm::Escaped => "escaped-or-wrapped",
         }
     }
 }
@@ -200,12 +228,9 @@ pub fn secret_forms(secret: &str) -> Vec<(SecretForm, String)> {
             percent_encoding::utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
         ),
     ];
-    for (form, upper) in percent {
-        // Decoders accept either case of hex digit, and some encoders emit lower case.
-        let lower = lower_hex_escapes(&upper);
-        forms.push((form, upper));
-        forms.push((form, lower));
-    }
+    // Decoders accept either case of hex digit; matching ignores ASCII case, which
+    // covers lower-case escapes (and upper-cased echoes of every form).
+    forms.extend(percent);
     if let Ok(quoted) = serde_json::to_string(secret) {
         forms.push((
             SecretForm::JsonEscaped,
@@ -213,24 +238,68 @@ pub fn secret_forms(secret: &str) -> Vec<(SecretForm, String)> {
         ));
     }
     forms.push((SecretForm::XmlEscaped, xml_escape(secret)));
+    forms.push((SecretForm::Hex, hex::encode(b)));
+    // Matching folds ASCII case only; a target upper-casing `é` too writes `É`.
+    if !secret.is_ascii() {
+        forms.push((SecretForm::Plain, secret.to_uppercase()));
+        forms.push((SecretForm::Plain, secret.to_lowercase()));
+    }
+    // A secret that itself spans lines is found in the joined view as well.
+    if let Some(joined) = normalise_breaks(secret) {
+        forms.push((SecretForm::Plain, joined));
+    }
+    let chars = secret.chars().count();
+    if chars >= PREFIX_FROM_CHARS {
+        let keep = PREFIX_MIN_CHARS.max(chars.div_ceil(2));
+        forms.push((SecretForm::Prefix, secret.chars().take(keep).collect()));
+    }
+    for part in jwt_parts(secret) {
+        forms.push((SecretForm::JwtPart, part.to_owned()));
+    }
 
     let mut seen = HashSet::new();
     forms.retain(|(_, s)| seen.insert(s.clone()));
     forms
 }
 
-fn lower_hex_escapes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '%' {
-            for h in chars.by_ref().take(2) {
-                out.push(h.to_ascii_lowercase());
+/// A secret containing line breaks, as the joined view of [`normalise`] shows it.
+fn normalise_breaks(secret: &str) -> Option<String> {
+    if !secret.contains(['\n', '\r']) {
+        return None;
+    }
+    let mut out = String::new();
+    let mut line_start = false;
+    for c in secret.chars() {
+        match c {
+            '\n' | '\r' => line_start = true,
+            ' ' | '\t' if line_start => {}
+            c => {
+                line_start = false;
+                out.push(c);
             }
         }
     }
-    out
+    Some(out)
+}
+
+/// The payload and signature of a JWT (`header.payload.signature`, base64url, the
+/// header a JSON object so starting `eyJ`), each when long enough to be a secret. The
+/// header is left out: every token of an issuer shares it.
+fn jwt_parts(secret: &str) -> Vec<&str> {
+    let parts: Vec<&str> = secret.trim().split('.').collect();
+    let b64url = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if parts.len() != 3 || !parts[0].starts_with("eyJ") || !parts.iter().all(|p| b64url(p)) {
+        return Vec::new();
+    }
+    parts[1..]
+        .iter()
+        .copied()
+        .filter(|p| p.len() >= PREFIX_MIN_CHARS)
+        .collect()
 }
 
 fn xml_escape(s: &str) -> String {
@@ -241,19 +310,329 @@ fn xml_escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
+/// One Aho-Corasick automaton over every form of the secrets `first..first + count`.
+///
+/// The registry keeps a short stack of these, sized like the digits of a binary counter:
+/// a new secret gets a part of its own, and two neighbouring parts merge when the older
+/// holds no more secrets than the newer. Each secret is therefore rebuilt into a bigger
+/// automaton O(log n) times, instead of every automaton being rebuilt from scratch on
+/// every `add_secret` (which made registration quadratic in a run's captured secrets),
+/// and a search visits at most log2(n) + 1 automata.
+struct Part {
+    first: usize,
+    count: usize,
+    /// The pattern texts, kept to rebuild this part into a merged one.
+    texts: Vec<String>,
+    /// Pattern id -> (index into `secrets`, form).
+    patterns: Vec<(usize, SecretForm)>,
+    automaton: AhoCorasick,
+}
+
+impl Part {
+    fn build(
+        first: usize,
+        count: usize,
+        texts: Vec<String>,
+        patterns: Vec<(usize, SecretForm)>,
+    ) -> Result<Part, SecretRejected> {
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            // Upper-cased echoes and hex in either case are the same secret.
+            .ascii_case_insensitive(true)
+            .build(&texts)
+            .map_err(|e| SecretRejected::Unindexable(e.to_string()))?;
+        Ok(Part {
+            first,
+            count,
+            texts,
+            patterns,
+            automaton,
+        })
+    }
+
+    fn of(first: usize, secrets: &[String]) -> Result<Part, SecretRejected> {
+        let mut texts = Vec::new();
+        let mut patterns = Vec::new();
+        for (i, secret) in secrets.iter().enumerate() {
+            for (form, text) in secret_forms(secret) {
+                patterns.push((first + i, form));
+                texts.push(text);
+            }
+        }
+        Part::build(first, secrets.len(), texts, patterns)
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     secrets: Vec<String>,
-    /// Pattern id of the automaton -> (index into `secrets`, form).
-    patterns: Vec<(usize, SecretForm)>,
-    automaton: Option<AhoCorasick>,
+    parts: Vec<Part>,
+}
+
+/// A match of some form of a secret in a text, as a byte range of that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hit {
+    start: usize,
+    end: usize,
+    secret: usize,
+    form: SecretForm,
+}
+
+impl Inner {
+    /// Registers `new` (not yet known) secrets; nothing changes on failure.
+    fn extend(&mut self, new: Vec<String>) -> Result<(), SecretRejected> {
+        let first = self.secrets.len();
+        let mut part = Part::of(first, &new)?;
+        let mut keep = self.parts.len();
+        while keep > 0 && self.parts[keep - 1].count <= part.count + self.merging(keep) {
+            keep -= 1;
+        }
+        if keep < self.parts.len() {
+            let mut texts = Vec::new();
+            let mut patterns = Vec::new();
+            for p in &self.parts[keep..] {
+                texts.extend(p.texts.iter().cloned());
+                patterns.extend(p.patterns.iter().copied());
+            }
+            texts.append(&mut part.texts);
+            patterns.append(&mut part.patterns);
+            let from = self.parts[keep].first;
+            part = Part::build(from, first + new.len() - from, texts, patterns)?;
+        }
+        self.parts.truncate(keep);
+        self.parts.push(part);
+        self.secrets.extend(new);
+        Ok(())
+    }
+
+    /// Secrets in the parts from `from` on (those already chosen to merge).
+    fn merging(&self, from: usize) -> usize {
+        self.parts[from..].iter().map(|p| p.count).sum()
+    }
+
+    /// Matches of every automaton in `hay` itself, leftmost-longest per automaton. A
+    /// match of a [`SecretForm::Prefix`] is extended over as much of the rest of its
+    /// secret as follows, so a cut secret is removed up to the cut.
+    fn raw_hits(&self, hay: &[u8], out: &mut Vec<Hit>) {
+        for part in &self.parts {
+            for m in part.automaton.find_iter(hay) {
+                let (secret, form) = part.patterns[m.pattern().as_usize()];
+                let mut end = m.end();
+                if form == SecretForm::Prefix {
+                    let rest = &self.secrets[secret].as_bytes()[m.len()..];
+                    end += hay[end..]
+                        .iter()
+                        .zip(rest)
+                        .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+                        .count();
+                }
+                out.push(Hit {
+                    start: m.start(),
+                    end,
+                    secret,
+                    form,
+                });
+            }
+        }
+    }
+
+    /// Every match in `hay` and in its normalised views (JSON escapes decoded, lines
+    /// joined; see [`normalise`]), as byte ranges of `hay`, sorted and without repeats.
+    fn hits(&self, hay: &[u8]) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        if self.parts.is_empty() {
+            return hits;
+        }
+        self.raw_hits(hay, &mut hits);
+        let raw = hits.len();
+        // Escapes nest (a JSON body inside `results.json` is escaped twice), so the
+        // views are normalised again, mapping each byte back to `hay` as they go.
+        let mut level: Option<View> = None;
+        for _ in 0..MAX_UNESCAPE_DEPTH {
+            let text = level.as_ref().map_or(hay, |(t, _)| t.as_slice());
+            let Some((next, spans)) = normalise(text) else {
+                break;
+            };
+            let spans = match &level {
+                None => spans,
+                Some((_, outer)) => spans
+                    .iter()
+                    .map(|&(s, e)| (outer[s].0, outer[e - 1].1))
+                    .collect(),
+            };
+            let mut found = Vec::new();
+            self.raw_hits(&next, &mut found);
+            for h in found {
+                let (start, end) = (spans[h.start].0, spans[h.end - 1].1);
+                let seen = hits[..raw]
+                    .iter()
+                    .any(|r| r.secret == h.secret && r.start <= start && end <= r.end);
+                if !seen {
+                    hits.push(Hit {
+                        start,
+                        end,
+                        secret: h.secret,
+                        form: SecretForm::Escaped,
+                    });
+                }
+            }
+            level = Some((next, spans));
+        }
+        hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end), h.secret));
+        hits.dedup_by(|b, a| a.start == b.start && a.end == b.end && a.secret == b.secret);
+        hits
+    }
+}
+
+/// A normalised view of a text, and for each of its bytes the byte range of the text
+/// it came from.
+type View = (Vec<u8>, Vec<(usize, usize)>);
+
+/// How many levels of escaping the redactor and the scan look through.
+const MAX_UNESCAPE_DEPTH: usize = 3;
+
+/// A view of `text` in which the ways a target may re-encode a string without changing
+/// its value are undone: JSON escapes are decoded (`\uXXXX` with surrogate pairs, `\/`
+/// as PHP writes it, `\"`, `\\`, `\t`, `\b`, `\f`), and line breaks (raw or escaped)
+/// are dropped together with the indentation that follows them, which joins a value
+/// wrapped across lines. Each byte of the view comes with the byte range of `text` it
+/// came from. None when there is nothing to undo.
+fn normalise(text: &[u8]) -> Option<View> {
+    if !text.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut spans = Vec::with_capacity(text.len());
+    let mut push = |out: &mut Vec<u8>, bytes: &[u8], from: usize, to: usize| {
+        out.extend_from_slice(bytes);
+        spans.extend(std::iter::repeat_n((from, to), bytes.len()));
+    };
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = text.get(at..at + 4)?;
+        let s = std::str::from_utf8(digits).ok()?;
+        u32::from_str_radix(s, 16).ok()
+    };
+    let mut i = 0;
+    let mut line_start = false;
+    while i < text.len() {
+        let b = text[i];
+        if line_start && matches!(b, b' ' | b'\t') {
+            i += 1;
+            continue;
+        }
+        line_start = false;
+        match b {
+            b'\n' | b'\r' => {
+                line_start = true;
+                i += 1;
+            }
+            b'\\' if i + 1 < text.len() => match text[i + 1] {
+                b'n' | b'r' => {
+                    line_start = true;
+                    i += 2;
+                }
+                c @ (b'/' | b'"' | b'\\') => {
+                    push(&mut out, &[c], i, i + 2);
+                    i += 2;
+                }
+                b't' => {
+                    push(&mut out, b"\t", i, i + 2);
+                    i += 2;
+                }
+                b'b' => {
+                    push(&mut out, b"\x08", i, i + 2);
+                    i += 2;
+                }
+                b'f' => {
+                    push(&mut out, b"\x0c", i, i + 2);
+                    i += 2;
+                }
+                b'u' => {
+                    let unit = hex4(i + 2);
+                    let low = (text.get(i + 6..i + 8) == Some(b"\\u"))
+                        .then(|| hex4(i + 8))
+                        .flatten();
+                    let (c, len) = match (unit, low) {
+                        (Some(h @ 0xD800..=0xDBFF), Some(l @ 0xDC00..=0xDFFF)) => (
+                            char::from_u32(0x10000 + ((h - 0xD800) << 10) + (l - 0xDC00)),
+                            12,
+                        ),
+                        (Some(u), _) => (char::from_u32(u), 6),
+                        (None, _) => (None, 0),
+                    };
+                    match c {
+                        Some(c) => {
+                            let mut buf = [0u8; 4];
+                            push(&mut out, c.encode_utf8(&mut buf).as_bytes(), i, i + len);
+                            i += len;
+                        }
+                        None => {
+                            push(&mut out, b"\\", i, i + 1);
+                            i += 1;
+                        }
+                    }
+                }
+                _ => {
+                    push(&mut out, b"\\", i, i + 1);
+                    i += 1;
+                }
+            },
+            _ => {
+                push(&mut out, &[b], i, i + 1);
+                i += 1;
+            }
+        }
+    }
+    Some((out, spans))
+}
+
+/// `s` with the byte ranges of `hits` (sorted by start) replaced by [`REDACTED`];
+/// overlapping ranges are replaced as one, and every range is widened to character
+/// boundaries (a prefix extension may stop inside a character).
+fn replace_hits(s: &str, hits: &[Hit]) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    let mut i = 0;
+    while i < hits.len() {
+        let mut start = hits[i].start.max(at);
+        let mut end = hits[i].end;
+        i += 1;
+        while i < hits.len() && hits[i].start < end {
+            end = end.max(hits[i].end);
+            i += 1;
+        }
+        if end <= at {
+            continue;
+        }
+        while !s.is_char_boundary(start) {
+            start -= 1;
+        }
+        while end < s.len() && !s.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push_str(&s[at..start.max(at)]);
+        out.push_str(REDACTED);
+        at = end.min(s.len());
+    }
+    out.push_str(&s[at..]);
+    out
 }
 
 /// The run's secret registry; cheap to clone, all clones share the secrets, and secrets
 /// added by one clone (a capture mid-run) apply to every other at once.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Redactor {
     inner: Arc<RwLock<Inner>>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        let inner = Arc::new(RwLock::new(Inner::default()));
+        let mut live = live_registries();
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&inner));
+        Redactor { inner }
+    }
 }
 
 impl fmt::Debug for Redactor {
@@ -265,14 +644,48 @@ impl fmt::Debug for Redactor {
     }
 }
 
+/// Every registry of this process that is still alive. [`cut_redacted`] redacts with
+/// all of them before cutting, so that code which shortens a message for display (an
+/// assertion message, an undo error, a stored body) cannot halve a secret, without
+/// every such function having to be handed the run's redactor. One run per process is
+/// the harness's shape; in a test binary running many, redacting another run's secrets
+/// too only ever hides more.
+fn live_registries() -> std::sync::MutexGuard<'static, Vec<Weak<RwLock<Inner>>>> {
+    static LIVE: OnceLock<Mutex<Vec<Weak<RwLock<Inner>>>>> = OnceLock::new();
+    LIVE.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// `s` with every secret of every live registry of the process redacted.
+fn redact_with_every_registry(s: &str) -> String {
+    let live: Vec<Redactor> = live_registries()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .map(|inner| Redactor { inner })
+        .collect();
+    live.iter().fold(s.to_owned(), |text, r| r.redact(&text))
+}
+
+/// `s` redacted with every secret the process knows, then cut to `max_chars`
+/// characters with `ellipsis` appended when it was longer. Redacting first matters: a
+/// cut through a secret would leave its first part unredacted for good.
+pub fn cut_redacted(s: &str, max_chars: usize, ellipsis: &str) -> String {
+    let s = redact_with_every_registry(s);
+    match s.char_indices().nth(max_chars) {
+        None => s,
+        Some((at, _)) => format!("{}{ellipsis}", &s[..at]),
+    }
+}
+
 impl Redactor {
     pub fn new() -> Self {
         Self::default()
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        // A panic elsewhere while holding the lock leaves the data consistent (the
-        // automaton is swapped in whole), so a poisoned lock is still safe to use.
+        // A panic elsewhere while holding the lock leaves the data consistent (parts are
+        // swapped in whole), so a poisoned lock is still safe to use.
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -295,37 +708,28 @@ impl Redactor {
                 min: MIN_SECRET_CHARS,
             });
         }
-        if REDACTED.contains(trimmed) {
+        // Matching ignores ASCII case, so the marker must not match in any case either.
+        if REDACTED
+            .to_ascii_lowercase()
+            .contains(&trimmed.to_ascii_lowercase())
+        {
             return Err(SecretRejected::PartOfMarker);
         }
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let mut secrets = inner.secrets.clone();
+        let mut new: Vec<String> = Vec::new();
         for candidate in [s, trimmed] {
-            if !secrets.iter().any(|known| known == candidate) {
-                secrets.push(candidate.to_owned());
+            if !inner.secrets.iter().any(|known| known == candidate)
+                && !new.iter().any(|n| n == candidate)
+            {
+                new.push(candidate.to_owned());
             }
         }
-        if secrets.len() == inner.secrets.len() {
+        if new.is_empty() {
             return Ok(());
-        }
-        let mut patterns = Vec::new();
-        let mut texts = Vec::new();
-        for (index, secret) in secrets.iter().enumerate() {
-            for (form, text) in secret_forms(secret) {
-                patterns.push((index, form));
-                texts.push(text);
-            }
         }
         // Built before anything changes: on failure the registry stays as it was and the
         // caller hears of it, rather than redaction silently stopping.
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&texts)
-            .map_err(|e| SecretRejected::Unindexable(e.to_string()))?;
-        inner.secrets = secrets;
-        inner.patterns = patterns;
-        inner.automaton = Some(automaton);
-        Ok(())
+        inner.extend(new)
     }
 
     /// The registered secrets, in registration order.
@@ -337,29 +741,27 @@ impl Redactor {
         self.read().secrets.is_empty()
     }
 
-    /// `s` with every registered secret, in every form, replaced by [`REDACTED`].
+    /// `s` with every registered secret, in every form, replaced by [`REDACTED`]: the
+    /// forms of [`secret_forms`] in any ASCII case, also where JSON escapes or line
+    /// wrapping disguise them, and a long enough prefix of a secret (a cut one).
     pub fn redact(&self, s: &str) -> String {
         let inner = self.read();
-        let Some(ac) = inner.automaton.as_ref() else {
+        if inner.parts.is_empty() {
             return s.to_owned();
-        };
+        }
         let mut current = s.to_owned();
         for _ in 0..MAX_PASSES {
-            if !ac.is_match(&current) {
+            let hits = inner.hits(current.as_bytes());
+            if hits.is_empty() {
                 return current;
             }
-            let mut next = String::with_capacity(current.len());
-            ac.replace_all_with(&current, &mut next, |_, _, dst| {
-                dst.push_str(REDACTED);
-                true
-            });
-            current = next;
+            current = replace_hits(&current, &hits);
         }
-        if ac.is_match(&current) {
+        if inner.hits(current.as_bytes()).is_empty() {
+            current
+        } else {
             // Fail closed: withhold the text rather than risk a leak.
             REDACTED.to_owned()
-        } else {
-            current
         }
     }
 
@@ -382,16 +784,142 @@ impl Redactor {
     }
 
     fn find_all(&self, haystack: &[u8]) -> Vec<(usize, usize, SecretForm)> {
-        let inner = self.read();
-        let Some(ac) = inner.automaton.as_ref() else {
-            return Vec::new();
-        };
-        ac.find_iter(haystack)
-            .map(|m| {
-                let (secret, form) = inner.patterns[m.pattern().as_usize()];
-                (m.start(), secret, form)
-            })
+        self.read()
+            .hits(haystack)
+            .into_iter()
+            .map(|h| (h.start, h.secret, h.form))
             .collect()
+    }
+}
+
+/// Whether `haystack` holds `needle` the way a secret assertion means it: the value
+/// itself, or any form the redactor would remove (encoded, escaped, wrapped, in another
+/// ASCII case). `body_not_contains` uses this, so a target cannot pass "the secret is
+/// never returned" by returning it JSON-escaped. A needle too short to be a secret is
+/// looked for as given and through JSON escapes only.
+pub fn contains_any_form(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    if haystack.contains(needle) {
+        return true;
+    }
+    // A matcher of its own, in no registry: a needle is not necessarily a secret, and
+    // must not be redacted from the run's reports for having been looked for.
+    let mut inner = Inner::default();
+    let long_enough = needle.trim().chars().count() >= MIN_SECRET_CHARS;
+    if long_enough && inner.extend(vec![needle.to_owned()]).is_ok() {
+        return !inner.hits(haystack.as_bytes()).is_empty();
+    }
+    let mut text = haystack.as_bytes().to_vec();
+    for _ in 0..MAX_UNESCAPE_DEPTH {
+        match normalise(&text) {
+            Some((next, _)) => text = next,
+            None => break,
+        }
+        if String::from_utf8_lossy(&text).contains(needle) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The most of one body kept in a run's results (per exchange). A busy tenant's lists
+/// run to MB, and keeping every body whole made `results.json` grow with the data
+/// rather than with the cases (77 bodies of 4 MB made 930 MB).
+pub const MAX_STORED_BODY_BYTES: usize = 64 * 1024;
+
+/// `body` as a run stores it: whole up to [`MAX_STORED_BODY_BYTES`], otherwise
+/// redacted with every secret the process knows, then cut on a character boundary,
+/// with a note of the full size and the SHA-256 of the whole body (which identifies it
+/// without revealing it). Redacting before the cut keeps a secret at the cut from
+/// being halved out of reach; what is kept is redacted and scanned again like all
+/// output.
+pub fn stored_body(body: &str) -> String {
+    use sha2::Digest as _;
+    if body.len() <= MAX_STORED_BODY_BYTES {
+        return body.to_owned();
+    }
+    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let redacted = redact_with_every_registry(body);
+    let mut cut = MAX_STORED_BODY_BYTES.min(redacted.len());
+    while !redacted.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n[... body cut for storage: {} bytes, sha256 {digest}; the first {cut} bytes of it redacted are kept]",
+        &redacted[..cut],
+        body.len()
+    )
+}
+
+/// Registers the value of every field of `doc` whose key names a secret
+/// (`client_secret`, `api_token`, `password`, ...: the mock's own classification,
+/// `mock_govapi::gov::is_secret_key`), at any depth. Values too short to be secrets are
+/// skipped: they cannot be redacted without garbling the reports.
+pub fn register_secret_fields(doc: &Value, redactor: &Redactor) {
+    match doc {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if mock_govapi::gov::is_secret_key(k) => {
+                        let _ = redactor.add_secret(s);
+                    }
+                    other => register_secret_fields(other, redactor),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| register_secret_fields(v, redactor)),
+        _ => {}
+    }
+}
+
+/// Fields of a create answer known not to be secrets: ids (the ledger records them),
+/// names, scopes, permissions, states and times.
+fn known_non_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "id"
+        || key.ends_with("_id")
+        || key.ends_with("_at")
+        || key.ends_with("_level")
+        || [
+            "name",
+            "kind",
+            "type",
+            "status",
+            "state",
+            "scope",
+            "permissions",
+            "description",
+            "created",
+            "expires",
+            "tenant",
+        ]
+        .contains(&key.as_str())
+}
+
+/// Registers every string a target returned to a request that creates a credential,
+/// except fields known not to be secrets and values the request itself sent: a target
+/// that names the plaintext `key`, `secret` or `token` instead of `api_key` must not
+/// get it into the reports.
+pub fn register_create_answer(answer: &Value, sent: &str, redactor: &Redactor) {
+    match answer {
+        Value::String(s) if !sent.contains(s.as_str()) => {
+            let _ = redactor.add_secret(s);
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                if !known_non_secret(k) {
+                    register_create_answer(v, sent, redactor);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| register_create_answer(v, sent, redactor)),
+        _ => {}
     }
 }
 

@@ -57,6 +57,10 @@ pub struct SessionOptions {
     pub run_id: Option<String>,
     /// Only these phases run (the cargo-test harness's selection); None = all.
     pub phases: Option<std::collections::BTreeSet<String>>,
+    /// The run's ledger, opened by the caller (the CLI opens it with the tenant lease
+    /// role of its flags, and keeps it for its Ctrl-C handler); None: the session opens
+    /// one at `ledger` as the settings' owner.
+    pub recorder: Option<Arc<crate::safety::Recorder>>,
 }
 
 impl SessionOptions {
@@ -79,6 +83,7 @@ impl SessionOptions {
             cancel: CancellationToken::new(),
             run_id: None,
             phases: None,
+            recorder: None,
         }
     }
 
@@ -286,9 +291,29 @@ pub async fn run(
         .ledger
         .clone()
         .unwrap_or_else(|| opts.reports.join("ledger.jsonl"));
-    let recorder = crate::safety::session::start_ledger(&ledger_path, target, &run_id)
-        .map(|l| Arc::new(crate::safety::Recorder::new(l)))
-        .map_err(|e| RunError::Config(redactor.redact(&e.to_string())))?;
+    let recorder = match &opts.recorder {
+        Some(r) => r.clone(),
+        None => crate::safety::session::start_ledger(&ledger_path, target, &run_id)
+            .map(|l| Arc::new(crate::safety::Recorder::new(l)))
+            .map_err(|e| RunError::Config(redactor.redact(&e.to_string())))?,
+    };
+    // The tenant's settings have one owner (src/safety/lease.rs): taken, or refused with
+    // the reason, before anything that changes the tenant is sent.
+    crate::safety::cli::take_tenant(
+        &recorder,
+        project,
+        &opts.filters,
+        profile,
+        target,
+        &opts.client,
+    )
+    .await
+    .map_err(|why| RunError::Config(redactor.redact(&why)))?;
+    if target.thothctl.is_some() {
+        // Sweeps what a killed run left (token files, orphaned thothctl children) before
+        // this run starts any; an error here resurfaces on each thothctl step.
+        let _ = crate::thothctl::workdir::Workdir::get();
+    }
     let say = |text: &str| {
         if let Some(c) = &console {
             c.eprint(text);
@@ -385,7 +410,7 @@ pub async fn run(
         .map_or(Verbosity::Quiet, |c| c.mode().verbosity);
     if let Some(c) = &console {
         // The summary table already ends with the verdict line.
-        c.print(&console::summary_table(&result, c.mode().color));
+        c.print_painted(&console::summary_table(&result, c.mode().color));
     }
 
     // Every report that can be written is, whatever happened to the others.

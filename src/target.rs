@@ -86,6 +86,8 @@ pub struct LiveOptions {
     pub tenant_id: Option<String>,
     pub apex_domain: Option<String>,
     pub govapi_url: Option<String>,
+    /// The enforcer (data plane) base URL, `THOTH_API_URL`.
+    pub api_url: Option<String>,
     pub auth_token_file: Option<PathBuf>,
     pub org_api_key: Option<String>,
     pub other_tenant_id: Option<String>,
@@ -104,6 +106,10 @@ pub struct Target {
     pub govapi_url: String,
     /// Whether the URL was given explicitly (thothctl then gets `--govapi-url`).
     pub govapi_url_explicit: bool,
+    /// The enforcer (data plane) base URL without trailing slash: `/v1/enforce`,
+    /// `/v1/enforce/hold/{token}`, ... None when neither `THOTH_API_URL` nor an apex
+    /// domain says where it is (data-plane cases then skip with that reason).
+    pub api_url: Option<String>,
     pub tenant: String,
     pub apex_domain: Option<String>,
     pub other_tenant: Option<String>,
@@ -118,7 +124,8 @@ pub struct Target {
     pub sink_url: Option<String>,
     pub pam_callback_secret: Option<SecretString>,
     pub schemes: Schemes,
-    pub thothctl: Option<PathBuf>,
+    /// The thothctl the thothctl cases run (real, or the stand-in), if any.
+    pub thothctl: Option<crate::thothctl::ThothctlBin>,
     pub mock_faults: Vec<String>,
     /// Root of the mock's `/__admin` API; only on the mock target.
     pub admin_url: Option<String>,
@@ -235,14 +242,18 @@ impl Target {
             sync_job_duration: MOCK_SYNC_JOB_DURATION,
             ..mock_govapi::MockConfig::dev_default()
         };
-        let mock = mock_govapi::spawn(config)
+        // The enforcer on its own listener, as a tenant's `enforce.` host is not its
+        // `grid.` host.
+        let mock = mock_govapi::spawn_with_enforcer(config)
             .await
             .map_err(TargetError::MockStart)?;
         let root = mock.base_url.trim_end_matches('/').to_string();
+        let enforcer = mock.enforcer_url.trim_end_matches('/').to_string();
         Ok(Target {
             kind: TargetKind::Mock,
             govapi_url: root.clone(),
             govapi_url_explicit: true,
+            api_url: Some(enforcer),
             tenant: MOCK_TENANT.into(),
             apex_domain: None,
             other_tenant: Some(MOCK_OTHER_TENANT.into()),
@@ -289,6 +300,15 @@ impl Target {
             }
         };
         require_secure("the GovAPI URL", &govapi_url)?;
+        // As the vendor SDKs document it: `https://enforce.<tenant>.<apex>`.
+        let api_url = match (pick(&opts.api_url, &["THOTH_API_URL"]), &apex) {
+            (Some(u), _) => Some(u.trim_end_matches('/').to_string()),
+            (None, Some(apex)) => Some(format!("https://enforce.{tenant}.{apex}")),
+            (None, None) => None,
+        };
+        if let Some(u) = &api_url {
+            require_secure("the enforcer URL (THOTH_API_URL)", u)?;
+        }
 
         let token_file = opts.auth_token_file.clone().or_else(|| {
             env("THOTH_ADMIN_BEARER_TOKEN_FILE")
@@ -335,6 +355,7 @@ impl Target {
             kind: TargetKind::Live,
             govapi_url,
             govapi_url_explicit: explicit.is_some(),
+            api_url,
             tenant,
             apex_domain: apex,
             other_tenant: pick(&opts.other_tenant_id, &["THOTH_OTHER_TENANT_ID"]),
@@ -362,7 +383,7 @@ impl Target {
         self
     }
 
-    pub fn with_thothctl(mut self, bin: Option<PathBuf>) -> Self {
+    pub fn with_thothctl(mut self, bin: Option<crate::thothctl::ThothctlBin>) -> Self {
         self.thothctl = bin;
         self
     }
@@ -387,6 +408,7 @@ impl Target {
             Feature::Sink => self.sink_url.is_some() && self.webhook_sink.is_some(),
             Feature::Thothctl => self.thothctl.is_some(),
             Feature::OtherTenant => self.other_tenant.is_some(),
+            Feature::Enforcer => self.api_url.is_some(),
         }
     }
 
@@ -397,6 +419,9 @@ impl Target {
             Feature::Sink => "needs a readable SIEM sink (mock target, or --sink-url)",
             Feature::Thothctl => "not run: thothctl not found",
             Feature::OtherTenant => "needs a second tenant (THOTH_OTHER_TENANT_ID)",
+            Feature::Enforcer => {
+                "needs the enforcer URL (THOTH_API_URL or --api-url, or THOTH_APEX_DOMAIN)"
+            }
         }
     }
 
@@ -406,11 +431,17 @@ impl Target {
             ("run_id", Value::String(run_id.into())),
             ("tenant", Value::String(self.tenant.clone())),
             ("govapi_url", Value::String(self.govapi_url.clone())),
+            // Only the in-process mock is written to by this run alone.
+            (
+                crate::template::SOLE_WRITER_VAR,
+                Value::Bool(self.kind == TargetKind::Mock),
+            ),
         ];
         // Suites sign with the secrets, so they are template variables; the redactor
         // knows them, so nothing rendered from them leaves unredacted.
         let opt = [
             ("other_tenant", self.other_tenant.as_deref()),
+            ("api_url", self.api_url.as_deref()),
             ("webhook_url", self.webhook_url.as_deref()),
             ("webhook_secret", exposed(&self.webhook_secret)),
             ("webhook_sink", self.webhook_sink.as_deref()),
@@ -458,6 +489,7 @@ impl Target {
             tenant: self.tenant.clone(),
             mock_faults: self.mock_faults.clone(),
             surfaces,
+            thothctl: self.thothctl.as_ref().map(|b| b.info.clone()),
         }
     }
 
@@ -533,17 +565,6 @@ fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Finds `thothctl`: the explicit path if given (must exist), else the first on PATH.
-pub fn find_thothctl(explicit: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return p.is_file().then(|| p.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("thothctl"))
-        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]

@@ -16,11 +16,17 @@ pub const TARGET_VARS: &[&str] = &[
     "tenant",
     "other_tenant",
     "govapi_url",
+    "api_url",
+    "sole_writer",
     "webhook_url",
     "webhook_secret",
     "webhook_sink",
     "pam_callback_secret",
 ];
+
+/// True on targets where the run is the tenant's only writer (the in-process mock), so
+/// `shared` deltas are exact there and "at least" elsewhere.
+pub const SOLE_WRITER_VAR: &str = "sole_writer";
 
 const ENV_PREFIX: &str = "env.";
 
@@ -50,6 +56,21 @@ impl Vars {
 
     pub fn set(&mut self, name: &str, v: Value) {
         self.values.insert(name.to_string(), v);
+    }
+
+    /// Sets `name` and returns what it held before, for [`Vars::restore`].
+    pub fn replace(&mut self, name: &str, v: Value) -> Option<Value> {
+        self.values.insert(name.to_string(), v)
+    }
+
+    /// Puts back what [`Vars::replace`] returned (None: the name was unset).
+    pub fn restore(&mut self, name: &str, old: Option<Value>) {
+        match old {
+            Some(v) => self.set(name, v),
+            None => {
+                self.values.remove(name);
+            }
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<Value> {

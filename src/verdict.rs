@@ -295,6 +295,7 @@ mod tests {
                 tenant: "conformance".into(),
                 mock_faults: vec![],
                 surfaces: vec![Surface::Api],
+                thothctl: None,
             },
             started_at: "2026-01-01T00:00:00Z".into(),
             finished_at: "2026-01-01T00:00:01Z".into(),

@@ -62,7 +62,9 @@ fn quiet_prints_only_the_summary_and_the_verdict() {
     for case in E2E_CASES {
         assert!(!out.contains(case), "a case line under --quiet: {out}");
     }
-    assert!(out.starts_with('┌'), "{out}");
+    // The summary names the thothctl that ran, then the table.
+    assert!(out.starts_with("thothctl: "), "{out}");
+    assert!(out.lines().nth(1).unwrap_or("").starts_with('┌'), "{out}");
     let last = out.lines().last().unwrap();
     assert!(
         last.starts_with("FAILED (exit 1): 1 case(s) failed"),

@@ -1,11 +1,13 @@
 //! The kill matrix: proof that the shipped suites catch every defect mode of the mock.
 //!
-//! 1. Against a healthy in-process mock, every case passes or is skipped for a missing
-//!    feature (thothctl); none fails or errors. A suite that fails on a correct target
-//!    would make every fault look "caught".
+//! 1. Against a healthy in-process mock, with the stand-in thothctl, every case passes
+//!    (the thothctl cases included); none fails, errors or is skipped. A suite that
+//!    fails on a correct target would make every fault look "caught".
 //! 2. Against a mock started with exactly one fault, the set of failing cases equals the
 //!    reviewed list in `tests/kill_matrix.yaml`, and nothing errors (an error is the
 //!    harness's breakage, not a verdict on the target).
+//! 3. The same for each fault mode of the stand-in (`stand_in_faults`), on a healthy
+//!    mock: a thothctl that lies is caught by exactly the thothctl cases that check it.
 //!
 //! Runs go through the library session (`thoth_conformance::session`), the same path as
 //! `thoth-conformance run`: expectations ledger, live-safety ledger and undo, reports
@@ -24,6 +26,8 @@ use thoth_conformance::suite::load::{load_project, Project};
 use thoth_conformance::target::{MockOptions, Target};
 use tokio::sync::Semaphore;
 
+mod stand_in;
+
 /// Runs in flight at once, each with its own mock. A run mostly waits (polls of a sync
 /// job, a sink), and on the mock target poll timeouts are capped
 /// (`target::MOCK_POLL_TIMEOUT_CAP`), so all runs go at once and the matrix takes about
@@ -34,6 +38,8 @@ const PARALLEL_RUNS: usize = 32;
 #[serde(deny_unknown_fields)]
 struct KillMatrix {
     faults: BTreeMap<String, KilledBy>,
+    /// Fault modes of the stand-in thothctl (`THOTHCTL_SIM_FAULT`).
+    stand_in_faults: BTreeMap<String, KilledBy>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,8 +70,13 @@ fn reviewed_matrix() -> KillMatrix {
         .unwrap_or_else(|e| panic!("failed to parse kill_matrix.yaml: {e}"))
 }
 
-/// One full run of every suite against a fresh mock with these faults.
-async fn run_against_mock(project: &Project, faults: &[&str]) -> RunResult {
+/// One full run of every suite against a fresh mock with these faults, the thothctl
+/// cases run by the stand-in (with `stand_in_fault`, if any).
+async fn run_against_mock(
+    project: &Project,
+    faults: &[&str],
+    stand_in_fault: Option<&str>,
+) -> RunResult {
     let redactor = Redactor::new();
     let options = MockOptions {
         faults: faults.iter().map(|f| f.to_string()).collect(),
@@ -73,6 +84,11 @@ async fn run_against_mock(project: &Project, faults: &[&str]) -> RunResult {
     let target = Target::start_mock(&options, &redactor)
         .await
         .unwrap_or_else(|e| panic!("failed to start the mock with {faults:?}: {e}"));
+    let mut thothctl = stand_in::stand_in();
+    if let Some(f) = stand_in_fault {
+        thothctl = thothctl.with_env(thothctl_sim::FAULT_ENV, f);
+    }
+    let target = target.with_thothctl(Some(thothctl));
     let reports = tempfile::tempdir().expect("a reports directory");
     let opts = SessionOptions::new(reports.path().to_path_buf());
     let outcome = session::run(project, &target, &opts, &redactor, None)
@@ -130,25 +146,26 @@ fn explain(result: &RunResult, status: Status) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_mock_passes_every_case() {
     let project = project();
-    let result = run_against_mock(&project, &[]).await;
-    let bad: Vec<_> = [Status::Fail, Status::Error]
+    let result = run_against_mock(&project, &[], None).await;
+    let bad: Vec<_> = [Status::Fail, Status::Error, Status::Skip]
         .into_iter()
         .map(|s| explain(&result, s))
         .filter(|s| !s.is_empty())
         .collect();
     assert!(
         bad.is_empty(),
-        "cases that fail or error against a healthy mock:\n{}",
+        "cases that fail, error or skip against a healthy mock with the stand-in thothctl:\n{}",
         bad.join("\n")
     );
-    for case in result.cases.iter().filter(|c| c.status == Status::Skip) {
-        let reason = case.message.as_deref().unwrap_or("");
-        assert!(
-            reason.contains("thothctl"),
-            "{} was skipped on a healthy mock for another reason than a missing thothctl: {reason}",
-            case.full_name()
-        );
-    }
+    let thothctl_cases = result
+        .cases
+        .iter()
+        .filter(|c| c.surface == thoth_conformance::suite::model::Surface::Thothctl)
+        .count();
+    assert!(
+        thothctl_cases >= 14,
+        "only {thothctl_cases} thothctl cases ran"
+    );
     assert!(
         !names_with(&result, Status::Pass).is_empty(),
         "no case ran at all"
@@ -164,6 +181,12 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
         listed, known,
         "kill_matrix.yaml must list exactly the mock's fault modes"
     );
+    let known_sim: BTreeSet<&str> = thothctl_sim::Fault::ALL.iter().map(|f| f.name()).collect();
+    let listed_sim: BTreeSet<&str> = matrix.stand_in_faults.keys().map(String::as_str).collect();
+    assert_eq!(
+        listed_sim, known_sim,
+        "kill_matrix.yaml stand_in_faults must list exactly the stand-in's fault modes"
+    );
 
     let project = Arc::new(project());
     let permits = Arc::new(Semaphore::new(PARALLEL_RUNS));
@@ -174,7 +197,19 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
             let _permit = permits.acquire_owned().await.expect("semaphore closed");
             (
                 fault.name(),
-                run_against_mock(&project, &[fault.name()]).await,
+                false,
+                run_against_mock(&project, &[fault.name()], None).await,
+            )
+        });
+    }
+    for fault in thothctl_sim::Fault::ALL {
+        let (project, permits) = (Arc::clone(&project), Arc::clone(&permits));
+        runs.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore closed");
+            (
+                fault.name(),
+                true,
+                run_against_mock(&project, &[], Some(fault.name())).await,
             )
         });
     }
@@ -185,13 +220,17 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
     while let Some(joined) = runs.join_next().await {
         results.push(joined.expect("a kill-matrix run panicked"));
     }
-    results.sort_by_key(|(name, _)| *name);
-    for (fault, result) in &results {
+    results.sort_by_key(|(name, sim, _)| (*sim, *name));
+    for (fault, sim, result) in &results {
         let failed = names_with(result, Status::Fail);
         if !failed.is_empty() {
             caught += 1;
         }
-        let reviewed = &matrix.faults[*fault];
+        let reviewed = if *sim {
+            &matrix.stand_in_faults[*fault]
+        } else {
+            &matrix.faults[*fault]
+        };
         let expected: BTreeSet<String> = reviewed.fails.iter().cloned().collect();
         if failed != expected {
             problems.push(format!(

@@ -198,7 +198,30 @@ async fn seed_production_state(base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
-    let mock = standalone_mock().await;
+    full_run_leaves_the_tenant_as_found(mock_govapi::secrets::SecretReadback::Mask, Profile::Full)
+        .await;
+}
+
+/// Issue 13 "Secrets on GET": the suites pass and the snapshot/restore is exact (secrets
+/// included) whether the tenant masks set secrets, omits them or shows them empty, under
+/// the live default profile (staging never overwrites the tenant's own provider rows;
+/// under `full` with `omit`, a secret the run set on a row that had none cannot be
+/// cleared by the restore: docs/live-safety.md).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_run_leaves_the_tenant_as_found_when_secrets_read_back_omitted_or_empty() {
+    for mode in [
+        mock_govapi::secrets::SecretReadback::Omit,
+        mock_govapi::secrets::SecretReadback::Empty,
+    ] {
+        full_run_leaves_the_tenant_as_found(mode, Profile::Staging).await;
+    }
+}
+
+async fn full_run_leaves_the_tenant_as_found(
+    readback: mock_govapi::secrets::SecretReadback,
+    profile: Profile,
+) {
+    let mock = standalone_mock_with(readback).await;
     let base = mock.base_url.trim_end_matches('/').to_string();
     let prod_key = seed_production_state(&base).await;
     let before = state(&base).await;
@@ -212,7 +235,7 @@ async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
     let recorder = Arc::new(Recorder::new(ledger));
     let opts = RunOptions {
         // Full, so the append-only endpoint is created and shows as "cannot delete".
-        profile: Profile::Full,
+        profile,
         recorder: Some(recorder.clone()),
         run_id: Some("1ive5afe".into()),
         ..RunOptions::default()
@@ -226,14 +249,18 @@ async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
             c.message
         );
     }
+    let passed = run
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::Pass)
+        .count();
     assert!(
-        run.cases
-            .iter()
-            .filter(|c| c.status == Status::Pass)
-            .count()
-            > 40
+        passed > if profile == Profile::Full { 40 } else { 20 },
+        "{passed} passed"
     );
-    assert_plan_matches_run(&project, &target, Profile::Full, &run);
+    if profile == Profile::Full {
+        assert_plan_matches_run(&project, &target, Profile::Full, &run);
+    }
     // The run did change the tenant (so the comparison below proves the undo).
     let during = state(&base).await;
     assert_ne!(comparable(&during), comparable(&before));
@@ -250,7 +277,9 @@ async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
         .filter(|e| e.outcome == CleanupOutcome::CannotDelete)
         .map(|e| (e.kind.as_str(), e.id.as_str()))
         .collect();
-    assert_eq!(kept, vec![("endpoint", "ep-e2e-1ive5afe")]);
+    if profile == Profile::Full {
+        assert_eq!(kept, vec![("endpoint", "ep-e2e-1ive5afe")]);
+    }
 
     let after = state(&base).await;
     assert_eq!(comparable(&after), comparable(&before));
@@ -263,7 +292,9 @@ async fn a_full_run_leaves_a_live_tenant_as_it_found_it() {
     );
     // Documented append-only records: the run's endpoint stays (it goes stale).
     let endpoints: Vec<&String> = after["endpoints"].as_object().unwrap().keys().collect();
-    assert_eq!(endpoints, vec!["ep-e2e-1ive5afe"]);
+    if profile == Profile::Full {
+        assert_eq!(endpoints, vec!["ep-e2e-1ive5afe"]);
+    }
 
     // The ledger marks every undone entry; a second pass has nothing left to send.
     let replay = thoth_conformance::safety::Replay::read(&ledger_path).unwrap();
@@ -307,7 +338,7 @@ async fn staging_never_overwrites_an_existing_record_whose_secrets_it_cannot_res
         ..RunOptions::default()
     };
     let run = run_project(&project(), &target, &opts, &redactor).await;
-    let why = "profile staging excludes cases that overwrite the tenant's existing mdm_provider `jamf`: its secrets read back redacted and could not be restored (use --profile full)";
+    let why = "profile staging excludes cases that overwrite the tenant's existing mdm_provider `jamf`: its secrets cannot be read back, so the restore could not bring them back (use --profile full)";
     for id in [
         "provider_listed_enabled",
         "sync_accepted",
@@ -329,7 +360,7 @@ async fn staging_never_overwrites_an_existing_record_whose_secrets_it_cannot_res
 /// creating route) declares it with `creates`, so the ledger learns of it.
 #[test]
 fn every_creating_step_in_the_suites_declares_what_it_creates() {
-    use thoth_conformance::suite::model::{Method, StatusSet};
+    use thoth_conformance::suite::model::{Action, Method, StatusSet};
     const CREATING: &[(Method, &str)] = &[
         (Method::Put, "/thoth/settings"),
         (Method::Post, "/thoth/api-keys"),
@@ -343,7 +374,9 @@ fn every_creating_step_in_the_suites_declares_what_it_creates() {
     for s in &project().suites {
         let cases = s.suite.cases.iter().flat_map(|c| &c.steps);
         for step in s.suite.setup.iter().chain(cases) {
-            let Some(r) = &step.request else { continue };
+            let Action::Request(r) = &step.action else {
+                continue;
+            };
             let may_succeed = match &step.expect.status {
                 StatusSet::AnySuccess => true,
                 StatusSet::One(c) => (200..300).contains(c),
@@ -390,7 +423,7 @@ async fn no_snapshot_means_no_mutation() {
     assert_eq!(c.status, Status::Error);
     assert_eq!(
         c.message.as_deref(),
-        Some("failed to snapshot the settings before the first mutation: GET /thoth/settings answered 401")
+        Some("failed to read the tenant settings before the first mutation: GET /thoth/settings answered 401")
     );
     assert!(writes(&journal(&base).await).is_empty());
     mock.shutdown().await;

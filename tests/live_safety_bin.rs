@@ -264,6 +264,16 @@ async fn cleanup_exits_6_while_an_undo_fails_and_2_for_another_tenant() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_mid_run_still_undoes_the_ledger_and_reports_it() {
+    interrupt_mid_run_undoes_the_ledger_and_reports_it("-INT").await;
+}
+
+/// `docker stop`, Kubernetes and CI runners send SIGTERM: handled like Ctrl-C.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_run_is_handled_like_ctrl_c() {
+    interrupt_mid_run_undoes_the_ledger_and_reports_it("-TERM").await;
+}
+
+async fn interrupt_mid_run_undoes_the_ledger_and_reports_it(signal: &str) {
     let mock = standalone_mock().await;
     let base = mock.base_url.trim_end_matches('/').to_string();
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +294,7 @@ async fn ctrl_c_mid_run_still_undoes_the_ledger_and_reports_it() {
     let replay = wait_for_keys_in_ledger(&reports.join("ledger.jsonl"), 2).await;
     let pid = child.id().unwrap().to_string();
     let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .unwrap();
     assert!(sent.success());

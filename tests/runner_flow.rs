@@ -120,7 +120,8 @@ async fn fail_fast_filters_and_progress_callback() {
         reqs.iter()
             .filter(|r| r.url.path() == "/acme/thoth/bad")
             .count(),
-        1
+        4,
+        "b_bad ran once (its GET answered 500 on all 4 attempts of the retry policy)"
     );
 }
 
@@ -263,7 +264,11 @@ printf 'progress...\n{"args":"%s","mode":"%s","token_len":%s}\n' "$*" "$mode" "$
         dir,
     } = f;
     let f = Fixture {
-        target: target.with_thothctl(Some(bin.clone())),
+        target: target.with_thothctl(thoth_conformance::thothctl::resolve::resolve(
+            Some(&bin),
+            thoth_conformance::target::TargetKind::Live,
+            thoth_conformance::thothctl::StandInUse::Off,
+        )),
         redactor,
         dir,
     };

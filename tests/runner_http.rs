@@ -181,7 +181,7 @@ async fn eventually_succeeds_times_out_and_stops_on_fail_if() {
 }
 
 #[tokio::test]
-async fn retry_only_when_declared_and_honours_retry_after() {
+async fn declared_and_implicit_retries_honour_retry_after() {
     let server = MockServer::start().await;
     for p in ["/acme/thoth/endpoints/stats", "/acme/thoth/endpoints"] {
         Mock::given(path(p))
@@ -221,18 +221,21 @@ async fn retry_only_when_declared_and_honours_retry_after() {
         "{}",
         declared.steps[0].duration_ms
     );
+    // Undeclared, a GET is still retried by the client's policy (the vendor clients'),
+    // Retry-After honoured, and the retry noted on the exchange.
     let implicit = &r.cases[1];
-    assert_eq!(implicit.status, Status::Fail);
-    assert!(implicit
-        .message
+    assert_eq!(implicit.status, Status::Pass, "{:?}", implicit.message);
+    assert!(implicit.steps[0].duration_ms >= 950);
+    assert!(implicit.steps[0].exchanges[0]
+        .note
         .as_deref()
         .unwrap()
-        .contains("expected 2xx, got 503"));
+        .contains("answered 503"));
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(
         requests_to(&reqs, "/acme/thoth/endpoints").len(),
-        1,
-        "no implicit retry"
+        2,
+        "one implicit retry"
     );
     let post = &r.cases[2];
     assert_eq!(post.status, Status::Error);
@@ -429,4 +432,112 @@ async fn oversized_bodies_are_an_error_and_a_bad_ca_file_is_refused() {
             .starts_with("failed to read CA certificate"),
         "{missing}"
     );
+}
+
+#[tokio::test]
+async fn data_plane_steps_reach_the_enforcer_pages_are_walked_and_case_vars_are_scoped() {
+    let govapi = MockServer::start().await;
+    let enforcer = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/enforce"))
+        .and(header("x-api-key", "thoth_exec_key_for_test"))
+        .and(body_json(
+            json!({"session_id": "s-first", "tool_name": "t"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"decision": "STEP_UP", "hold_token": "hold_1"})),
+        )
+        .mount(&enforcer)
+        .await;
+    // The second page holds the row; the first holds someone else's.
+    Mock::given(method("GET"))
+        .and(path("/acme/thoth/approvals"))
+        .and(wiremock::matchers::query_param("page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": [{"approval_id": "apr_other", "session_id": "foreign"}]}),
+        ))
+        .mount(&govapi)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/acme/thoth/approvals"))
+        .and(wiremock::matchers::query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"data": [{"approval_id": "apr_1", "session_id": "s-first"}]}),
+            ),
+        )
+        .mount(&govapi)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/acme/thoth/endpoints/stats"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 5})))
+        .mount(&govapi)
+        .await;
+    let mut f = target_at(&govapi.uri());
+    f.target.api_url = Some(enforcer.uri());
+    let s = suite(
+        r#"
+phase: p
+title: t
+runbook: r
+vars: { session: suite-level }
+cases:
+  - id: first
+    title: c
+    capability: cap
+    effect: mutate
+    vars: { session: s-first }
+    steps:
+      - name: enforce
+        request:
+          base: enforcer
+          method: POST
+          path: /v1/enforce
+          auth: { api_key: thoth_exec_key_for_test }
+          json: { session_id: "{{session}}", tool_name: t }
+        expect: { json: [{ path: $.decision, equals: STEP_UP }] }
+      - name: find it
+        request: { method: GET, path: /thoth/approvals, pages: { per_page: 1 } }
+        expect: { json: [{ path: "$.data[?@.session_id == '{{session}}']", count: 1 }] }
+        capture: { approval_id: "$.data[?@.session_id == '{{session}}'].approval_id" }
+  - id: later
+    title: c
+    capability: cap
+    effect: read
+    vars: { before: "3" }
+    steps:
+      # The case var is gone, the capture stays; others may have added endpoints.
+      - name: stats
+        request: { method: GET, path: "/thoth/endpoints/stats", query: { s: "{{session}}-{{approval_id}}" } }
+        expect: { json: [{ path: $.total, delta: { var: before, by: 1, shared: true } }] }
+  - id: exact
+    title: c
+    capability: cap
+    effect: read
+    vars: { before: "3" }
+    steps:
+      - name: stats
+        request: { method: GET, path: "/thoth/endpoints/stats" }
+        expect: { json: [{ path: $.total, delta: { var: before, by: 1 } }] }
+"#,
+    );
+    let r = run(&f, vec![s], &quick_opts()).await;
+    assert_status(&r, "first", Status::Pass);
+    assert_status(&r, "later", Status::Pass);
+    assert_status(&r, "exact", Status::Fail);
+    let on_govapi = govapi.received_requests().await.unwrap();
+    assert!(requests_to(&on_govapi, "/v1/enforce").is_empty());
+    let sent = enforcer.received_requests().await.unwrap();
+    let enforce = requests_to(&sent, "/v1/enforce");
+    assert_eq!(enforce.len(), 1);
+    // The execute key only, as the Python SDK sends it: never the admin token.
+    assert!(enforce[0].headers.get("authorization").is_none());
+    let pages: Vec<_> = requests_to(&on_govapi, "/acme/thoth/approvals")
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(pages, ["page=1&per_page=1", "page=2&per_page=1"]);
+    let stats = requests_to(&on_govapi, "/acme/thoth/endpoints/stats");
+    assert_eq!(stats[0].url.query(), Some("s=suite-level-apr_1"));
 }

@@ -102,6 +102,22 @@ fn suite_schema_is_draft_07_and_rejects_unknown_fields() {
 }
 
 #[test]
+fn suite_schema_says_a_step_has_exactly_one_action() {
+    let s = suite_json_schema();
+    let kinds: Vec<String> = definition(&s, "Step")["oneOf"]
+        .as_array()
+        .expect("Step has a oneOf")
+        .iter()
+        .map(|alt| strings(&alt["required"]).concat())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["request", "admin", "pam_callback", "sink_wait", "thothctl"],
+        "the schema's step kinds differ from the loader's"
+    );
+}
+
+#[test]
 fn suite_schema_spells_enums_as_suites_do() {
     let s = suite_json_schema();
     assert_eq!(
@@ -115,8 +131,9 @@ fn suite_schema_spells_enums_as_suites_do() {
     assert_eq!(enum_values(definition(&s, "Surface")), ["api", "thothctl"]);
     assert_eq!(
         enum_values(definition(&s, "Feature")),
-        ["mock_admin", "sink", "thothctl", "other_tenant"]
+        ["mock_admin", "sink", "thothctl", "other_tenant", "enforcer"]
     );
+    assert_eq!(enum_values(definition(&s, "Base")), ["govapi", "enforcer"]);
     // Field documentation becomes the editor's hover text.
     let phase = &s["properties"]["phase"]["description"];
     assert!(

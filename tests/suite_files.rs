@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use thoth_conformance::suite::load::{load_project, Project};
-use thoth_conformance::suite::model::Step;
+use thoth_conformance::suite::model::{Action, Step};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -138,9 +138,8 @@ fn json_fixtures_stay_json_once_templated() {
     let project = project();
     for (phase, step) in all_steps(&project) {
         let Some(file) = step
-            .request
-            .as_ref()
-            .or(step.admin.as_ref())
+            .action
+            .http()
             .and_then(|r| r.body_file.as_ref())
             .filter(|f| f.ends_with(".json"))
         else {
@@ -157,7 +156,9 @@ fn json_fixtures_stay_json_once_templated() {
 fn thothctl_file_arguments_name_shipped_fixtures() {
     let project = project();
     for (phase, step) in all_steps(&project) {
-        let Some(t) = &step.thothctl else { continue };
+        let Action::Thothctl(t) = &step.action else {
+            continue;
+        };
         for arg in t.args.iter().filter(|a| a.starts_with("fixtures/")) {
             let path = root().join(arg);
             assert!(

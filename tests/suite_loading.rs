@@ -116,8 +116,16 @@ fn line_and_column_point_at_the_offending_token() {
         ),
         ("unknown_requirement", "cases[0].capability", "teleport"),
         ("needs_later_case", "cases[0].needs[0]", "second]"),
-        ("two_actions", "cases[0].steps[0].admin", "admin:"),
-        ("bad_duration", "cases[0].steps[1].retry.backoff", "fast}"),
+        // Raised while reading the second action, so at its value.
+        ("two_actions", "cases[0].steps[0].admin", "{method: POST"),
+        // Durations are parsed while the file is read: the first bad one is the
+        // file's parse error.
+        (
+            "bad_duration",
+            "cases[0].steps[0].eventually.timeout",
+            "10 seconds}",
+        ),
+        ("no_action", "cases[0].steps[1]", "expect:"),
         (
             "bad_regex",
             "cases[0].steps[0].expect.json[0].matches",

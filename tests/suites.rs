@@ -19,7 +19,15 @@ use thoth_conformance::runner::case::required_features;
 use thoth_conformance::session::{self, Outcome, SessionOptions};
 use thoth_conformance::suite::load::{load_project, Project, CATALOGUE_FILE};
 use thoth_conformance::suite::model::Feature;
-use thoth_conformance::target::{find_thothctl, MockOptions, Target};
+use thoth_conformance::target::{MockOptions, Target, TargetKind};
+use thoth_conformance::thothctl::{resolve::resolve, StandInUse, ThothctlBin};
+
+mod stand_in;
+
+/// A real thothctl on PATH wins; else the stand-in, built for this test binary.
+fn thothctl() -> Option<ThothctlBin> {
+    resolve(None, TargetKind::Mock, StandInUse::Off).or_else(|| Some(stand_in::stand_in()))
+}
 
 fn dir_from_env(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var)
@@ -103,7 +111,7 @@ impl Shared {
                 let target = Target::start_mock(&MockOptions { faults }, &redactor)
                     .await
                     .expect("start the in-process mock")
-                    .with_thothctl(find_thothctl(None));
+                    .with_thothctl(thothctl());
                 let reports = tempfile::tempdir().expect("a reports directory");
                 let opts = SessionOptions {
                     phases: Some(self.phases.clone()),
@@ -151,7 +159,7 @@ fn trials(args: &Arguments) -> Vec<Trial> {
             return vec![Trial::test("load_suites", move || Err(msg.into()))];
         }
     };
-    let have_thothctl = find_thothctl(None).is_some();
+    let have_thothctl = thothctl().is_some();
     let phases = needed_phases(&project, args);
     let names: Vec<(String, String, bool)> = project
         .suites

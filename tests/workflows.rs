@@ -404,6 +404,7 @@ fn the_release_gate_runs_shards_that_feed_the_runbook_env() {
         "THOTH_API_KEY",
         "THOTH_WEBHOOK_URL",
         "THOTH_WEBHOOK_SECRET",
+        "THOTH_PAM_CALLBACK_SECRET",
     ] {
         let value = gate["env"][var]
             .as_str()
@@ -434,7 +435,11 @@ fn the_release_gate_runs_shards_that_feed_the_runbook_env() {
 fn the_release_gate_merges_the_shards_and_gates_on_the_merged_exit_code() {
     let wf = workflow("release-gate.yml");
     let job = &wf["jobs"]["merge"];
-    assert_eq!(job["needs"], "conformance");
+    assert_eq!(
+        job["needs"],
+        serde_json::json!(["conformance", "restore"]),
+        "the merge gates on the shards and on the restore"
+    );
     assert!(
         runs_after_failure(job),
         "the merge must run when a shard fails"
@@ -485,6 +490,96 @@ fn the_release_gate_merges_the_shards_and_gates_on_the_merged_exit_code() {
         );
     }
     assert!(merge_at < summary_at);
+}
+
+/// The tenant has one owner per gate: prepare takes it, the shards join that lease, and
+/// the restore runs after them whatever happened (tests/release_gate.rs executes it).
+#[test]
+fn the_release_gate_prepares_the_tenant_and_always_restores_it() {
+    let wf = workflow("release-gate.yml");
+    let group = wf["env"]["LEASE_GROUP"].as_str().unwrap();
+    assert!(
+        group.contains("github.run_id"),
+        "one lease per workflow run: {group}"
+    );
+    let (_, prepare) = step_running(steps(&wf, "prepare"), "thoth-conformance prepare");
+    assert!(prepare["run"]
+        .as_str()
+        .unwrap()
+        .contains("--lease-group \"$LEASE_GROUP\""));
+    assert_eq!(wf["jobs"]["conformance"]["needs"], "prepare");
+    let (_, gate) = step_running(steps(&wf, "conformance"), "thoth-conformance run");
+    assert!(gate["run"]
+        .as_str()
+        .unwrap()
+        .contains("--lease-group \"$LEASE_GROUP\""));
+    for var in ["THOTH_API_URL", "THOTH_SINK_URL"] {
+        assert!(
+            gate["env"].get(var).is_some(),
+            "{var} not passed to the shards"
+        );
+    }
+    let restore = &wf["jobs"]["restore"];
+    assert_eq!(restore["if"], "${{ always() }}");
+    assert_eq!(
+        restore["needs"],
+        serde_json::json!(["prepare", "conformance"])
+    );
+    let (_, cleanup) = step_running(steps(&wf, "restore"), "thoth-conformance cleanup --ledger");
+    let script = cleanup["run"].as_str().unwrap();
+    let shard_at = script.find("thoth-conformance-shard-").unwrap();
+    let prepare_at = script.find("thoth-conformance-prepare-").unwrap();
+    assert!(
+        shard_at < prepare_at,
+        "the shards' ledgers before the settings restore"
+    );
+    let (_, fail) = step_running(steps(&wf, "merge"), "exit 6");
+    assert!(fail["if"]
+        .as_str()
+        .unwrap()
+        .contains("needs.restore.result"));
+}
+
+/// `HARNESS_REF` names a branch, tag or commit this repository has.
+#[test]
+fn the_release_gate_harness_ref_exists() {
+    let wf = workflow("release-gate.yml");
+    let reference = wf["env"]["HARNESS_REF"].as_str().unwrap();
+    let found = [
+        reference.to_string(),
+        format!("origin/{reference}"),
+        format!("refs/tags/{reference}"),
+    ]
+    .iter()
+    .any(|r| {
+        Command::new("git")
+            .args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{r}^{{commit}}"),
+            ])
+            .current_dir(root())
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let shallow = Command::new("git")
+        .args(["rev-parse", "--is-shallow-repository"])
+        .current_dir(root())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
+    if !found && shallow {
+        // A shallow CI checkout has only its own commit: nothing to look the ref up in.
+        support::skipped(
+            "the_release_gate_harness_ref_exists",
+            "shallow clone: no refs besides HEAD",
+        );
+        return;
+    }
+    assert!(
+        found,
+        "HARNESS_REF `{reference}` names nothing in this repository"
+    );
 }
 
 #[test]

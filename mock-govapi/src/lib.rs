@@ -45,6 +45,7 @@ pub mod realism;
 pub mod records;
 pub mod routes;
 pub mod scope;
+pub mod secrets;
 pub mod signing;
 pub mod sink;
 pub mod state;
@@ -68,6 +69,8 @@ pub struct MockConfig {
     pub online_window: Duration,
     /// Larger request bodies get 413 `payload_too_large`.
     pub max_body_bytes: usize,
+    /// How set secrets read back on GET, for every record kind (`secrets.rs`).
+    pub secret_readback: secrets::SecretReadback,
 }
 
 /// One tenant and the credentials configured for it.
@@ -121,6 +124,7 @@ impl MockConfig {
             sync_job_duration: Duration::from_millis(300),
             online_window: Duration::from_secs(300),
             max_body_bytes: 1024 * 1024,
+            secret_readback: secrets::SecretReadback::Mask,
         }
     }
 }

@@ -65,6 +65,11 @@ struct Args {
     /// Endpoints that checked in within this many seconds count as online.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     online_window_secs: u64,
+    /// How set secrets read back on GET, for every record kind: `mask` ("********"),
+    /// `omit` (the key left out) or `empty` (""). Writes that send back what GET showed
+    /// keep the stored secret in every mode.
+    #[arg(long, default_value = "mask", value_name = "MODE")]
+    secret_readback: mock_govapi::secrets::SecretReadback,
     /// Largest accepted request body.
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
     max_body_bytes: usize,
@@ -158,6 +163,7 @@ fn config_from(args: &Args) -> Result<(MockConfig, bool), ConfigError> {
     config.sync_job_duration = Duration::from_millis(args.sync_job_ms);
     config.online_window = Duration::from_secs(args.online_window_secs);
     config.max_body_bytes = args.max_body_bytes;
+    config.secret_readback = args.secret_readback;
     Ok((config, dev))
 }
 

@@ -91,6 +91,11 @@ pub struct MdmProvider {
     pub synced_endpoints: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Top-level fields other than the above, kept as sent: the vendor's operator
+    /// upserts `{provider, endpoint_url, enabled, api_key}` with no `config`
+    /// (`thothtenant_controller.go:mdmPayload`). Secrets redacted when shown.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// An MDM sync job. Its status is a function of the time since `created_at`, so no
@@ -116,14 +121,25 @@ pub struct Endpoint {
     pub agent_ids: Vec<String>,
     pub os: Option<String>,
     pub fleet_id: Option<String>,
-    pub risk_score: u32,
+    /// 0–100; a float, as the vendor's Terraform provider sends it (schema Float64).
+    #[serde(serialize_with = "score::serialize")]
+    pub risk_score: f64,
     pub violations_today: u64,
     pub sessions_today: u64,
     /// `active` or `quarantined`.
     pub status: String,
     pub last_seen: Option<Timestamp>,
     pub registered_at: Timestamp,
+    /// The same instant as `registered_at`, under the name the vendor's Terraform
+    /// provider reads (`endpoint_resource.go:flattenEndpoint`).
+    pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Server-owned runtime fields TF reads as Computed (`runtime_auth_mode`,
+    /// `identity_binding_user`, `managed_runtime_key_id`); the mock has no managed
+    /// runtime, so they read `null` [C].
+    pub runtime_auth_mode: Option<String>,
+    pub identity_binding_user: Option<String>,
+    pub managed_runtime_key_id: Option<String>,
     /// Fields the mock does not interpret, kept and returned as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -137,7 +153,7 @@ pub struct Endpoint {
 pub struct Checkin {
     pub proxy_version: Option<String>,
     pub agent_ids: Option<Vec<String>>,
-    pub risk_score: Option<u32>,
+    pub risk_score: Option<f64>,
     pub violations_today: Option<u64>,
     pub sessions_today: Option<u64>,
 }
@@ -160,4 +176,16 @@ pub struct WebhookDelivery {
     pub error: String,
     pub signed: bool,
     pub attempted_at: Timestamp,
+}
+
+/// Risk scores are floats, shown as integers when integral, so a score sent as `10`
+/// reads back as `10` and one sent as `42.5` as `42.5`.
+mod score {
+    pub fn serialize<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if value.fract() == 0.0 && value.abs() < 1e15 {
+            s.serialize_i64(*value as i64)
+        } else {
+            s.serialize_f64(*value)
+        }
+    }
 }

@@ -61,19 +61,22 @@ async fn browser_providers_policies_and_enrollments_upsert_and_list() {
     );
 
     let enrollment = gov
-        .post("browser/enrollments", json!({"device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "policy_id": policy_id}))
+        .post(
+            "browser/enrollments",
+            json!({"device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome"}),
+        )
         .await;
     assert_eq!(enrollment.status, 201, "{:?}", enrollment.body);
     let enrollment_id = enrollment.body["enrollment_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let moved = gov
-        .post("browser/enrollments", json!({"enrollment_id": enrollment_id, "device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "policy_id": "pol-fixed"}))
+    let disabled = gov
+        .post("browser/enrollments", json!({"enrollment_id": enrollment_id, "device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "status": "disabled"}))
         .await;
     assert_eq!(
-        (moved.status, &moved.body["policy_id"]),
-        (200, &json!("pol-fixed"))
+        (disabled.status, &disabled.body["status"]),
+        (200, &json!("disabled"))
     );
     let list = gov.get("browser/enrollments").await;
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
@@ -137,15 +140,15 @@ async fn browser_errors_name_the_problem() {
         )
         .await;
     assert_eq!(mode.body["error"], "invalid_enforcement_mode");
-    let missing = gov
+    let revoked = gov
         .post(
             "browser/enrollments",
-            json!({"device_id": "d", "user_id": "u", "provider": "firefox", "policy_id": "nope"}),
+            json!({"device_id": "d", "user_id": "u", "provider": "firefox", "status": "revoked"}),
         )
         .await;
     assert_eq!(
-        (missing.status, missing.body["error"].as_str()),
-        (409, Some("policy_not_found"))
+        (revoked.status, revoked.body["error"].as_str()),
+        (400, Some("invalid_request"))
     );
     let not_json = gov
         .call(

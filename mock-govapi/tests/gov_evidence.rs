@@ -3,28 +3,15 @@
 
 mod gov_support;
 
-use gov_support::{start, Gov, T};
-use reqwest::Method;
+use gov_support::{legacy, start, Gov, T};
 use serde_json::{json, Value};
 
 async fn seed(gov: &Gov, decisions: Value) {
-    let answer = gov
-        .call(
-            Method::POST,
-            &format!("/__admin/tenants/{T}/seed"),
-            None,
-            Some(json!({"decisions": decisions})),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    gov.seed(decisions).await;
 }
 
 fn decision(tool: &str, tier: &str) -> Value {
     json!({"agent_id": "agent-7", "tool_name": tool, "risk_tier": tier})
-}
-
-fn legacy(tool: &str, tier: &str) -> Value {
-    json!({"agent_id": "agent-7", "tool_name": tool, "risk_tier": tier, "legacy": true})
 }
 
 fn failed_metrics(report: &Value) -> Vec<String> {
@@ -280,7 +267,10 @@ async fn evidence_backfill_dry_run_then_real_run_then_nothing_left() {
     );
 
     let dry = gov
-        .gov_post("evidence/thoth/backfill?dry_run=true", json!({}))
+        .gov_post(
+            "evidence/thoth/backfill?dry_run=true&include_blocked_events=false",
+            json!({}),
+        )
         .await;
     assert_eq!(dry.status, 200, "{:?}", dry.body);
     let counts = |r: &Value| {
@@ -296,24 +286,25 @@ async fn evidence_backfill_dry_run_then_real_run_then_nothing_left() {
     assert_eq!(
         counts(&dry.body),
         [4, 2, 0, 2, 1],
-        "blocked events are left out by default"
+        "blocked events are left out when asked"
     );
     assert_eq!(dry.body["evidence_ids"], json!([]));
     assert_eq!(evidence_count(&gov.state_dump().await), 1);
 
     let real = gov
-        .gov_post("evidence/thoth/backfill", json!({}))
+        .gov_post(
+            "evidence/thoth/backfill",
+            json!({"include_blocked_events": false}),
+        )
         .await
         .body;
     assert_eq!(counts(&real), [4, 2, 2, 0, 1]);
     assert_eq!(real["evidence_ids"].as_array().unwrap().len(), 2);
     assert_eq!(evidence_count(&gov.state_dump().await), 3);
 
+    // No knob: blocked events are included, the vendor clients' default.
     let with_blocked = gov
-        .gov_post(
-            "evidence/thoth/backfill?include_blocked_events=true",
-            json!({}),
-        )
+        .gov_post("evidence/thoth/backfill", json!({}))
         .await
         .body;
     assert_eq!(counts(&with_blocked), [4, 1, 1, 0, 3]);

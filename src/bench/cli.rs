@@ -7,7 +7,6 @@ use clap::Args;
 
 use super::{harness_once, median, missing_tools, request_cost, run_script_once, Timed};
 use crate::outcome::ExitCode;
-use crate::suite::load::load_project;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -20,10 +19,8 @@ pub struct BenchArgs {
     /// GETs in the per-request cost loops (raw reqwest, and through the engine).
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub requests: usize,
-    #[arg(long, default_value = "suites")]
-    pub suites: PathBuf,
-    #[arg(long, default_value = "fixtures")]
-    pub fixtures: PathBuf,
+    #[command(flatten)]
+    pub project: crate::cli::ProjectArgs,
 }
 
 fn ms(d: Duration) -> String {
@@ -61,13 +58,9 @@ pub async fn bench(args: &BenchArgs) -> i32 {
         eprintln!("error: --iterations and --requests must be at least 1");
         return ExitCode::ConfigError as i32;
     }
-    let project = match load_project(&args.suites, &args.fixtures) {
+    let project = match args.project.load() {
         Ok(p) => p,
-        Err(d) => {
-            eprintln!("{d}");
-            eprintln!("error: failed to load suites: {} problem(s)", d.0.len());
-            return ExitCode::ConfigError as i32;
-        }
+        Err(code) => return code,
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let build = if cfg!(debug_assertions) {

@@ -11,7 +11,6 @@ use crate::outcome::ExitCode;
 use crate::redact::Redactor;
 use crate::report::{console, read_results, write_reports};
 use crate::runner::suites_hash;
-use crate::suite::load::load_project;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -21,11 +20,9 @@ pub struct MergeArgs {
     /// Where the merged junit.xml, coverage.md/json, report.html and results.json go.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
-    /// The suite directory the shards ran (its catalogue fills the coverage report).
-    #[arg(long, default_value = "suites")]
-    pub suites: PathBuf,
-    #[arg(long, default_value = "fixtures")]
-    pub fixtures: PathBuf,
+    /// The suites the shards ran (their catalogue fills the coverage report).
+    #[command(flatten)]
+    pub project: crate::cli::ProjectArgs,
 }
 
 fn config_error(msg: impl std::fmt::Display) -> i32 {
@@ -35,15 +32,9 @@ fn config_error(msg: impl std::fmt::Display) -> i32 {
 
 /// Runs `merge`; returns the exit code (2 when the results cannot be merged).
 pub fn merge(args: &MergeArgs) -> i32 {
-    let project = match load_project(&args.suites, &args.fixtures) {
+    let project = match args.project.load() {
         Ok(p) => p,
-        Err(diags) => {
-            eprintln!("{diags}");
-            return config_error(format!(
-                "failed to load suites: {} problem(s)",
-                diags.0.len()
-            ));
-        }
+        Err(code) => return code,
     };
     let mut inputs = Vec::new();
     for path in &args.results {

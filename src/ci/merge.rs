@@ -326,6 +326,7 @@ mod tests {
                 tenant: "conformance".into(),
                 mock_faults: vec![],
                 surfaces: vec![Surface::Api],
+                thothctl: None,
             },
             started_at: start.into(),
             finished_at: end.into(),

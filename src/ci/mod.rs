@@ -3,6 +3,7 @@
 //! failed last time (`run --rerun-failed`).
 
 pub mod command;
+pub mod github;
 pub mod merge;
 pub mod rerun;
 pub mod shard;

@@ -98,6 +98,7 @@ mod tests {
                 tenant: "t".into(),
                 mock_faults: vec![],
                 surfaces: vec![],
+                thothctl: None,
             },
             started_at: String::new(),
             finished_at: String::new(),

@@ -21,6 +21,10 @@ pub struct LiveArgs {
     /// Live: GovAPI base URL, https unless loopback (else THOTH_GOVAPI_URL).
     #[arg(long)]
     pub govapi_url: Option<String>,
+    /// Live: enforcer (data plane) base URL, https unless loopback (else THOTH_API_URL;
+    /// default https://enforce.<tenant>.<apex>, as the vendor SDKs document it).
+    #[arg(long)]
+    pub api_url: Option<String>,
     /// Live: file holding the admin bearer token (else THOTH_ADMIN_BEARER_TOKEN_FILE).
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
@@ -42,6 +46,7 @@ impl LiveArgs {
             tenant_id: self.tenant_id.clone(),
             apex_domain: self.apex_domain.clone(),
             govapi_url: self.govapi_url.clone(),
+            api_url: self.api_url.clone(),
             auth_token_file: self.auth_token_file.clone(),
             org_api_key: self.org_api_key.clone(),
             ..LiveOptions::default()

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::outcome::ExitCode;
+use crate::suite::embedded::{self, Dirs};
 use crate::suite::load::{load_project, Project};
 
 mod list;
@@ -41,6 +42,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Undo what a crashed run left in its ledger (exit 6 while anything is left).
     Cleanup(Box<crate::safety::cli::CleanupArgs>),
+    /// Take a live tenant for the shards of one run (`run --lease-group GROUP`): one
+    /// owner of the original settings; `cleanup --ledger` restores them after the shards.
+    Prepare(Box<crate::safety::cli::PrepareArgs>),
     /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
     Merge(crate::ci::command::MergeArgs),
     /// Register and check in N run-unique endpoints, then verify stats and list counts.
@@ -48,6 +52,25 @@ pub enum Command {
     /// Time the full suite against the in-process mock, the curl runbook script and a raw
     /// request loop, in one run.
     Bench(crate::bench::cli::BenchArgs),
+    /// Check an evidence bundle (`run --bundle`) offline: manifest, signature, required
+    /// cases, failures, secrets, waivers (exit codes in the README).
+    VerifyBundle(crate::bundle::cli::VerifyBundleArgs),
+    /// A run's results for GitHub Actions: job summary and `::error` annotations at the
+    /// failing case's line.
+    GithubReport(crate::ci::github::GithubReportArgs),
+    /// The suites, fixtures and catalogue built into this binary.
+    #[command(subcommand)]
+    Suites(SuitesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuitesCommand {
+    /// Write the built-in `suites/` and `fixtures/` into DIR, to customise them and run
+    /// with `--suites DIR/suites --fixtures DIR/fixtures` (refuses to overwrite a file).
+    Export {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,14 +79,36 @@ pub enum TargetArg {
     Live,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ProjectArgs {
-    /// Directory of suite files (one per phase) and `requirements.yaml`.
-    #[arg(long, default_value = "suites")]
-    pub suites: PathBuf,
-    /// Directory of request bodies the suites name in `body_file`.
-    #[arg(long, default_value = "fixtures")]
-    pub fixtures: PathBuf,
+    /// Directory of suite files (one per phase) and `requirements.yaml` [default: the
+    /// suites built into this binary; `suites export DIR` writes them out].
+    #[arg(long, value_name = "DIR")]
+    pub suites: Option<PathBuf>,
+    /// Directory of request bodies the suites name in `body_file` [default: built in].
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+impl ProjectArgs {
+    /// The directories to load: the given ones, else the built-in copies.
+    pub fn dirs(&self) -> Result<Dirs, i32> {
+        embedded::resolve(self.suites.as_deref(), self.fixtures.as_deref()).map_err(config_error)
+    }
+
+    /// Loads and validates the suites (exit 2 with every diagnostic on failure).
+    pub fn load(&self) -> Result<Project, i32> {
+        let dirs = self.dirs()?;
+        let mut project = load_project(&dirs.suites, &dirs.fixtures).map_err(|diags| {
+            eprintln!("{diags}");
+            eprintln!("error: failed to load suites: {} problem(s)", diags.0.len());
+            ExitCode::ConfigError as i32
+        })?;
+        for s in &mut project.suites {
+            s.path = embedded::shown_path(&dirs, &s.path);
+        }
+        Ok(project)
+    }
 }
 
 /// Entry point of the binary.
@@ -80,6 +125,8 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     let code = runtime.block_on(dispatch(cli));
+    drop(runtime);
+    embedded::cleanup();
     std::process::ExitCode::from(code as u8)
 }
 
@@ -89,21 +136,34 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::List(args) => list::list(&args),
         Command::Validate(args) => validate::validate(&args),
         Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
+        Command::Prepare(args) => crate::safety::cli::prepare(&args).await,
         Command::Merge(args) => crate::ci::command::merge(&args),
         Command::Load(args) => crate::load::cli::load(&args).await,
         Command::Bench(args) => crate::bench::cli::bench(&args).await,
+        Command::GithubReport(args) => crate::ci::github::github_report(&args),
+        Command::VerifyBundle(args) => crate::bundle::cli::verify_bundle(&args),
+        Command::Suites(SuitesCommand::Export { dir }) => match embedded::export(&dir) {
+            Ok(n) => {
+                println!(
+                    "wrote {n} files under {}; run with --suites {} --fixtures {}",
+                    dir.display(),
+                    dir.join("suites").display(),
+                    dir.join("fixtures").display()
+                );
+                ExitCode::Passed as i32
+            }
+            Err(e) => config_error(format!("failed to {e}")),
+        },
     }
 }
 
 fn config_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
+    // A configuration error may quote what a target answered.
+    let msg = msg.to_string();
+    eprintln!("error: {}", crate::report::console::terminal_safe(&msg));
     ExitCode::ConfigError as i32
 }
 
 fn load(args: &ProjectArgs) -> Result<Project, i32> {
-    load_project(&args.suites, &args.fixtures).map_err(|diags| {
-        eprintln!("{diags}");
-        eprintln!("error: failed to load suites: {} problem(s)", diags.0.len());
-        ExitCode::ConfigError as i32
-    })
+    args.load()
 }

@@ -15,7 +15,8 @@ use crate::report::progress::{Console, ConsoleMode, Verbosity};
 use crate::session::{self, SessionOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
-use crate::target::{find_thothctl, known_faults, LiveOptions, MockOptions, Target};
+use crate::target::{known_faults, LiveOptions, MockOptions, Target, TargetKind};
+use crate::thothctl::{resolve::resolve, StandInUse};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -43,9 +44,14 @@ pub struct RunArgs {
     /// 0 = the number of cores.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub jobs: usize,
-    /// The thothctl binary (default: found on PATH).
+    /// The thothctl binary (default: `thothctl` on PATH, else the stand-in where
+    /// --thothctl-stand-in allows it). A real thothctl always wins over the stand-in.
     #[arg(long, value_name = "PATH")]
     pub thothctl: Option<PathBuf>,
+    /// When the stand-in `thothctl-sim` (built beside this binary) runs the thothctl
+    /// cases if no real thothctl is found: auto = on the mock target only.
+    #[arg(long, value_enum, default_value_t = StandInUse::Auto, value_name = "WHEN")]
+    pub thothctl_stand_in: StandInUse,
     /// Per thothctl invocation; the process is killed after it.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub thothctl_timeout: String,
@@ -96,6 +102,8 @@ pub struct RunArgs {
     /// (exit 7). Default: `critical` on a live target, `none` on the mock.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub require: Option<crate::conformance::Level>,
+    #[command(flatten)]
+    pub bundle: crate::bundle::cli::BundleArgs,
 }
 
 async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32> {
@@ -137,9 +145,12 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
             )));
         }
     }
-    Ok(target
-        .with_schemes(schemes)
-        .with_thothctl(find_thothctl(args.thothctl.as_deref())))
+    let kind = match args.target {
+        TargetArg::Mock => TargetKind::Mock,
+        TargetArg::Live => TargetKind::Live,
+    };
+    let thothctl = resolve(args.thothctl.as_deref(), kind, args.thothctl_stand_in);
+    Ok(target.with_schemes(schemes).with_thothctl(thothctl))
 }
 
 pub(super) async fn run(args: &RunArgs) -> i32 {
@@ -164,6 +175,10 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // A bad signing key is found before anything is sent, not after the run.
+    if let Err(e) = args.bundle.check_key() {
+        return config_error(e);
+    }
     let client = ClientOptions {
         request_timeout,
         ca_cert: args.live.ca_cert.clone(),
@@ -219,7 +234,10 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
     if args.safety.dry_run {
         let code = match session::plan(&project, &target, &opts) {
             Ok(plan) => {
-                print!("{}", redactor.redact(&plan));
+                print!(
+                    "{}",
+                    crate::report::console::terminal_safe(&redactor.redact(&plan))
+                );
                 ExitCode::Passed as i32
             }
             Err(e) => report_error(&e, &redactor),
@@ -246,6 +264,19 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         }
     };
     let console = Console::new(mode, &redactor, total);
+    let run_id = crate::runner::new_run_id();
+    let recorder = match args.safety.start(&args.reports, &target, &run_id) {
+        Ok(r) => r,
+        Err(e) => {
+            target.shutdown().await;
+            return config_error(redactor.redact(&e.to_string()));
+        }
+    };
+    let opts = SessionOptions {
+        run_id: Some(run_id),
+        recorder: Some(recorder.clone()),
+        ..opts
+    };
     let ctrl_c = {
         let cancel = opts.cancel.clone();
         // Registered before the run starts, so an early Ctrl-C is never lost.
@@ -253,14 +284,18 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
             Ok(i) => i,
             Err(e) => return config_error(format!("failed to listen for Ctrl-C: {e}")),
         };
+        let recorder = recorder.clone();
+        let abort_wait = request_timeout;
         tokio::spawn(async move {
             if interrupts.recv().await {
                 eprintln!("interrupted: stopping, the reports will still be written (Ctrl-C again to abort now)");
                 cancel.cancel();
             }
-            // Cleanup still runs after the first Ctrl-C; a second one means "now".
+            // Cleanup still runs after the first Ctrl-C or SIGTERM; a second one means
+            // "now", but not between a create and its ledger record.
             if interrupts.recv().await {
-                eprintln!("aborted: no reports written");
+                let _held = recorder.quiesce(abort_wait).await;
+                eprintln!("aborted: no reports written; finish with `thoth-conformance cleanup --ledger {}`", recorder.ledger.path().display());
                 std::process::exit(130);
             }
         })
@@ -272,6 +307,29 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         Ok(o) => {
             for h in &o.leaks {
                 eprintln!("secret leak: {h}");
+            }
+            if o.leaks.is_empty() {
+                let mut ledgers = vec![recorder.ledger.path().to_path_buf()];
+                ledgers.extend(crate::expectations::ledger_path(
+                    args.expectations.as_deref(),
+                    &project.suites_dir,
+                ));
+                let evidence = crate::bundle::cli::RunEvidence {
+                    result: &o.result,
+                    project: &project,
+                    reports: o.paths.all(),
+                    ledgers,
+                    config: crate::bundle::cli::effective_config(args, profile.as_str(), &o.result),
+                };
+                if let Err(e) = args.bundle.write(&evidence, &redactor) {
+                    eprintln!("error: failed to write the bundle: {}", redactor.redact(&e));
+                    return ExitCode::ReportsIncomplete as i32;
+                }
+                if let Some(b) = &args.bundle.bundle {
+                    println!("bundle: {}", b.display());
+                }
+            } else if args.bundle.bundle.is_some() {
+                eprintln!("bundle not written: a secret leaked into the reports (see above)");
             }
             o.exit_code() as i32
         }
@@ -285,19 +343,25 @@ fn report_error(e: &session::RunError, redactor: &Redactor) -> i32 {
     e.exit_code() as i32
 }
 
-/// Ctrl-C as a stream. On Unix the handler is installed when this is created (not when
-/// first awaited), so a signal that arrives while the run starts up is not lost.
+/// Ctrl-C and SIGTERM (what `docker stop`, Kubernetes and CI runners send) as one
+/// stream. On Unix the handlers are installed when this is created (not when first
+/// awaited), so a signal that arrives while the run starts up is not lost.
 struct Interrupts {
     #[cfg(unix)]
-    inner: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
 }
 
 impl Interrupts {
     fn new() -> std::io::Result<Self> {
         #[cfg(unix)]
         {
-            let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-            Ok(Interrupts { inner })
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Interrupts {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
         }
         #[cfg(not(unix))]
         {
@@ -308,7 +372,10 @@ impl Interrupts {
     async fn recv(&mut self) -> bool {
         #[cfg(unix)]
         {
-            self.inner.recv().await.is_some()
+            tokio::select! {
+                s = self.int.recv() => s.is_some(),
+                s = self.term.recv() => s.is_some(),
+            }
         }
         #[cfg(not(unix))]
         {

@@ -13,10 +13,8 @@ use crate::suite::load::load_project;
 pub struct ValidateArgs {
     /// Suite directories or files (default: the `--suites` directory).
     pub paths: Vec<PathBuf>,
-    #[arg(long, default_value = "suites")]
-    pub suites: PathBuf,
-    #[arg(long, default_value = "fixtures")]
-    pub fixtures: PathBuf,
+    #[command(flatten)]
+    pub project: super::ProjectArgs,
     /// Also check this expectations ledger (default: `<suites>/expectations.yaml` if
     /// present, for each suites directory checked).
     #[arg(long, value_name = "FILE")]
@@ -24,8 +22,12 @@ pub struct ValidateArgs {
 }
 
 pub(super) fn validate(args: &ValidateArgs) -> i32 {
+    let dirs = match args.project.dirs() {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let paths = if args.paths.is_empty() {
-        vec![args.suites.clone()]
+        vec![dirs.suites.clone()]
     } else {
         args.paths.clone()
     };
@@ -39,7 +41,7 @@ pub(super) fn validate(args: &ValidateArgs) -> i32 {
         } else {
             (path.clone(), None)
         };
-        match load_project(&dir, &args.fixtures) {
+        match load_project(&dir, &dirs.fixtures) {
             Ok(p) => {
                 if let Some(ledger) = expectations::ledger_path(args.expectations.as_deref(), &dir)
                 {

@@ -62,6 +62,7 @@ fn run(cases: Vec<CaseResult>) -> RunResult {
             tenant: String::new(),
             mock_faults: vec![],
             surfaces: vec![],
+            thothctl: None,
         },
         started_at: String::new(),
         finished_at: String::new(),

@@ -43,7 +43,8 @@ pub struct LoadArgs {
 }
 
 fn config_error(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
+    let msg = msg.to_string();
+    eprintln!("error: {}", crate::report::console::terminal_safe(&msg));
     ExitCode::ConfigError as i32
 }
 
@@ -121,7 +122,10 @@ pub async fn load(args: &LoadArgs) -> i32 {
     let label = format!("{} ({})", target.kind.as_str(), target.govapi_url);
     let report = run_load(load_target, client, &opts).await;
     target.shutdown().await;
-    print!("{}", redactor.redact(&render(&report, &label)));
+    print!(
+        "{}",
+        crate::report::console::terminal_safe(&redactor.redact(&render(&report, &label)))
+    );
     if report.unreachable.is_some() {
         ExitCode::TargetUnreachable as i32
     } else if report.passed() {

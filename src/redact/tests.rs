@@ -230,3 +230,158 @@ fn a_secret_read_with_a_trailing_newline_is_redacted_without_it() {
     );
     assert_eq!(r.add_secret(" \n"), Err(SecretRejected::Empty));
 }
+
+/// Forms a hostile target used to slip a secret past redaction and the scan (issue 17,
+/// "Unredacted forms" and "JSON escapes"): each is redacted, and the scan finds it.
+#[test]
+fn escaped_case_changed_hex_wrapped_and_partial_forms_are_redacted_and_scanned() {
+    let secret = "thoth_org_Zq9é/Xy7_secretvalue_01234";
+    let jwt =
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbi1jYW5hcnkifQ.c2lnbmF0dXJlLWNhbmFyeS0wMTIzNDU2";
+    let r = redactor(&[secret, jwt]);
+    let json_ascii = serde_json::to_string(secret)
+        .unwrap()
+        .replace('é', "\\u00e9");
+    let unicode_all: String = secret
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let (head, tail) = secret.split_at(16);
+    let forms = [
+        ("php slash", secret.replace('/', "\\/")),
+        (
+            "python ensure_ascii",
+            json_ascii[1..json_ascii.len() - 1].to_owned(),
+        ),
+        ("every char \\u", unicode_all),
+        (
+            "upper-case \\u",
+            "\\u0054HOTH_org_Zq9\\u00E9/Xy7_secretvalue_01234".to_owned(),
+        ),
+        ("upper case", secret.to_ascii_uppercase()),
+        ("hex", hex::encode(secret)),
+        ("upper hex", hex::encode_upper(secret)),
+        ("wrapped", format!("{head}\n    {tail}")),
+        ("escaped newline", format!("{head}\\n{tail}")),
+        ("nested escapes", secret.replace('/', "\\\\\\/")),
+        ("cut prefix", format!("{}…", &secret[..24])),
+        ("jwt payload", "eyJzdWIiOiJhZG1pbi1jYW5hcnkifQ".to_owned()),
+        (
+            "jwt signature",
+            "c2lnbmF0dXJlLWNhbmFyeS0wMTIzNDU2".to_owned(),
+        ),
+    ];
+    for (what, form) in forms {
+        let text = format!("{{\"echo\":\"{form}\"}} tail");
+        let out = r.redact(&text);
+        assert!(out.contains(REDACTED), "{what}: not redacted: {out}");
+        for piece in ["Zq9", "ecretvalue", "YWRtaW4", "bmF0dXJl"] {
+            assert!(!out.contains(piece), "{what}: `{piece}` survives in {out}");
+        }
+        assert!(
+            out.ends_with(" tail"),
+            "{what}: text after the secret lost: {out}"
+        );
+        let hits = scan_for_secrets(&[], &[text.as_str()], &r);
+        assert!(!hits.is_empty(), "{what}: the scan misses {text}");
+        assert!(
+            scan_for_secrets(&[], &[out.as_str()], &r).is_empty(),
+            "{what}: the scan still finds something in {out}"
+        );
+    }
+    // The JWT header is every token's: not a secret on its own.
+    assert_eq!(r.redact("eyJhbGciOiJIUzI1NiJ9"), "eyJhbGciOiJIUzI1NiJ9");
+    // A prefix shorter than half the secret is ordinary text.
+    assert_eq!(r.redact("thoth_org_Zq9"), "thoth_org_Zq9");
+}
+
+#[test]
+fn a_secret_in_a_body_inside_results_json_is_found_through_both_escapings() {
+    let secret = "canary/secret-value";
+    let r = redactor(&[secret]);
+    let body = format!("{{\"k\":\"{}\"}}", secret.replace('/', "\\/"));
+    let results = serde_json::to_string(&serde_json::json!({ "response_body": body })).unwrap();
+    assert!(!results.contains(secret));
+    assert!(!scan_for_secrets(&[], &[results.as_str()], &r).is_empty());
+    let redacted =
+        serde_json::to_string(&r.redact_json(&serde_json::json!({ "response_body": body })))
+            .unwrap();
+    assert!(
+        scan_for_secrets(&[], &[redacted.as_str()], &r).is_empty(),
+        "{redacted}"
+    );
+}
+
+#[test]
+fn any_form_of_a_needle_counts_for_a_secret_assertion() {
+    let needle = "whsec_canary/0123";
+    assert!(contains_any_form("{\"s\":\"whsec_canary\\/0123\"}", needle));
+    assert!(contains_any_form(
+        "{\"s\":\"\\u0077hsec_canary/0123\"}",
+        needle
+    ));
+    assert!(contains_any_form("WHSEC_CANARY/0123", needle));
+    assert!(!contains_any_form("{\"s\":\"whsec_other\"}", needle));
+    // Short needles: as given, or behind escapes.
+    assert!(contains_any_form("a\\/b", "a/b"));
+    assert!(!contains_any_form("a-b", "a/b"));
+    // Looking for a needle does not make it a secret of the run.
+    assert_eq!(cut_redacted(needle, 100, "…"), needle);
+}
+
+#[test]
+fn cutting_redacts_first_with_every_secret_of_the_process() {
+    let r = Redactor::new();
+    r.add_secret("process-wide-secret-0123456789").unwrap();
+    let long = format!("{}process-wide-secret-0123456789", "x".repeat(150));
+    let shown = cut_redacted(&long, 160, "…");
+    assert!(!shown.contains("process-wide"), "{shown}");
+    assert!(shown.starts_with(&"x".repeat(150)));
+    assert_eq!(cut_redacted("short", 160, "…"), "short");
+    assert_eq!(cut_redacted("abcdef", 3, "…"), "abc…");
+}
+
+#[test]
+fn secrets_added_one_by_one_stay_in_a_logarithmic_number_of_automata() {
+    let r = Redactor::new();
+    for i in 0..100 {
+        r.add_secret(&format!("incremental-secret-{i:04}")).unwrap();
+    }
+    let inner = r.read();
+    assert!(inner.parts.len() <= 8, "{} automata", inner.parts.len());
+    assert_eq!(inner.parts.iter().map(|p| p.count).sum::<usize>(), 100);
+    drop(inner);
+    for i in [0, 37, 63, 99] {
+        let s = format!("x incremental-secret-{i:04} y");
+        assert_eq!(r.redact(&s), format!("x {REDACTED} y"));
+    }
+}
+
+#[test]
+fn stored_bodies_are_capped_with_size_and_hash_and_redacted_before_the_cut() {
+    use sha2::Digest as _;
+    let r = Redactor::new();
+    r.add_secret("stored-body-secret-0123456789").unwrap();
+    assert_eq!(stored_body("small"), "small");
+    let body = format!(
+        "{}stored-body-secret-0123456789{}",
+        "x".repeat(MAX_STORED_BODY_BYTES - 10),
+        "y".repeat(1000)
+    );
+    let kept = stored_body(&body);
+    assert!(kept.len() < MAX_STORED_BODY_BYTES + 200, "{}", kept.len());
+    assert!(
+        !kept.contains("stored-body"),
+        "the secret at the cut survives"
+    );
+    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    assert!(
+        kept.ends_with(&format!(
+            "{} bytes, sha256 {digest}; the first {} bytes of it redacted are kept]",
+            body.len(),
+            MAX_STORED_BODY_BYTES
+        )),
+        "{}",
+        &kept[kept.len() - 200..]
+    );
+}

@@ -2,7 +2,12 @@
 //!
 //! These functions do not redact: the caller prints through `Redactor::redact`, like
 //! everything else that leaves the process. Colour only when the caller asks for it.
+//!
+//! They do make target-supplied text safe for a terminal ([`terminal_safe`]): every
+//! name, message and note they interpolate is escaped, so the only control sequences in
+//! what they return are their own colours.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use tabled::builder::Builder;
@@ -12,6 +17,39 @@ use crate::outcome::{CaseResult, ExpectationOutcome, Level, RunResult, Status};
 use crate::verdict::{verdict, Counts, RunStatus};
 
 const RESET: &str = "\x1b[0m";
+
+/// Whether `c` may not reach a terminal as it is: C0 and C1 control characters (ESC
+/// starts cursor movement, line erasure, OSC 52 clipboard writes and window titles;
+/// CR returns to the start of a line to overwrite it; BEL, backspace), DEL, and the
+/// invisible Unicode characters that reorder or hide text (bidirectional overrides and
+/// isolates, zero-width characters, line and paragraph separators).
+fn unsafe_for_terminal(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c,
+            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `text` with every character a target could use to rewrite the terminal (see
+/// [`unsafe_for_terminal`]) shown as an escape (`\x1b`, `\u{202e}`), newlines kept.
+/// Every console output of target-supplied text goes through this one function, so a
+/// body cannot forge a green `PASSED (exit 0)` line, write the clipboard or set the
+/// window title.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(unsafe_for_terminal) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !unsafe_for_terminal(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
 
 fn colour(status: Status) -> &'static str {
     match status {
@@ -54,7 +92,7 @@ pub fn case_line(case: &CaseResult, color: bool) -> String {
     let mut line = format!(
         "{}  {}  ({} ms)",
         paint(&padded, code, color),
-        case.full_name(),
+        terminal_safe(&case.full_name()),
         case.duration_ms
     );
     if let Some(note) = &case.expectation {
@@ -67,15 +105,16 @@ pub fn case_line(case: &CaseResult, color: bool) -> String {
         let _ = write!(
             line,
             "\n          {said}: {} (owner {}, until {}{})",
-            note.reason,
-            note.owner,
-            note.expires,
+            terminal_safe(&note.reason),
+            terminal_safe(&note.owner),
+            terminal_safe(&note.expires),
             if note.expired { ", EXPIRED" } else { "" }
         );
     }
     if matches!(case.status, Status::Fail | Status::Error | Status::Skip) {
         if let Some(message) = &case.message {
-            for l in message.lines() {
+            // Every line of it indented: a message line can never pass for one of ours.
+            for l in terminal_safe(message).lines() {
                 let _ = write!(line, "\n          {l}");
             }
         }
@@ -111,7 +150,7 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
     };
     for phase in &phases {
         let counts = Counts::of(run.cases.iter().filter(|c| c.phase == *phase));
-        b.push_record(row(phase, counts));
+        b.push_record(row(&terminal_safe(phase), counts));
     }
     let v = verdict(run);
     b.push_record(row("total", v.counts));
@@ -128,12 +167,13 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
             "{} (exit {}): {}",
             v.status.as_str().to_uppercase(),
             v.exit_code,
-            v.message
+            terminal_safe(&v.message)
         ),
         verdict_colour,
         color,
     );
-    let mut out = table;
+    let thothctl = crate::thothctl::resolve::describe(run.target.thothctl.as_ref());
+    let mut out = format!("thothctl: {thothctl}\n{table}");
     // Which requirements the level left unverified, and why (the verdict names only IDs);
     // above the verdict, which stays the last line. Silent at an implicit `none`.
     if let Some(c) = run
@@ -198,6 +238,29 @@ mod tests {
     }
 
     #[test]
+    fn control_sequences_in_names_and_messages_are_escaped_and_cannot_forge_a_line() {
+        let forged =
+            "boom\u{1b}]52;c;ZXZpbA==\u{7}\r\u{1b}[2KPASSED (exit 0): ok\u{9b}\u{202e}\nnext";
+        let mut c = case("p\u{1b}[1A", "c", Status::Fail, Some(forged));
+        c.duration_ms = 1;
+        let line = case_line(&c, false);
+        for bad in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}'] {
+            assert!(!line.contains(bad), "{bad:?} in {line:?}");
+        }
+        assert!(
+            line.contains("\\x1b]52;c;ZXZpbA==\\x07\\x0d\\x1b[2KPASSED"),
+            "{line}"
+        );
+        assert!(line.contains("\\u{202e}"), "{line}");
+        // Every line after the first is indented: none can pass for a verdict line.
+        assert!(
+            line.lines().skip(1).all(|l| l.starts_with("          ")),
+            "{line}"
+        );
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+    }
+
+    #[test]
     fn colour_only_when_asked() {
         let c = case("p", "c", Status::Error, Some("boom"));
         assert!(!case_line(&c, false).contains('\x1b'));
@@ -220,6 +283,7 @@ mod tests {
                 tenant: "t".into(),
                 mock_faults: vec![],
                 surfaces: vec![Surface::Api],
+                thothctl: None,
             },
             started_at: String::new(),
             finished_at: String::new(),

@@ -22,6 +22,9 @@ use crate::verdict::{verdict, Verdict};
 
 /// Shown in a thothctl cell whose cases were skipped because no thothctl was found.
 pub const THOTHCTL_ABSENT_NOTE: &str = "not run: thothctl not found";
+/// Shown in a thothctl cell whose cases ran with the stand-in, so that no one takes it
+/// for a verdict on the vendor's thothctl.
+pub const THOTHCTL_STAND_IN_NOTE: &str = "stand-in";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Cell {
@@ -156,6 +159,9 @@ pub struct RunMeta {
     pub tenant: String,
     pub mock_faults: Vec<String>,
     pub thothctl_available: bool,
+    /// Which thothctl ran (path, `--version`, stand-in or real); None = none found.
+    #[serde(default)]
+    pub thothctl: Option<crate::thothctl::ThothctlInfo>,
     pub started_at: String,
     pub finished_at: String,
     pub duration_ms: u64,
@@ -174,7 +180,16 @@ pub struct Coverage {
     pub requirement_summary: RequirementSummary,
 }
 
-fn cell(cases: &[&CaseResult], surface: Surface, thothctl_available: bool) -> Cell {
+/// The run's thothctl as the report headers state it.
+pub fn thothctl_line(r: &RunMeta) -> String {
+    match (&r.thothctl, r.thothctl_available) {
+        (Some(info), _) => info.describe(),
+        (None, true) => "found".into(),
+        (None, false) => "not found (thothctl cells not run)".into(),
+    }
+}
+
+fn cell(cases: &[&CaseResult], surface: Surface, thothctl_available: bool, stand_in: bool) -> Cell {
     let on_surface: Vec<&CaseResult> = cases
         .iter()
         .copied()
@@ -183,9 +198,15 @@ fn cell(cases: &[&CaseResult], surface: Surface, thothctl_available: bool) -> Ce
     let t = Tally::of(on_surface.iter().copied());
     // A skipped thothctl cell on a machine without thothctl says so plainly: it must
     // never read as coverage the run did not have.
-    let note =
-        (surface == Surface::Thothctl && !thothctl_available && t.status == CellStatus::Skip)
-            .then(|| THOTHCTL_ABSENT_NOTE.to_owned());
+    let note = if surface != Surface::Thothctl {
+        None
+    } else if !thothctl_available && t.status == CellStatus::Skip {
+        Some(THOTHCTL_ABSENT_NOTE.to_owned())
+    } else if stand_in && !matches!(t.status, CellStatus::NoCase | CellStatus::Disabled) {
+        Some(THOTHCTL_STAND_IN_NOTE.to_owned())
+    } else {
+        None
+    };
     Cell {
         status: t.status,
         passed: t.passed,
@@ -200,6 +221,7 @@ fn cell(cases: &[&CaseResult], surface: Surface, thothctl_available: bool) -> Ce
 /// Builds the coverage data; every string from the run or catalogue is redacted.
 pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redactor) -> Coverage {
     let thothctl_available = run.target.surfaces.contains(&Surface::Thothctl);
+    let stand_in = run.target.thothctl.as_ref().is_some_and(|t| t.stand_in);
     let mut by_capability: HashMap<&str, Vec<&CaseResult>> = HashMap::new();
     let mut by_requirement: HashMap<&str, Vec<&CaseResult>> = HashMap::new();
     for case in &run.cases {
@@ -233,8 +255,8 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
         .map(|(id, title, runbook_row, in_catalogue)| {
             let cases = by_capability.get(id.as_str()).unwrap_or(&none);
             MatrixRow {
-                thothctl: cell(cases, Surface::Thothctl, thothctl_available),
-                api: cell(cases, Surface::Api, thothctl_available),
+                thothctl: cell(cases, Surface::Thothctl, thothctl_available, stand_in),
+                api: cell(cases, Surface::Api, thothctl_available, stand_in),
                 capability: id,
                 title,
                 runbook_row,
@@ -313,6 +335,7 @@ pub fn build_coverage(run: &RunResult, catalogue: &Catalogue, redactor: &Redacto
             tenant: run.target.tenant.clone(),
             mock_faults: run.target.mock_faults.clone(),
             thothctl_available,
+            thothctl: run.target.thothctl.clone(),
             started_at: run.started_at.clone(),
             finished_at: run.finished_at.clone(),
             duration_ms: run.duration_ms,
@@ -369,6 +392,12 @@ fn redact_coverage(c: Coverage, r: &Redactor) -> Coverage {
             tenant: red(run.tenant),
             mock_faults: reds(run.mock_faults),
             thothctl_available: run.thothctl_available,
+            thothctl: run.thothctl.map(|t| crate::thothctl::ThothctlInfo {
+                path: red(t.path),
+                version: red(t.version),
+                stand_in: t.stand_in,
+                found_by: red(t.found_by),
+            }),
             started_at: red(run.started_at),
             finished_at: red(run.finished_at),
             duration_ms: run.duration_ms,
@@ -533,15 +562,7 @@ pub fn render_markdown(c: &Coverage) -> String {
     if !r.mock_faults.is_empty() {
         let _ = writeln!(out, "- Mock faults: {}", r.mock_faults.join(", "));
     }
-    let _ = writeln!(
-        out,
-        "- thothctl: {}",
-        if r.thothctl_available {
-            "found"
-        } else {
-            "not found (thothctl cells not run)"
-        }
-    );
+    let _ = writeln!(out, "- thothctl: {}", thothctl_line(r));
     let _ = writeln!(out, "- Suites hash: `{}`", r.suites_hash);
     let _ = writeln!(
         out,

@@ -233,11 +233,7 @@ fn run_section(out: &mut String, c: &Coverage) {
     } else {
         r.mock_faults.join(", ")
     };
-    let thothctl = if r.thothctl_available {
-        "found"
-    } else {
-        "not found (thothctl cells not run)"
-    };
+    let thothctl = super::coverage::thothctl_line(r);
     for (name, value) in [
         ("Target", r.target_kind.as_str()),
         ("Base URL", r.base_url.as_str()),
@@ -248,7 +244,7 @@ fn run_section(out: &mut String, c: &Coverage) {
         ("Harness version", r.harness_version.as_str()),
         ("Suites hash", r.suites_hash.as_str()),
         ("Mock faults", faults.as_str()),
-        ("thothctl", thothctl),
+        ("thothctl", thothctl.as_str()),
     ] {
         let _ = writeln!(out, "<tr><th>{name}</th><td>{}</td></tr>", escape(value));
     }

@@ -179,6 +179,22 @@ pub fn render_junit(run: &RunResult, redactor: &Redactor) -> Result<String, Repo
             Property::new("target", redactor.redact(&run.target.kind)),
             Property::new("base_url", redactor.redact(&run.target.base_url)),
             Property::new("tenant", redactor.redact(&run.target.tenant)),
+            Property::new(
+                "thothctl",
+                redactor.redact(&crate::thothctl::resolve::describe(
+                    run.target.thothctl.as_ref(),
+                )),
+            ),
+            Property::new(
+                "thothctl_stand_in",
+                run.target.thothctl.as_ref().map_or("none", |t| {
+                    if t.stand_in {
+                        "true"
+                    } else {
+                        "false"
+                    }
+                }),
+            ),
             Property::new("run_id", redactor.redact(&run.run_id)),
         ]);
         if let Some(c) = &run.conformance {

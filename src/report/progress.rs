@@ -17,7 +17,7 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::console::case_line;
+use super::console::{case_line, terminal_safe};
 use super::transcript::case_transcript;
 use crate::outcome::{CaseResult, Status};
 use crate::redact::Redactor;
@@ -133,9 +133,21 @@ impl Console {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Prints `text` (redacted) as whole lines, above the status line.
+    /// Prints `text` (redacted, and escaped for the terminal: it may hold whatever a
+    /// target sent) as whole lines, above the status line.
     pub fn print(&self, text: &str) {
         let text = self.redactor.redact(text);
+        self.print_lines(&terminal_safe(&text));
+    }
+
+    /// Prints output of the console formatters ([`case_line`],
+    /// [`super::console::summary_table`]), which escape what they interpolate and may
+    /// add colour of their own; redacted like everything else.
+    pub fn print_painted(&self, text: &str) {
+        self.print_lines(&self.redactor.redact(text));
+    }
+
+    fn print_lines(&self, text: &str) {
         let mut st = self.state();
         let mut out = std::io::stdout().lock();
         if st.line_shown {
@@ -145,7 +157,7 @@ impl Console {
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
         let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
-        printed.push_str(&text);
+        printed.push_str(text);
         printed.push('\n');
         drop(out);
         self.draw(&mut st);
@@ -154,6 +166,7 @@ impl Console {
     /// Prints `text` (redacted) on stderr, and keeps it for the secret scan.
     pub fn eprint(&self, text: &str) {
         let text = self.redactor.redact(text);
+        let text = terminal_safe(&text);
         {
             // Cleared, not ended: the next case redraws it below the message.
             let mut st = self.state();
@@ -195,9 +208,10 @@ impl Console {
             && matches!(case.status, Status::Fail | Status::Error)
         {
             text.push('\n');
-            text.push_str(case_transcript(case, &self.redactor).trim_end());
+            let transcript = case_transcript(case, &self.redactor);
+            text.push_str(terminal_safe(transcript.trim_end()).as_ref());
         }
-        self.print(&text);
+        self.print_painted(&text);
     }
 
     /// Redraws the status line (elapsed time moves on even when no case finishes).
@@ -220,6 +234,7 @@ impl Console {
             self.width,
         );
         let line = self.redactor.redact(&line);
+        let line = terminal_safe(&line);
         let mut out = std::io::stdout().lock();
         let _ = write!(out, "{CLEAR_LINE}{line}");
         let _ = out.flush();

@@ -35,6 +35,7 @@ fn exchange(x: &Exchange, r: &Redactor) -> Exchange {
         response_body,
         transport_error,
         duration_ms,
+        note,
     } = x;
     Exchange {
         request_line: r.redact(request_line),
@@ -45,6 +46,7 @@ fn exchange(x: &Exchange, r: &Redactor) -> Exchange {
         response_body: opt(response_body, r),
         transport_error: opt(transport_error, r),
         duration_ms: *duration_ms,
+        note: opt(note, r),
     }
 }
 
@@ -130,6 +132,7 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
         tenant,
         mock_faults,
         surfaces,
+        thothctl,
     } = target;
     RunResult {
         run_id: r.redact(run_id),
@@ -141,6 +144,12 @@ pub fn redact_run(run: &RunResult, r: &Redactor) -> RunResult {
             tenant: r.redact(tenant),
             mock_faults: strings(mock_faults, r),
             surfaces: surfaces.clone(),
+            thothctl: thothctl.as_ref().map(|t| crate::thothctl::ThothctlInfo {
+                path: r.redact(&t.path),
+                version: r.redact(&t.version),
+                stand_in: t.stand_in,
+                found_by: r.redact(&t.found_by),
+            }),
         },
         started_at: r.redact(started_at),
         finished_at: r.redact(finished_at),
@@ -192,6 +201,7 @@ mod tests {
             response_body: Some(s.clone()),
             transport_error: Some(s.clone()),
             duration_ms: 1,
+            note: Some(s.clone()),
         };
         let case = CaseResult {
             phase: s.clone(),
@@ -226,6 +236,7 @@ mod tests {
                 tenant: s.clone(),
                 mock_faults: vec![s.clone()],
                 surfaces: vec![Surface::Api],
+                thothctl: None,
             },
             started_at: s.clone(),
             finished_at: s.clone(),

@@ -94,6 +94,9 @@ fn push_exchange(out: &mut String, x: &Exchange, redactor: &Redactor) {
         out.push_str("  <\n");
         push_indented(out, "    ", &shown_body(body, redactor));
     }
+    if let Some(note) = &x.note {
+        let _ = writeln!(out, "  ~ {}", redactor.redact(note));
+    }
 }
 
 fn push_steps(out: &mut String, steps: &[StepResult], redactor: &Redactor) {
@@ -226,6 +229,7 @@ mod tests {
             response_body: Some("line one\nline two".into()),
             transport_error: None,
             duration_ms: 3,
+            note: None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::outcome::{CaseResult, Status, StepResult};
 use crate::suite::model::{Case, Feature, Step, Surface};
 use crate::target::Target;
 use crate::template::Vars;
+use serde_json::Value;
 
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
@@ -43,17 +44,12 @@ pub fn required_features(case: &Case) -> Vec<Feature> {
     if case.surface == Surface::Thothctl {
         out.push(Feature::Thothctl);
     }
-    for step in case.steps.iter().chain(&case.cleanup) {
-        if step.admin.is_some() {
-            out.push(Feature::MockAdmin);
-        }
-        if step.thothctl.is_some() {
-            out.push(Feature::Thothctl);
-        }
-        if step.sink_wait.is_some() {
-            out.push(Feature::Sink);
-        }
-    }
+    out.extend(
+        case.steps
+            .iter()
+            .chain(&case.cleanup)
+            .filter_map(|s| s.action.feature()),
+    );
     out.sort();
     out.dedup();
     out
@@ -148,9 +144,26 @@ pub async fn run_case(
         case_id: Some(case.id.clone()),
         ..CaseState::default()
     };
+    // Case vars shadow suite vars and captures for this case only; what they shadowed
+    // comes back afterwards, while captures the case takes stay for later cases.
+    let mut shadowed = Vec::new();
+    for (name, text) in &case.vars {
+        match crate::template::render(text, vars) {
+            Ok(v) => shadowed.push((name.as_str(), vars.replace(name, Value::String(v)))),
+            Err(e) => {
+                for (n, old) in shadowed.into_iter().rev() {
+                    vars.restore(n, old);
+                }
+                return not_run(phase, case, Status::Error, format!("case vars.{name}: {e}"));
+            }
+        }
+    }
     let (steps, outcome) = run_steps(env, &case.steps, &mut state, vars).await;
     // Cleanup runs even after Ctrl-C (with its own token), so a live tenant is left tidy.
     let cleanup = run_cleanup(cleanup_env, &case.cleanup, &mut state, vars).await;
+    for (n, old) in shadowed.into_iter().rev() {
+        vars.restore(n, old);
+    }
     let (status, message) = match outcome {
         None => (Status::Pass, None),
         Some((s, m)) => (s, Some(m)),

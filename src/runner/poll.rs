@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 use super::expect::{check, check_json, show, Failure, Observed, StatusKind};
 use super::step::{Attempt, StepExec};
 use crate::outcome::Exchange;
-use crate::suite::duration::parse_duration;
 use crate::suite::model::{Eventually, Expect, Retry};
 use crate::template::Vars;
 
@@ -63,10 +62,6 @@ pub async fn pause(d: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-pub fn duration(field: &str, text: &str) -> Result<Duration, Failure> {
-    parse_duration(text).map_err(|e| Failure::error(format!("{field}: {e}")))
-}
-
 /// Sends once and checks the expectations.
 pub async fn once(
     exec: &mut StepExec<'_>,
@@ -96,16 +91,7 @@ pub async fn eventually(
         exchanges: Vec::new(),
         result: Err(Failure::error("eventually: no attempt made")),
     };
-    let (timeout, interval) = match (
-        duration("eventually.timeout", &policy.timeout),
-        duration("eventually.interval", &policy.interval),
-    ) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            polled.result = Err(e);
-            return polled;
-        }
-    };
+    let (timeout, interval) = (policy.timeout.get(), policy.interval.get());
     let timeout = effective_timeout(timeout, exec.env.target.poll_timeout_cap);
     let started = Instant::now();
     let deadline = started + timeout;
@@ -210,13 +196,7 @@ pub async fn retry(
         exchanges: Vec::new(),
         result: Err(Failure::error("retry: no attempt made")),
     };
-    let backoff = match duration("retry.backoff", &policy.backoff) {
-        Ok(b) => b,
-        Err(e) => {
-            polled.result = Err(e);
-            return polled;
-        }
-    };
+    let backoff = policy.backoff.get();
     let total = policy.attempts.max(1);
     loop {
         polled.attempts += 1;

@@ -90,7 +90,7 @@ pub async fn sink_wait(exec: &mut StepExec<'_>, sink: &SinkWait, vars: &Vars) ->
         } else {
             None
         };
-        let timeout = poll::duration("sink_wait.timeout", &sink.timeout)?;
+        let timeout = sink.timeout.get();
         // No credential: the sink is not the tenant, and tenant credentials stay with it.
         let req = HttpRequest {
             method: "GET".into(),

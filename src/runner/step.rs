@@ -2,18 +2,21 @@
 //! as its policy says, check the expectations and take the captures.
 
 use std::collections::HashMap;
-use std::path::{Component, Path};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::expect::{capture, Failure, Observed, StatusKind};
+use super::expect::{capture, check, Failure, Observed, StatusKind};
 use super::poll::{self, Polled};
 use crate::client::{HttpClient, HttpRequest};
 use crate::outcome::{Exchange, Status, StepResult};
 use crate::redact::Redactor;
-use crate::suite::model::{Auth, Expect, PamCallback, Request, StatusSet, Step, Tamper};
+use crate::suite::model::{
+    Action, Auth, Base, Expect, PamCallback, Request, ResourceKind, StatusSet, Step, Tamper,
+    SINK_PREFIX,
+};
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
 
@@ -62,6 +65,9 @@ pub struct StepExec<'a> {
     pub(super) step: &'a Step,
     name: &'a str,
     state: &'a mut CaseState,
+    /// What the step expects: a paged request walks pages until it holds.
+    expect: &'a Expect,
+    kind: StatusKind,
 }
 
 /// The default name of the n-th (0-based) step.
@@ -74,8 +80,8 @@ pub fn step_name(step: &Step, index: usize) -> String {
 /// The step's expectations, with a thothctl `exit_code` standing in for an unset
 /// `expect.status` (both say which exit code is a success).
 fn effective_expect(step: &Step) -> std::borrow::Cow<'_, Expect> {
-    match (&step.thothctl, &step.expect.status) {
-        (Some(ctl), StatusSet::AnySuccess) => match ctl.exit_code.map(u16::try_from) {
+    match (&step.action, &step.expect.status) {
+        (Action::Thothctl(ctl), StatusSet::AnySuccess) => match ctl.exit_code.map(u16::try_from) {
             Some(Ok(code)) => {
                 let mut e = step.expect.clone();
                 e.status = StatusSet::One(code);
@@ -96,10 +102,11 @@ pub async fn run_step(
     vars: &mut Vars,
 ) -> StepResult {
     let started = Instant::now();
-    let kind = if step.thothctl.is_some() {
-        StatusKind::ExitCode
-    } else {
-        StatusKind::Http
+    let kind = match step.action {
+        Action::Thothctl(_) => StatusKind::ExitCode,
+        Action::Request(_) | Action::Admin(_) | Action::PamCallback(_) | Action::SinkWait(_) => {
+            StatusKind::Http
+        }
     };
     let expect = effective_expect(step);
     let case_id = state.case_id.clone();
@@ -109,13 +116,22 @@ pub async fn run_step(
         step,
         name,
         state,
+        expect: &expect,
+        kind,
     };
-    let polled = if let Some(sink) = &step.sink_wait {
+    // A creating step holds the recorder's create guard from before it sends until its
+    // record is in the ledger: an abort (second Ctrl-C, SIGTERM) waits for it, so no
+    // created record is ever left unrecorded by an interrupt.
+    let creating = match env.recorder {
+        Some(rec) if !step.creates.is_empty() => Some(rec.creating().await),
+        _ => None,
+    };
+    let polled = if let Action::SinkWait(sink) = &step.action {
         super::sink::sink_wait(&mut exec, sink, vars).await
     } else if let Some(policy) = &step.eventually {
         poll::eventually(&mut exec, policy, &expect, kind, vars).await
     } else if let Some(policy) = &step.retry {
-        match step.request.as_ref().or(step.admin.as_ref()) {
+        match step.action.http() {
             Some(r) if r.method.is_idempotent() => {
                 poll::retry(&mut exec, policy, &expect, kind, vars).await
             }
@@ -130,17 +146,56 @@ pub async fn run_step(
     } else {
         poll::once(&mut exec, &expect, kind, vars).await
     };
+    if step.creates.iter().any(|c| c.kind == ResourceKind::ApiKey) {
+        // Whatever a create answer holds is taken for a secret unless known otherwise,
+        // before anything (a failed check, a capture naming the wrong field) can show it.
+        for x in &polled.exchanges {
+            let ok = x.status.is_some_and(|s| (200..300).contains(&s));
+            if let (true, Some(body)) = (ok, &x.response_body) {
+                if let Ok(answer) = serde_json::from_str::<Value>(body) {
+                    let sent = x.request_body.as_deref().unwrap_or_default();
+                    crate::redact::register_create_answer(&answer, sent, env.redactor);
+                }
+            }
+        }
+    }
+    let mut record_tried = false;
     let result = polled
         .result
         .and_then(|obs| capture(&step.capture, &obs, vars, env.redactor))
         .and_then(|()| match env.recorder {
             // Recorded before the next step runs, so a crash from here on leaves it in
             // the ledger.
-            Some(rec) if !step.creates.is_empty() => rec
-                .record_step(step, name, env.phase, case_id.as_deref(), vars)
-                .map_err(|e| Failure::error(e.to_string())),
+            Some(rec) if !step.creates.is_empty() => {
+                record_tried = true;
+                rec.record_step(step, name, env.phase, case_id.as_deref(), vars)
+                    .map_err(|e| Failure::error(e.to_string()))
+            }
             _ => Ok(()),
         });
+    let result = match (result, env.recorder) {
+        // The server may have created the record although the step failed after it
+        // (a renamed id field, a failed expectation): learn its id from the answer, or
+        // put it in the ledger as lost, which keeps the cleanup incomplete (exit 6).
+        (Err(f), Some(rec)) if !step.creates.is_empty() && !record_tried => {
+            match rec.record_after_failure(
+                step,
+                name,
+                env.phase,
+                case_id.as_deref(),
+                vars,
+                &polled.exchanges,
+            ) {
+                Ok(()) => Err(f),
+                Err(e) => Err(Failure {
+                    message: format!("{}; {e}", f.message),
+                    ..f
+                }),
+            }
+        }
+        (r, _) => r,
+    };
+    drop(creating);
     let (status, message) = match result {
         Ok(()) => (Status::Pass, None),
         Err(f) => (f.status, Some(f.message)),
@@ -167,26 +222,24 @@ impl StepExec<'_> {
 
     async fn attempt_inner(&mut self, vars: &Vars) -> Attempt {
         let step = self.step;
-        if let Some(ctl) = &step.thothctl {
-            return self.thothctl(&ctl.args, vars).await;
-        }
-        let prepared = if let Some(r) = &step.request {
-            self.prepare_request(r, vars, false)
-        } else if let Some(r) = &step.admin {
-            self.prepare_request(r, vars, true)
-        } else if let Some(pam) = &step.pam_callback {
-            self.prepare_pam(pam, vars)
-        } else {
-            Err(Failure::error(
-                "the step has no action (request, admin, pam_callback, sink_wait or thothctl)",
-            ))
+        let prepared = match &step.action {
+            Action::Thothctl(ctl) => return self.thothctl(&ctl.args, vars).await,
+            Action::Request(r) if r.pages.is_some() => return self.paged(r, vars).await,
+            Action::Request(r) => self.prepare_request(r, vars, false),
+            Action::Admin(r) => self.prepare_request(r, vars, true),
+            Action::PamCallback(pam) => self.prepare_pam(pam, vars).inspect(|req| {
+                self.state
+                    .sent_pam
+                    .insert(self.name.to_string(), req.clone());
+            }),
+            // The sink poller sends its own requests (see `sink::sink_wait`).
+            Action::SinkWait(_) => Err(Failure::error("sink_wait is not sent as one request")),
         };
         match prepared {
-            Ok(req) => {
-                if step.pam_callback.is_some() {
-                    self.state
-                        .sent_pam
-                        .insert(self.name.to_string(), req.clone());
+            Ok(mut req) => {
+                if let Some(rec) = self.env.recorder {
+                    // The settings PUTs carry the tenant lease (src/safety/lease.rs).
+                    rec.stamp_request(&mut req, &self.env.target.tenant_base());
                 }
                 self.send(&req).await
             }
@@ -194,15 +247,68 @@ impl StepExec<'_> {
         }
     }
 
+    /// Walks a paged list (`page=1, 2, ...`) until the step's expectations hold on a
+    /// page, the list ends (a page without `data` rows, or the same page again from a
+    /// server that ignores paging), or `pages.max` pages were read. The attempt is the
+    /// page that settled it, with every page's exchange.
+    async fn paged(&mut self, r: &Request, vars: &Vars) -> Attempt {
+        let Some(pages) = &r.pages else {
+            return Attempt::failed(Failure::error("not a paged request"));
+        };
+        let mut exchanges = Vec::new();
+        let mut previous: Option<String> = None;
+        let mut last = Err(Failure::error("pages: no page read"));
+        for page in 1..=pages.max {
+            let mut paged = r.clone();
+            paged.query.insert("page".into(), page.to_string());
+            paged
+                .query
+                .insert("per_page".into(), pages.per_page.to_string());
+            let req = match self.prepare_request(&paged, vars, false) {
+                Ok(req) => req,
+                Err(f) => return Attempt::failed(f),
+            };
+            let attempt = self.send(&req).await;
+            exchanges.extend(attempt.exchanges);
+            let obs = match attempt.result {
+                Ok(obs) => obs,
+                Err(f) => {
+                    last = Err(f);
+                    break;
+                }
+            };
+            let holds = check(self.expect, self.kind, &obs, vars).is_ok();
+            let rows = obs
+                .json
+                .as_ref()
+                .and_then(|j| j.get("data"))
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let repeated = previous.as_deref() == Some(obs.body.as_str());
+            let end = holds || rows < pages.per_page as usize || repeated;
+            previous = Some(obs.body.clone());
+            last = Ok(obs);
+            if end {
+                break;
+            }
+        }
+        Attempt {
+            exchanges,
+            result: last,
+        }
+    }
+
+    /// Sends through the client's retry policy when the request is idempotent and the
+    /// step does not repeat itself already (`retry:` or `eventually:` own the
+    /// repetition of their step, so the client sends those once).
     pub(super) async fn send(&self, req: &HttpRequest) -> Attempt {
-        let (exchange, result) = self.env.client.send(req).await;
+        let repeats_itself = self.step.retry.is_some() || self.step.eventually.is_some();
+        let idempotent = !repeats_itself && crate::retry::idempotent(&req.method, &req.url);
+        let (exchanges, result) = self.env.client.send_retrying(req, idempotent).await;
         let result = result
             .map(|r| Observed::new(i64::from(r.status), r.headers.clone(), r.text()))
             .map_err(|e| Failure::error(e.to_string()));
-        Attempt {
-            exchanges: vec![exchange],
-            result,
-        }
+        Attempt { exchanges, result }
     }
 
     fn prepare_request(
@@ -213,19 +319,45 @@ impl StepExec<'_> {
     ) -> Result<HttpRequest, Failure> {
         let target = self.env.target;
         let path = render(&r.path, vars)?;
-        let base = if admin {
-            target.admin_url.clone().ok_or_else(|| {
-                Failure::error("admin steps need the mock admin API (mock target only)")
-            })?
-        } else {
-            target.tenant_base()
+        let base = match (admin, r.base) {
+            (true, _) => match (&target.admin_url, &target.sink_url) {
+                (Some(admin), _) => admin.clone(),
+                // A sink route without the mock: the sink's own root (`--sink-url` is
+                // `<root>/__sink`).
+                (None, Some(sink)) if path.starts_with(SINK_PREFIX) => sink
+                    .strip_suffix(SINK_PREFIX.trim_end_matches('/'))
+                    .ok_or_else(|| {
+                        Failure::error(format!(
+                            "sink route `{path}`: --sink-url `{sink}` does not end in `/__sink`"
+                        ))
+                    })?
+                    .to_string(),
+                _ => {
+                    return Err(Failure::error(
+                        "admin steps need the mock admin API (mock target only)",
+                    ))
+                }
+            },
+            (false, Base::Govapi) => target.tenant_base(),
+            (false, Base::Enforcer) => target
+                .api_url
+                .clone()
+                .ok_or_else(|| Failure::error("the target has no enforcer URL (THOTH_API_URL)"))?,
+        };
+        let root = match r.base {
+            Base::Govapi => target.govapi_url.as_str(),
+            Base::Enforcer => target.api_url.as_deref().unwrap_or_default(),
         };
         let joined = if path.starts_with("http://") || path.starts_with("https://") {
             // Absolute URLs are allowed only under the target's own root, so a suite can
             // address another tenant but credentials never go to a foreign host.
-            if !path.starts_with(&format!("{}/", target.govapi_url)) {
+            if !path.starts_with(&format!("{root}/")) {
                 return Err(Failure::error(format!(
-                    "path `{path}` is outside the target's GovAPI URL"
+                    "path `{path}` is outside the target's {} URL",
+                    match r.base {
+                        Base::Govapi => "GovAPI",
+                        Base::Enforcer => "enforcer",
+                    }
                 )));
             }
             path
@@ -302,22 +434,14 @@ impl StepExec<'_> {
         }
         if let Some(file) = &r.body_file {
             let rel = render(file, vars)?;
-            let rel_path = Path::new(&rel);
-            if rel_path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-            {
-                return Err(Failure::error(format!(
-                    "body_file `{rel}` must be a relative path inside the fixtures directory"
-                )));
-            }
-            let path = self.env.fixtures_dir.join(rel_path);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Failure::error(format!("read body_file {}: {e}", path.display())))?;
+            let text = crate::suite::fixture::read_fixture(self.env.fixtures_dir, &rel)
+                .map_err(|e| Failure::error(e.to_string()))?;
             if rel.ends_with(".json") {
-                let doc: Value = serde_json::from_str(&text).map_err(|e| {
-                    Failure::error(format!("body_file {}: not JSON: {e}", path.display()))
-                })?;
+                let doc: Value = serde_json::from_str(&text)
+                    .map_err(|e| Failure::error(format!("body_file {rel}: not JSON: {e}")))?;
+                // Users point `--fixtures` at files with real credentials: every value
+                // under a secret-looking key is a secret of the run from here on.
+                crate::redact::register_secret_fields(&doc, self.env.redactor);
                 headers.push(json_ct());
                 return Ok(Some(render_json(&doc, vars)?.to_string().into_bytes()));
             }
@@ -372,8 +496,9 @@ impl StepExec<'_> {
                 sent_body = body_of(flipped)?;
             }
         }
-        let mut headers = self.auth_headers(&Auth::Default, vars)?;
-        headers.push(("Content-Type".into(), "application/json".into()));
+        // No tenant credential: a PAM system holds only the callback secret, so the
+        // signature alone must be what the target trusts.
+        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
         headers.push((scheme.timestamp_header.clone(), ts));
         if pam.tamper != Tamper::OmitSignature {
             headers.push((scheme.signature_header.clone(), signature));
@@ -402,8 +527,14 @@ impl StepExec<'_> {
             Ok(a) => a,
             Err(e) => return Attempt::failed(e.into()),
         };
-        let (exchange, result) =
-            crate::thothctl::run(bin, self.env.target, &args, self.env.thothctl_timeout).await;
+        let (exchange, result) = crate::thothctl::run(
+            bin,
+            self.env.target,
+            &args,
+            self.env.thothctl_timeout,
+            self.env.redactor,
+        )
+        .await;
         let result = result
             .map(|out| {
                 let json = out.json();

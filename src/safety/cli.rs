@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::record::Recorder;
+use super::lease::LeaseError;
+use super::record::{RecordError, Recorder, SettingsRole};
 use super::session::{cleanup_ledger, finish_ledger, start_ledger, SessionError};
 use super::{CleanupReport, Profile};
 use crate::cli::LiveArgs;
@@ -32,6 +33,15 @@ pub struct SafetyArgs {
     /// Where created records are logged as they are created (default: <reports>/ledger.jsonl).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
+    /// Live: this run is one shard of a group whose `thoth-conformance prepare
+    /// --lease-group GROUP` owns the tenant's settings (snapshot and restore); the run
+    /// checks that lease and restores no settings itself. Without it a run owns them.
+    #[arg(long, value_name = "GROUP", env = "THOTH_LEASE_GROUP")]
+    pub lease_group: Option<String>,
+    /// Live: how long this run's own lease on the tenant holds (a later run refuses
+    /// until it expires or is released).
+    #[arg(long, default_value = "180m", value_name = "DURATION")]
+    pub lease_ttl: String,
 }
 
 impl SafetyArgs {
@@ -53,8 +63,148 @@ impl SafetyArgs {
         target: &Target,
         run_id: &str,
     ) -> Result<Arc<Recorder>, SessionError> {
+        let ttl = crate::suite::duration::parse_duration(&self.lease_ttl)
+            .map_err(|e| SessionError::Config(format!("--lease-ttl {}: {e}", self.lease_ttl)))?;
+        let role = match &self.lease_group {
+            Some(g) => SettingsRole::Member { group: g.clone() },
+            None => SettingsRole::Owner { group: None, ttl },
+        };
         let ledger = start_ledger(&self.ledger_path(reports), target, run_id)?;
-        Ok(Arc::new(Recorder::new(ledger)))
+        Ok(Arc::new(Recorder::with_role(ledger, role)))
+    }
+}
+
+/// Before the run: takes care of the tenant's settings by role (owner: the lease and
+/// the snapshot; member: the group's lease), so a run that may not touch the tenant
+/// refuses before it sends anything that changes it. `Err` is the message for exit 2;
+/// a tenant that cannot be reached is left to the run's own probe (exit 3).
+pub async fn take_tenant(
+    recorder: &Recorder,
+    project: &crate::suite::load::Project,
+    filters: &[String],
+    profile: Profile,
+    target: &Target,
+    client: &ClientOptions,
+) -> Result<(), String> {
+    let kinds = super::plan::planned_kinds(project, filters, profile, target);
+    if !kinds.contains(&crate::suite::model::ResourceKind::Settings) {
+        return Ok(());
+    }
+    let client = HttpClient::new(client.clone()).map_err(|e| e.to_string())?;
+    match recorder.take_settings(&client, target).await {
+        Ok(()) => Ok(()),
+        Err(RecordError::Lease(LeaseError::Read(_)) | RecordError::Snapshot { .. })
+            if !reachable(&client, target).await =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn reachable(client: &HttpClient, target: &Target) -> bool {
+    super::record::tenant_call(client, target, "GET", "/thoth/settings", None)
+        .await
+        .is_ok()
+}
+
+/// Flags of `prepare`.
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// The group the shards will name with `run --lease-group` (e.g. the CI run id).
+    #[arg(long, value_name = "GROUP", env = "THOTH_LEASE_GROUP")]
+    pub lease_group: String,
+    /// How long the lease holds: the whole gate (build, shards, restore).
+    #[arg(long, default_value = "180m", value_name = "DURATION")]
+    pub lease_ttl: String,
+    /// Where the restore is recorded (default: <reports>/ledger.jsonl); after the shards,
+    /// `thoth-conformance cleanup --ledger FILE` restores the settings.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// `thoth-conformance prepare`: takes the tenant for a group of shards (the lease, and
+/// the original settings in the ledger). 0 when taken, 2 when refused or misconfigured
+/// (nothing changed), 3 when the tenant cannot be reached, 6 when the lease could not
+/// be confirmed (the ledger's restore is pending).
+pub async fn prepare(args: &PrepareArgs) -> i32 {
+    let config_error = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::ConfigError as i32
+    };
+    let ttl = match crate::suite::duration::parse_duration(&args.lease_ttl) {
+        Ok(t) => t,
+        Err(e) => return config_error(format!("--lease-ttl {}: {e}", args.lease_ttl)),
+    };
+    let client_options = match args.live.client_options() {
+        Ok(o) => o,
+        Err(e) => return config_error(e),
+    };
+    let redactor = Redactor::new();
+    let target = match Target::live(
+        &args.live.live_options(),
+        &|k| std::env::var(k).ok(),
+        &redactor,
+    ) {
+        Ok(t) => t,
+        Err(e) => return config_error(e.to_string()),
+    };
+    let client = match HttpClient::new(client_options) {
+        Ok(c) => c,
+        Err(e) => return config_error(e.to_string()),
+    };
+    let path = args
+        .ledger
+        .clone()
+        .unwrap_or_else(|| args.reports.join("ledger.jsonl"));
+    let run_id = crate::runner::new_run_id();
+    let ledger = match start_ledger(&path, &target, &run_id) {
+        Ok(l) => l,
+        Err(e) => return config_error(redactor.redact(&e.to_string())),
+    };
+    let recorder = Recorder::with_role(
+        ledger,
+        SettingsRole::Owner {
+            group: Some(args.lease_group.clone()),
+            ttl,
+        },
+    );
+    match recorder.take_settings(&client, &target).await {
+        Ok(()) => {
+            println!(
+                "{}",
+                redactor.redact(&format!(
+                    "prepared: tenant `{}` is held for lease group `{}` (run {run_id}) until {}; after the shards restore it with `thoth-conformance cleanup --ledger {}`",
+                    target.tenant,
+                    args.lease_group,
+                    recorder.lease().map(|l| l.expires_at).unwrap_or_default(),
+                    path.display()
+                ))
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            let pending = super::ledger::Replay::read(&path)
+                .map(|r| r.pending().len())
+                .unwrap_or(0);
+            if pending > 0 {
+                eprintln!(
+                    "the ledger {} holds the restore: run `thoth-conformance cleanup --ledger {}`",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::CleanupIncomplete as i32
+            } else if !reachable(&client, &target).await {
+                ExitCode::TargetUnreachable as i32
+            } else {
+                ExitCode::ConfigError as i32
+            }
+        }
     }
 }
 
@@ -95,7 +245,7 @@ pub struct CleanupArgs {
 /// configuration.
 pub async fn cleanup(args: &CleanupArgs) -> i32 {
     let config_error = |msg: String| {
-        eprintln!("error: {msg}");
+        eprintln!("error: {}", crate::report::console::terminal_safe(&msg));
         ExitCode::ConfigError as i32
     };
     let client_options = match args.live.client_options() {
@@ -114,7 +264,10 @@ pub async fn cleanup(args: &CleanupArgs) -> i32 {
     };
     match cleanup_ledger(&args.ledger, &target, &client).await {
         Ok(report) => {
-            print!("{}", report.render(&redactor));
+            print!(
+                "{}",
+                crate::report::console::terminal_safe(&report.render(&redactor))
+            );
             if report.complete {
                 0
             } else {

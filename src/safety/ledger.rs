@@ -7,9 +7,16 @@
 //! - `created`: `{op, seq, kind, id, phase?, case?, step?, at, undo?: {method, path, body?,
 //!   ok_status[]}, note?}`; `path` is relative to `{govapi_url}/{tenant}`; no `undo`
 //!   means append-only ("cannot delete").
-//! - `undone`: `{op, ref, status, at}`; `undo_failed`: `{op, ref, status?, message, at}`.
+//! - `undone`: `{op, ref, status, at}`; `undo_failed`: `{op, ref, status?, message, at}`;
+//!   `released`: `{op, ref, message, at}` (nothing to undo: e.g. a lease race lost before
+//!   anything of this run changed the tenant).
+//! - A `created` line with `lost` set is a record the server created whose id the run
+//!   could not learn: no undo can be written, so it stays pending (cleanup incomplete,
+//!   exit 6) and says what to remove by hand.
 //!
 //! No credential is ever written: undo requests carry the target's credential when sent.
+//! The file is private (0600, set on every open) and locked (flock) by the process that
+//! has it open, so two runs or a run and a `cleanup` never write one ledger at once.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -42,6 +49,11 @@ pub enum LedgerError {
     },
     #[error("failed to read the ledger {}: it has no `begin` line", path.display())]
     NoBegin { path: PathBuf },
+    #[error(
+        "failed to open the ledger {}: another run or cleanup has it open (locked); give this run its own --ledger or --reports",
+        path.display()
+    )]
+    InUse { path: PathBuf },
 }
 
 /// The request that takes a record back.
@@ -95,6 +107,10 @@ pub struct Created {
     /// Why there is no undo, or how the undo was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The server created something the run could not identify (why, and what to look
+    /// for): pending until a person removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -116,11 +132,19 @@ pub enum Line {
         message: String,
         at: String,
     },
+    Released {
+        #[serde(rename = "ref")]
+        of: u64,
+        message: String,
+        at: String,
+    },
 }
 
 /// An open ledger, shared by the phases of a run (they append concurrently).
 pub struct Ledger {
     path: PathBuf,
+    /// The run the `begin` line names.
+    run_id: String,
     inner: Mutex<Inner>,
 }
 
@@ -145,47 +169,122 @@ fn write_line(file: &mut File, line: &Line) -> std::io::Result<()> {
     file.sync_data()
 }
 
+/// Opens (creating) `path` private and locked for this process: 0600 whatever mode an
+/// existing file had, and an exclusive flock held as long as the file stays open.
+fn open_locked(path: &Path) -> Result<File, LedgerError> {
+    let err = |source| LedgerError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut opts = OpenOptions::new();
+    opts.create(true).read(true).append(true);
+    #[cfg(unix)]
+    {
+        // The settings snapshot is whatever the server returns on GET: keep it private.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // `mode` applies only to a file this open created: tighten one that was there.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(err)?;
+        use rustix::fs::{flock, FlockOperation};
+        flock(&file, FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+            if e == rustix::io::Errno::WOULDBLOCK {
+                LedgerError::InUse {
+                    path: path.to_owned(),
+                }
+            } else {
+                err(e.into())
+            }
+        })?;
+    }
+    Ok(file)
+}
+
+/// A ledger file opened and locked, before anything is written to it: what it already
+/// holds decides whether a new run may start it afresh.
+pub struct Claimed {
+    path: PathBuf,
+    file: File,
+    /// The previous content, if any: `Ok(None)` for an empty or new file.
+    pub previous: Result<Option<Replay>, LedgerError>,
+}
+
+impl Claimed {
+    pub fn open(path: &Path) -> Result<Claimed, LedgerError> {
+        let file = open_locked(path)?;
+        let text = std::fs::read_to_string(path).map_err(|source| LedgerError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let previous = if text.trim().is_empty() {
+            Ok(None)
+        } else {
+            Replay::parse(path, &text).map(Some)
+        };
+        Ok(Claimed {
+            path: path.to_owned(),
+            file,
+            previous,
+        })
+    }
+
+    /// Starts the ledger afresh (the caller decided the previous content may go).
+    pub fn start(self, begin: Begin) -> Result<Ledger, LedgerError> {
+        let err = |source| LedgerError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut file = self.file;
+        // Truncated under the lock, so no other process can have written in between.
+        file.set_len(0).map_err(err)?;
+        let run_id = begin.run_id.clone();
+        write_line(&mut file, &Line::Begin(begin)).map_err(err)?;
+        Ok(Ledger {
+            path: self.path,
+            run_id,
+            inner: Mutex::new(Inner { file, next_seq: 1 }),
+        })
+    }
+}
+
 impl Ledger {
     /// Starts a new ledger at `path` (replacing any file there) with its `begin` line.
     pub fn create(path: &Path, begin: Begin) -> Result<Ledger, LedgerError> {
-        let err = |source| LedgerError::Write {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let mut opts = OpenOptions::new();
-        opts.create(true).write(true).truncate(true);
-        #[cfg(unix)]
-        {
-            // The settings snapshot is whatever the server returns on GET: keep it private.
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        let mut file = opts.open(path).map_err(err)?;
-        write_line(&mut file, &Line::Begin(begin)).map_err(err)?;
-        Ok(Ledger {
-            path: path.to_owned(),
-            inner: Mutex::new(Inner { file, next_seq: 1 }),
-        })
+        Claimed::open(path)?.start(begin)
     }
 
     /// Reopens an existing ledger for appending (cleanup after a crash).
     pub fn open_append(path: &Path) -> Result<(Ledger, Replay), LedgerError> {
-        let replay = Replay::read(path)?;
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(|source| LedgerError::Write {
+        if !path.is_file() {
+            // Not created here: a mistyped path is an error, not a new empty ledger.
+            return Err(LedgerError::Read {
                 path: path.to_owned(),
-                source,
-            })?;
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        let claimed = Claimed::open(path)?;
+        let replay = match claimed.previous {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(LedgerError::NoBegin { path: path.into() }),
+            Err(e) => return Err(e),
+        };
         let next_seq = replay.created.keys().max().map_or(1, |m| m + 1);
         Ok((
             Ledger {
                 path: path.to_owned(),
-                inner: Mutex::new(Inner { file, next_seq }),
+                run_id: replay.begin.run_id.clone(),
+                inner: Mutex::new(Inner {
+                    file: claimed.file,
+                    next_seq,
+                }),
             },
             replay,
         ))
@@ -193,6 +292,10 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
     }
 
     fn append(&self, line: &Line) -> Result<(), LedgerError> {
@@ -221,6 +324,15 @@ impl Ledger {
         self.append(&Line::Undone {
             of: seq,
             status,
+            at: now(),
+        })
+    }
+
+    /// Nothing to undo for this entry (said why); it counts as done.
+    pub fn mark_released(&self, seq: u64, message: &str) -> Result<(), LedgerError> {
+        self.append(&Line::Released {
+            of: seq,
+            message: message.to_owned(),
             at: now(),
         })
     }
@@ -302,6 +414,10 @@ impl Replay {
                 Line::UndoFailed { of, message, .. } => {
                     failed.insert(of, message);
                 }
+                Line::Released { of, .. } => {
+                    // Done with nothing sent: status 0 says no request answered.
+                    undone.insert(of, 0);
+                }
             }
         }
         let begin = begin.ok_or_else(|| LedgerError::NoBegin {
@@ -321,7 +437,7 @@ impl Replay {
         self.created
             .values()
             .rev()
-            .filter(|c| c.undo.is_some() && !self.undone.contains_key(&c.seq))
+            .filter(|c| (c.undo.is_some() || c.lost.is_some()) && !self.undone.contains_key(&c.seq))
             .collect()
     }
 }
@@ -357,6 +473,7 @@ mod tests {
                 ok_status: Vec::new(),
             }),
             note: None,
+            lost: None,
         }
     }
 

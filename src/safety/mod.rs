@@ -2,12 +2,15 @@
 //! run, the dry-run plan, and the ledger of everything a run creates, undone at the end
 //! of the run (or by `thoth-conformance cleanup --ledger FILE` after a crash).
 
+pub mod allowed;
 pub mod cli;
+pub mod lease;
 pub mod ledger;
 pub mod plan;
 pub mod profile;
 pub mod record;
 pub mod session;
+pub mod snapshot;
 pub mod undo;
 
 pub use ledger::{Ledger, Replay};

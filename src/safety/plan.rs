@@ -8,7 +8,7 @@ use super::profile::{case_excluded, suite_excluded, Profile};
 use crate::runner::case::missing_feature;
 use crate::runner::filter;
 use crate::suite::load::Project;
-use crate::suite::model::{ResourceKind, Step, Suite};
+use crate::suite::model::{Action, Base, ResourceKind, Step, Suite};
 use crate::target::Target;
 use crate::template::{render, Vars};
 
@@ -95,27 +95,27 @@ pub fn planned_kinds(
 /// What a step would send, its path templated as far as the known variables allow.
 fn describe(step: &Step, vars: &Vars, target: &Target) -> String {
     let path = |p: &str| render(p, vars).unwrap_or_else(|_| p.to_string());
-    let mut line = if let Some(r) = &step.request {
-        format!("{} {}", r.method.as_str(), path(&r.path))
-    } else if let Some(r) = &step.admin {
-        format!("admin {} {}", r.method.as_str(), path(&r.path))
-    } else if step.pam_callback.is_some() {
-        format!(
-            "POST {} (signed PAM callback)",
+    let mut line = match &step.action {
+        Action::Request(r) => match r.base {
+            Base::Govapi => format!("{} {}", r.method.as_str(), path(&r.path)),
+            Base::Enforcer => format!("enforcer {} {}", r.method.as_str(), path(&r.path)),
+        },
+        Action::Admin(r) => format!("admin {} {}", r.method.as_str(), path(&r.path)),
+        Action::PamCallback(_) => format!(
+            "POST {} (signed PAM callback, no tenant credential)",
             target.schemes.pam_callback_path
-        )
-    } else if let Some(s) = &step.sink_wait {
-        format!("GET sink {} (wait for a delivery)", path(&s.sink))
-    } else if let Some(t) = &step.thothctl {
+        ),
+        Action::SinkWait(s) => format!("GET sink {} (wait for a delivery)", path(&s.sink)),
         // Unrendered: arguments may carry secrets.
-        format!("thothctl {}", t.args.join(" "))
-    } else {
-        "(no action)".to_string()
+        Action::Thothctl(t) => format!("thothctl {}", t.args.join(" ")),
     };
     for c in &step.creates {
         let undo = match (&c.undo, c.kind) {
             (_, ResourceKind::Settings) => "restored from the snapshot".to_string(),
-            (Some(u), _) => format!("undo {} {}", u.method.as_str(), path(&u.path)),
+            (Some(u), kind) => match kind.after_undo() {
+                Some(stays) => format!("undo {} {}; {stays}", u.method.as_str(), path(&u.path)),
+                None => format!("undo {} {}", u.method.as_str(), path(&u.path)),
+            },
             (None, _) => "cannot delete".to_string(),
         };
         line.push_str(&format!("  [creates {}: {undo}]", c.kind.as_str()));
@@ -178,6 +178,15 @@ pub fn render_plan(
                     out.push_str(&format!("  {}::{}  skipped: {why}\n", s.suite.phase, c.id));
                 }
             }
+        }
+        let decides = s.suite.cases.iter().zip(&plan).any(|(c, d)| {
+            d.runs()
+                && c.steps.iter().any(|st| {
+                    matches!(&st.action, Action::Request(r) if r.base == Base::Enforcer && r.method != crate::suite::model::Method::Get)
+                })
+        });
+        if decides {
+            out.push_str("  leaves behind: each data-plane decision as a feed event (a BLOCK also as an alert and evidence); append-only, no route deletes them\n");
         }
         if any {
             for st in s.suite.cleanup.iter().rev() {

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::suite::model::{Case, Effect, Method, Request, ResourceKind, Step, Suite};
+use crate::suite::model::{Action, Case, Effect, Method, Request, ResourceKind, Step, Suite};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -46,19 +46,19 @@ fn writes(r: &Request) -> Option<String> {
     (r.method != Method::Get).then(|| format!("{} {}", r.method.as_str(), r.path))
 }
 
-/// The first action of `step` that is not a plain read, as "METHOD path".
-/// thothctl steps are judged by their case's `effect` (their argv says nothing reliable).
+/// The first action of `step` that is not a plain read, as "METHOD path". Decided from
+/// the variant, and closed: a kind counts as a write unless it is known to only read.
+/// thothctl argv says nothing reliable about what it changes, so a thothctl step is a
+/// write here; read-only then keeps only thothctl cases whose commands are reads by
+/// declaration (`effect: read`), see [`case_excluded`].
 pub fn step_write(step: &Step) -> Option<String> {
-    if let Some(r) = &step.request {
-        return writes(r);
+    match &step.action {
+        Action::Request(r) | Action::Admin(r) => writes(r),
+        Action::PamCallback(_) => Some("POST (PAM callback)".into()),
+        // Reads deliveries from the sink; sends nothing to the tenant.
+        Action::SinkWait(_) => None,
+        Action::Thothctl(t) => Some(format!("thothctl {}", t.args.join(" "))),
     }
-    if let Some(r) = &step.admin {
-        return writes(r);
-    }
-    if step.pam_callback.is_some() {
-        return Some("POST (PAM callback)".into());
-    }
-    None
 }
 
 pub fn first_write<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Option<String> {

@@ -6,8 +6,10 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
+use super::lease::{self, Lease, LeaseError};
 use super::ledger::{now, Created, Ledger, LedgerError, UndoRequest};
 use super::plan::Decision;
+use super::snapshot::{read_list, read_settings};
 use super::Profile;
 use crate::client::{HttpClient, HttpRequest};
 use crate::suite::model::{Creates, ResourceKind, Step, Suite};
@@ -24,9 +26,6 @@ fn keyed_list(kind: ResourceKind) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// How GovAPI shows a set secret on GET.
-const REDACTED: &str = "\"********\"";
-
 /// Fields of a provider row that its upsert accepts (the rest is server-computed).
 const PROVIDER_FIELDS: &[&str] = &["provider", "name", "enabled", "config"];
 
@@ -38,6 +37,23 @@ pub enum RecordError {
     Render { kind: &'static str, message: String },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+}
+
+/// Who restores the tenant's settings (see `lease.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingsRole {
+    /// This run owns them: it takes the lease (group `run-<run_id>`, or the given one for
+    /// `prepare`), snapshots them and restores them at the end.
+    Owner {
+        group: Option<String>,
+        ttl: std::time::Duration,
+    },
+    /// A shard of a prepared group: checks the group's lease, restores nothing.
+    Member { group: String },
+    /// The in-process mock: dies with the run, no other run can touch it; snapshot only.
+    Private,
 }
 
 /// The target's default credential (admin token, else org key), as undo and snapshot
@@ -78,82 +94,190 @@ pub struct Recorder {
     prior: Mutex<HashMap<(ResourceKind, String), Value>>,
     /// Keyed records already in the ledger: their restore is written once.
     recorded: Mutex<HashSet<(ResourceKind, String)>>,
+    role: SettingsRole,
+    /// The lease held or joined, stamped on every settings PUT the steps send.
+    lease: Mutex<Option<Lease>>,
+    /// Settings taken care of (snapshot recorded, or owned by the group's prepare).
+    settings_taken: Mutex<bool>,
+    /// Read-held by a creating step from before it sends until its record is written;
+    /// an abort takes it for writing, so it waits for those records (`quiesce`).
+    creates: tokio::sync::RwLock<()>,
 }
 
 impl Recorder {
+    /// A recorder whose settings role follows the target: owner on a live tenant,
+    /// private on the in-process mock.
     pub fn new(ledger: Ledger) -> Recorder {
+        Recorder::with_role(
+            ledger,
+            SettingsRole::Owner {
+                group: None,
+                ttl: lease::DEFAULT_TTL,
+            },
+        )
+    }
+
+    pub fn with_role(ledger: Ledger, role: SettingsRole) -> Recorder {
         Recorder {
             ledger,
             prior: Mutex::new(HashMap::new()),
             recorded: Mutex::new(HashSet::new()),
+            role,
+            lease: Mutex::new(None),
+            settings_taken: Mutex::new(false),
+            creates: tokio::sync::RwLock::new(()),
         }
     }
 
+    /// Held by a creating step while its request is out and until its record is in the
+    /// ledger.
+    pub async fn creating(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.creates.read().await
+    }
+
+    /// Waits (at most `limit`) until no creating step is between its request and its
+    /// record, and holds off new ones: the abort path calls it before it exits.
+    pub async fn quiesce(
+        &self,
+        limit: std::time::Duration,
+    ) -> Option<tokio::sync::RwLockWriteGuard<'_, ()>> {
+        tokio::time::timeout(limit, self.creates.write()).await.ok()
+    }
+
+    pub fn lease(&self) -> Option<Lease> {
+        self.lease.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes care of the settings before the first mutation, by role: the owner takes
+    /// the lease (which records the restore), a member checks its group's lease, the
+    /// mock's run only snapshots. Idempotent: the CLI calls it before the run (to refuse
+    /// with exit 2), the runner again before its first mutation.
+    pub async fn take_settings(
+        &self,
+        client: &HttpClient,
+        target: &Target,
+    ) -> Result<(), RecordError> {
+        if *self
+            .settings_taken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            return Ok(());
+        }
+        let role = match (&self.role, target.kind) {
+            (_, crate::target::TargetKind::Mock) => SettingsRole::Private,
+            (r, _) => r.clone(),
+        };
+        match role {
+            SettingsRole::Owner { group, ttl } => {
+                let run_id = self.ledger.run_id().to_string();
+                let group = group.unwrap_or_else(|| format!("run-{run_id}"));
+                let l = Lease::new(&group, &run_id, ttl);
+                lease::acquire(client, target, &self.ledger, &l).await?;
+                *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
+            }
+            SettingsRole::Member { group } => {
+                let l = lease::join(client, target, &group).await?;
+                *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(l);
+            }
+            SettingsRole::Private => {
+                let mut doc = read_settings(client, target).await.map_err(|message| {
+                    RecordError::Snapshot {
+                        what: "the settings".into(),
+                        message,
+                    }
+                })?;
+                if let Some(o) = doc.as_object_mut() {
+                    o.remove("updated_at");
+                }
+                self.ledger.record(Created {
+                    seq: 0,
+                    kind: ResourceKind::Settings,
+                    id: "settings".into(),
+                    phase: None,
+                    case: None,
+                    step: Some("snapshot before the first mutation".into()),
+                    at: now(),
+                    undo: Some(UndoRequest {
+                        method: "PUT".into(),
+                        path: "/thoth/settings".into(),
+                        body: Some(doc),
+                        ok_status: vec![200, 204],
+                    }),
+                    note: Some(
+                        "secrets read back masked, omitted or empty; the restore relies on the server keeping the stored secret for what it showed".into(),
+                    ),
+                    lost: None,
+                })?;
+            }
+        }
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((ResourceKind::Settings, "settings".into()));
+        *self
+            .settings_taken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = true;
+        Ok(())
+    }
+
+    /// Stamps the lease into a settings PUT a step is about to send (see `lease::stamp`).
+    pub fn stamp_request(&self, req: &mut HttpRequest, tenant_base: &str) {
+        let Some(l) = self.lease() else {
+            return;
+        };
+        if !req.method.eq_ignore_ascii_case("PUT")
+            || req.url.trim_end_matches('/') != format!("{tenant_base}/thoth/settings")
+        {
+            return;
+        }
+        let Some(mut body) = req
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        else {
+            return;
+        };
+        lease::stamp(&mut body, &l);
+        req.body = Some(body.to_string().into_bytes());
+    }
+
     /// Reads what the planned steps may change, before any of them runs: the settings
-    /// document (recorded at once as a restore entry) and the keyed lists.
+    /// document (by role, see `take_settings`) and the keyed lists, whole and in a shape
+    /// the vendor clients read, or the run refuses to mutate.
     pub async fn snapshot(
         &self,
         client: &HttpClient,
         target: &Target,
         kinds: &BTreeSet<ResourceKind>,
     ) -> Result<(), RecordError> {
-        let get = |what: &'static str, path: &'static str| async move {
-            match tenant_call(client, target, "GET", path, None).await {
-                Ok((200, text)) => {
-                    serde_json::from_str::<Value>(&text).map_err(|e| RecordError::Snapshot {
-                        what: what.into(),
-                        message: format!("GET {path}: not JSON: {e}"),
-                    })
-                }
-                Ok((status, _)) => Err(RecordError::Snapshot {
-                    what: what.into(),
-                    message: format!("GET {path} answered {status}"),
-                }),
-                Err(e) => Err(RecordError::Snapshot {
-                    what: what.into(),
-                    message: format!("GET {path}: {e}"),
-                }),
-            }
-        };
         if kinds.contains(&ResourceKind::Settings) {
-            let mut doc = get("the settings", "/thoth/settings").await?;
-            // Server-managed: PUT sets it anew.
-            if let Some(o) = doc.as_object_mut() {
-                o.remove("updated_at");
-            }
-            self.recorded
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert((ResourceKind::Settings, "settings".into()));
-            self.ledger.record(Created {
-                seq: 0,
-                kind: ResourceKind::Settings,
-                id: "settings".into(),
-                phase: None,
-                case: None,
-                step: Some("snapshot before the first mutation".into()),
-                at: now(),
-                undo: Some(UndoRequest {
-                    method: "PUT".into(),
-                    path: "/thoth/settings".into(),
-                    body: Some(doc),
-                    ok_status: vec![200, 204],
-                }),
-                note: Some(
-                    "secrets read back as \"********\"; the restore relies on the server keeping the stored secret for that placeholder".into(),
-                ),
-            })?;
+            self.take_settings(client, target).await?;
         }
         for kind in kinds {
             let Some((path, key)) = keyed_list(*kind) else {
                 continue;
             };
-            let list = get(kind.as_str(), path).await?;
-            let rows = list.get("data").and_then(Value::as_array).cloned();
+            let rows = read_list(client, target, path, "data")
+                .await
+                .map_err(|message| RecordError::Snapshot {
+                    what: kind.as_str().into(),
+                    message,
+                })?;
             let mut prior = self.prior.lock().unwrap_or_else(|e| e.into_inner());
-            for row in rows.unwrap_or_default() {
-                if let Some(id) = row.get(key).and_then(Value::as_str) {
-                    prior.insert((*kind, id.to_string()), row.clone());
+            for row in rows {
+                match row.get(key).and_then(Value::as_str) {
+                    Some(id) => {
+                        prior.insert((*kind, id.to_string()), row.clone());
+                    }
+                    // A row the restore could not key: refuse rather than guess.
+                    None => {
+                        return Err(RecordError::Snapshot {
+                            what: kind.as_str().into(),
+                            message: format!("GET {path}: a row without a string `{key}`"),
+                        })
+                    }
                 }
             }
         }
@@ -161,8 +285,9 @@ impl Recorder {
     }
 
     /// Under `staging`, leaves out cases (all of them, when it is the suite setup) that
-    /// would overwrite a keyed record the tenant already had whose secrets read back
-    /// redacted: the restore could not bring those secrets back.
+    /// would overwrite a keyed record the tenant already had: whatever secrets it holds
+    /// read back masked, empty or not at all, so the restore could not bring them back
+    /// (and under "omit" nothing in the row says it has any).
     pub fn guard(&self, profile: Profile, suite: &Suite, mut plan: Vec<Decision>) -> Vec<Decision> {
         if profile != Profile::Staging {
             return plan;
@@ -171,13 +296,11 @@ impl Recorder {
         let blocked = |steps: &[Step]| {
             steps.iter().flat_map(|s| &s.creates).find_map(|c| {
                 let id = c.id.as_deref()?;
-                let row = prior.get(&(c.kind, id.to_string()))?;
-                row.to_string().contains(REDACTED).then(|| {
-                    format!(
-                        "profile staging excludes cases that overwrite the tenant's existing {} `{id}`: its secrets read back redacted and could not be restored (use --profile full)",
-                        c.kind.as_str()
-                    )
-                })
+                prior.get(&(c.kind, id.to_string()))?;
+                Some(format!(
+                    "profile staging excludes cases that overwrite the tenant's existing {} `{id}`: its secrets cannot be read back, so the restore could not bring them back (use --profile full)",
+                    c.kind.as_str()
+                ))
             })
         };
         let suite_why = blocked(&suite.setup);
@@ -206,6 +329,78 @@ impl Recorder {
     ) -> Result<(), RecordError> {
         for c in &step.creates {
             self.record_one(c, step_name, phase, case, vars)?;
+        }
+        Ok(())
+    }
+
+    /// A creating step failed after its request: when the server answered 2xx it may
+    /// have created the record. Its id is taken from the answer whatever field carries it
+    /// (the step's own capture may be what failed); failing that, a `lost` entry says
+    /// what could not be recorded, and the cleanup stays incomplete (exit 6).
+    pub fn record_after_failure(
+        &self,
+        step: &Step,
+        step_name: &str,
+        phase: &str,
+        case: Option<&str>,
+        vars: &Vars,
+        exchanges: &[crate::outcome::Exchange],
+    ) -> Result<(), RecordError> {
+        let Some(ex) = exchanges
+            .iter()
+            .rev()
+            .find(|e| e.status.is_some_and(|s| (200..300).contains(&s)))
+        else {
+            return Ok(());
+        };
+        if ex.request_line.starts_with("GET ") {
+            return Ok(());
+        }
+        let answer: Option<Value> = ex
+            .response_body
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok());
+        for c in &step.creates {
+            if matches!(c.kind, ResourceKind::Settings) {
+                continue; // restored from the snapshot whatever happened
+            }
+            if c.id.as_deref().is_none_or(|t| render(t, vars).is_ok()) {
+                self.record_one(c, step_name, phase, case, vars)?;
+                continue;
+            }
+            match answer.as_ref().and_then(|a| created_id(c.kind, a)) {
+                Some(id) => {
+                    // Fill what the failed captures left unset, for this entry only.
+                    let mut filled = vars.clone();
+                    for name in step.capture.keys() {
+                        if vars.get(name).is_none() {
+                            filled.set(name, Value::String(id.clone()));
+                        }
+                    }
+                    self.record_one(c, step_name, phase, case, &filled)?;
+                }
+                None => {
+                    let what = format!(
+                        "{} answered {} but the created {}'s id could not be read from the answer (looked for {}); remove it from the tenant by hand",
+                        ex.request_line.split(" http").next().unwrap_or(&ex.request_line),
+                        ex.status.unwrap_or_default(),
+                        c.kind.as_str(),
+                        id_fields(c.kind).join(", ")
+                    );
+                    self.ledger.record(Created {
+                        seq: 0,
+                        kind: c.kind,
+                        id: "(unknown)".into(),
+                        phase: Some(phase.to_string()),
+                        case: case.map(str::to_string),
+                        step: Some(step_name.to_string()),
+                        at: now(),
+                        undo: None,
+                        note: None,
+                        lost: Some(what),
+                    })?;
+                }
+            }
         }
         Ok(())
     }
@@ -289,7 +484,35 @@ impl Recorder {
             at: now(),
             undo,
             note,
+            lost: None,
         })?;
         Ok(())
     }
+}
+
+/// Fields a create answer may carry its record's id in, most specific first.
+fn id_fields(kind: ResourceKind) -> &'static [&'static str] {
+    match kind {
+        ResourceKind::ApiKey => &["key_id", "api_key_id", "id"],
+        ResourceKind::MdmProvider | ResourceKind::BrowserProvider => &["provider"],
+        ResourceKind::BrowserPolicy => &["policy_id", "id"],
+        ResourceKind::BrowserEnrollment => &["enrollment_id", "id"],
+        ResourceKind::Endpoint => &["endpoint_id", "id"],
+        ResourceKind::Approval => &["approval_id", "id"],
+        ResourceKind::Settings => &[],
+    }
+}
+
+/// The created record's id in a create answer (top level or under `data`), if one of
+/// the kind's id fields holds a plain id.
+fn created_id(kind: ResourceKind, answer: &Value) -> Option<String> {
+    let scopes = [Some(answer), answer.get("data")];
+    scopes.into_iter().flatten().find_map(|obj| {
+        id_fields(kind).iter().find_map(|f| {
+            obj.get(*f)
+                .and_then(Value::as_str)
+                .filter(|id| super::allowed::is_plain_id(id))
+                .map(str::to_string)
+        })
+    })
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::ledger::{now, Begin, Ledger, LedgerError, Replay};
+use super::ledger::{now, Begin, Claimed, Ledger, LedgerError};
 use super::undo::{undo_pending, CleanupReport};
 use crate::client::HttpClient;
 use crate::target::{Target, TargetKind};
@@ -34,6 +34,12 @@ pub enum SessionError {
         "failed to clean up: the ledger {0} is from an in-process mock, which ended with its run"
     )]
     MockLedger(String),
+    #[error(
+        "failed to start: {path} is not a ledger this harness can read ({message}); it is kept as it is: move it away or choose another --ledger"
+    )]
+    Unreadable { path: String, message: String },
+    #[error("failed to start: {0}")]
+    Config(String),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -41,30 +47,38 @@ pub enum SessionError {
 /// Starts the run's ledger at `path`. A previous ledger of a live target with records
 /// not yet undone is never overwritten (its run crashed: the tenant is not clean).
 pub fn start_ledger(path: &Path, target: &Target, run_id: &str) -> Result<Ledger, SessionError> {
-    if path.exists() {
-        if let Ok(old) = Replay::read(path) {
+    // Locked before it is read: a second run on the same path fails here (InUse)
+    // instead of interleaving lines with this one.
+    let claimed = Claimed::open(path)?;
+    match &claimed.previous {
+        Ok(Some(old)) => {
             let pending = old.pending().len();
             if old.begin.target_kind == TargetKind::Live.as_str() && pending > 0 {
                 return Err(SessionError::Unfinished {
                     path: path.display().to_string(),
                     pending,
-                    url: old.begin.govapi_url,
-                    tenant: old.begin.tenant,
+                    url: old.begin.govapi_url.clone(),
+                    tenant: old.begin.tenant.clone(),
                 });
             }
         }
+        Ok(None) => {}
+        // Not ours to throw away: it may be a crashed run's ledger cut in the middle.
+        Err(e) => {
+            return Err(SessionError::Unreadable {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        }
     }
-    Ok(Ledger::create(
-        path,
-        Begin {
-            run_id: run_id.to_string(),
-            target_kind: target.kind.as_str().to_string(),
-            govapi_url: target.govapi_url.clone(),
-            tenant: target.tenant.clone(),
-            harness_version: env!("CARGO_PKG_VERSION").to_string(),
-            at: now(),
-        },
-    )?)
+    Ok(claimed.start(Begin {
+        run_id: run_id.to_string(),
+        target_kind: target.kind.as_str().to_string(),
+        govapi_url: target.govapi_url.clone(),
+        tenant: target.tenant.clone(),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        at: now(),
+    })?)
 }
 
 /// Undoes what the run's ledger holds (read back from its file, the source of truth).
@@ -73,7 +87,7 @@ pub async fn finish_ledger(
     target: &Target,
     client: &HttpClient,
 ) -> Result<CleanupReport, SessionError> {
-    let replay = Replay::read(ledger.path())?;
+    let replay = super::ledger::Replay::read(ledger.path())?;
     Ok(undo_pending(ledger, &replay, target, client).await)
 }
 

@@ -3,8 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ledger::{Ledger, Replay};
+use serde_json::Value;
+
+use super::lease::lease_of;
+use super::ledger::{Created, Ledger, Replay, UndoRequest};
 use super::record::tenant_call;
+use super::snapshot::{comparable, read_list, read_settings};
 use crate::client::HttpClient;
 use crate::redact::Redactor;
 use crate::suite::model::ResourceKind;
@@ -121,18 +125,48 @@ pub async fn undo_pending(
             status: replay.undone.get(&c.seq).copied(),
             message: None,
         };
+        if replay.undone.contains_key(&c.seq) {
+            entries.push(entry);
+            continue;
+        }
+        if let Some(lost) = &c.lost {
+            // Nothing can be sent for it; it stays pending and says what to remove.
+            entry.outcome = CleanupOutcome::Failed;
+            entry.message = Some(format!("not recorded: {lost}"));
+            entries.push(entry);
+            continue;
+        }
         let Some(undo) = &c.undo else {
             entry.outcome = CleanupOutcome::CannotDelete;
             entries.push(entry);
             continue;
         };
-        if replay.undone.contains_key(&c.seq) {
+        if let Some(why) = super::allowed::refuse(c, undo, &target.tenant) {
+            // Never sent: a ledger is a file anyone with the reports can edit.
+            let message = format!("refused: not an undo this harness produces ({why})");
+            let _ = ledger.mark_failed(c.seq, None, &message);
+            entry.outcome = CleanupOutcome::Failed;
+            entry.message = Some(message);
             entries.push(entry);
             continue;
         }
         let sent = tenant_call(client, target, &undo.method, &undo.path, undo.body.as_ref()).await;
         let (outcome, status, message) = match sent {
-            Ok((status, _)) if undo.accepts(status) => (CleanupOutcome::Undone, Some(status), None),
+            Ok((status, _)) if undo.accepts(status) => {
+                // A 2xx says little about a hostile or odd server: read the record back.
+                match verify(c, undo, ledger.run_id(), replay, target, client).await {
+                    Ok(()) => (
+                        CleanupOutcome::Undone,
+                        Some(status),
+                        c.kind.after_undo().map(str::to_owned),
+                    ),
+                    Err(why) => (
+                        CleanupOutcome::Failed,
+                        Some(status),
+                        Some(format!("answered {status} but {why}")),
+                    ),
+                }
+            }
             Ok((status, body)) => (
                 CleanupOutcome::Failed,
                 Some(status),
@@ -165,11 +199,113 @@ pub async fn undo_pending(
     }
 }
 
-fn short(body: &str) -> String {
-    let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 200 {
-        one_line.chars().take(200).collect::<String>() + "..."
-    } else {
-        one_line
+/// Where a kind's records are listed, under which envelope, keyed by which field.
+fn listed(c: &Created) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match c.kind {
+        ResourceKind::ApiKey => ("/thoth/api-keys", "api_keys", "key_id"),
+        ResourceKind::MdmProvider => ("/thoth/mdm/providers", "data", "provider"),
+        ResourceKind::BrowserProvider => ("/thoth/browser/providers", "data", "provider"),
+        ResourceKind::BrowserPolicy => ("/thoth/browser/policies", "data", "policy_id"),
+        ResourceKind::BrowserEnrollment => ("/thoth/browser/enrollments", "data", "enrollment_id"),
+        // The quarantined canary and the resolved approval are checked by the undo's
+        // own status: their rows stay, in a state the read-back would not judge.
+        ResourceKind::Settings | ResourceKind::Endpoint | ResourceKind::Approval => return None,
+    })
+}
+
+/// A read answered 404 or 405: the tenant has no read for it, so the undo's own status
+/// is all there is to go by.
+fn no_read(message: &str) -> bool {
+    message.contains(" answered 404") || message.contains(" answered 405")
+}
+
+/// Whether an undo body retires the record (rather than putting a prior one back).
+fn retires(body: Option<&Value>) -> bool {
+    body.is_some_and(|b| {
+        b.get("enabled") == Some(&Value::Bool(false))
+            || b.get("active") == Some(&Value::Bool(false))
+            || b.get("status")
+                .and_then(Value::as_str)
+                .is_some_and(|s| matches!(s, "disabled" | "revoked"))
+    })
+}
+
+/// Reads the record back after its undo was accepted: `Err` says what is still wrong.
+async fn verify(
+    c: &Created,
+    undo: &UndoRequest,
+    run_id: &str,
+    replay: &Replay,
+    target: &Target,
+    client: &HttpClient,
+) -> Result<(), String> {
+    if c.kind == ResourceKind::Settings {
+        let back = match read_settings(client, target).await {
+            Ok(b) => b,
+            Err(e) if no_read(&e) => return Ok(()),
+            Err(e) => return Err(format!("the settings could not be read back: {e}")),
+        };
+        if let Some(Ok(l)) = lease_of(&back) {
+            if l.run_id == run_id || l.run_id == replay.begin.run_id {
+                return Err("the settings still carry this run's lease".into());
+            }
+        }
+        let want = undo.body.as_ref().map(comparable).unwrap_or(Value::Null);
+        if comparable(&back) != want {
+            return Err("the settings read back differ from the snapshot (secrets aside)".into());
+        }
+        return Ok(());
     }
+    let Some((path, envelope, key)) = listed(c) else {
+        return Ok(());
+    };
+    let rows = match read_list(client, target, path, envelope).await {
+        Ok(r) => r,
+        Err(e) if no_read(&e) => return Ok(()),
+        Err(e) => return Err(format!("the record could not be read back: {e}")),
+    };
+    let row = rows
+        .iter()
+        .find(|r| r.get(key).and_then(Value::as_str) == Some(c.id.as_str()));
+    if c.kind == ResourceKind::ApiKey {
+        return match row {
+            None => Ok(()),
+            Some(r)
+                if r.get("active") == Some(&Value::Bool(false))
+                    || r.get("revoked_at").is_some_and(|v| !v.is_null())
+                    || r.get("revoked") == Some(&Value::Bool(true)) =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(format!("key `{}` still reads back active", c.id)),
+        };
+    }
+    let Some(row) = row else {
+        return if retires(undo.body.as_ref()) {
+            Ok(())
+        } else {
+            Err(format!("`{}` is gone instead of restored", c.id))
+        };
+    };
+    let Some(Value::Object(body)) = &undo.body else {
+        return Ok(());
+    };
+    for (k, want) in body {
+        if super::snapshot::is_secret_key(k) {
+            continue;
+        }
+        let got = row.get(k).unwrap_or(&Value::Null);
+        if comparable(got) != comparable(want) {
+            return Err(format!("`{}` reads back with {k} {got}, not {want}", c.id));
+        }
+    }
+    Ok(())
+}
+
+fn short(body: &str) -> String {
+    // Redacted before joining lines (which would split a wrapped secret with a space)
+    // and again before the cut (which would halve one out of reach).
+    let body = crate::redact::cut_redacted(body, usize::MAX, "");
+    let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::redact::cut_redacted(&one_line, 200, "...")
 }

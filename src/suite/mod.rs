@@ -2,7 +2,11 @@
 
 pub mod diag;
 pub mod duration;
+pub mod embedded;
+pub mod fixture;
 pub mod load;
+pub mod locate;
 pub mod model;
 pub mod source_index;
+mod step_de;
 pub mod validate;

@@ -30,6 +30,13 @@ pub struct Suite {
     /// Suite-level variables (templated, resolved once when the phase starts).
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
+    /// Reusable steps (and step parts), named with YAML anchors (`&name`) and used with
+    /// aliases (`*name`) or merge keys (`<<: *name`) in `setup`, `cases` and `cleanup`.
+    /// Never run by themselves; a use is checked where it is used, like any other step.
+    /// See `docs/suite-format.md`, "Reuse".
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub templates: BTreeMap<String, Value>,
     /// Steps run once before the first case; if one fails every case ends as `error`.
     #[serde(default)]
     pub setup: Vec<Step>,
@@ -60,6 +67,10 @@ pub struct Case {
     /// Target features this case cannot run without; otherwise it is skipped with the reason.
     #[serde(default)]
     pub requires: Vec<Feature>,
+    /// Case variables (templated, resolved when the case starts), seen by this case's
+    /// steps and cleanup only: what lets one template step serve several cases.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
     pub steps: Vec<Step>,
     /// Always run after the steps, whatever happened, in reverse order.
     #[serde(default)]
@@ -114,42 +125,93 @@ pub enum Feature {
     Thothctl,
     /// A second tenant the harness may address, to test isolation.
     OtherTenant,
+    /// The enforcer (data plane) base URL; implied by any `base: enforcer` request.
+    Enforcer,
 }
 
-/// One action plus what must hold afterwards. Exactly one of the action fields
-/// (`request`, `admin`, `pam_callback`, `sink_wait`, `thothctl`) is set.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One action plus what must hold afterwards. The action is one [`Action`] by
+/// construction: the loader rejects a step with none or two (see [`super::step_de`]).
+#[derive(Debug, Clone, Serialize)]
 pub struct Step {
     /// Shown in failure messages and transcripts; defaults to "step N".
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
-    pub request: Option<Request>,
-    /// A request to the bundled mock's admin API (`/__admin/...`); needs `mock_admin`.
-    #[serde(default)]
-    pub admin: Option<Request>,
-    #[serde(default)]
-    pub pam_callback: Option<PamCallback>,
-    #[serde(default)]
-    pub sink_wait: Option<SinkWait>,
-    #[serde(default)]
-    pub thothctl: Option<Thothctl>,
-    #[serde(default)]
+    #[serde(flatten)]
+    pub action: Action,
     pub expect: Expect,
     /// Variables taken from the response for later steps and cases.
-    #[serde(default)]
     pub capture: BTreeMap<String, Capture>,
     /// Poll the action until `expect` holds.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eventually: Option<Eventually>,
     /// Declared retry on transient statuses; only allowed on idempotent requests.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
     /// What this step leaves on the tenant. Recorded in the run's ledger the moment the
     /// step passes and undone at the end of the run (or by `cleanup --ledger` after a crash).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub creates: Vec<Creates>,
+}
+
+/// What a step does. Adding a kind is adding a variant here: every `match` on it
+/// (runner, validation, profiles, plan, schema) then stops compiling until it says what
+/// the new kind means, so no site can silently treat it as "not a write".
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A GovAPI request (`base: govapi`, relative to `{govapi_url}/{tenant}`) or a
+    /// data-plane request (`base: enforcer`, relative to the enforcer base URL).
+    Request(Request),
+    /// A request to the bundled mock's admin API (`/__admin/...`); needs `mock_admin`.
+    Admin(Request),
+    /// A signed PAM approval callback, sent without tenant credentials.
+    PamCallback(PamCallback),
+    /// Wait for a SIEM delivery.
+    SinkWait(SinkWait),
+    /// Run the `thothctl` binary.
+    Thothctl(Thothctl),
+}
+
+/// Paths of the SIEM sink's API (`GET /__sink/{name}`, `PUT /__sink/{name}/config`).
+pub const SINK_PREFIX: &str = "/__sink/";
+
+impl Action {
+    /// The YAML keys of the kinds, in declaration order.
+    pub const KEYS: [&'static str; 5] =
+        ["request", "admin", "pam_callback", "sink_wait", "thothctl"];
+
+    /// The YAML key of this kind.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Action::Request(_) => "request",
+            Action::Admin(_) => "admin",
+            Action::PamCallback(_) => "pam_callback",
+            Action::SinkWait(_) => "sink_wait",
+            Action::Thothctl(_) => "thothctl",
+        }
+    }
+
+    /// The target feature this kind cannot run without.
+    pub fn feature(&self) -> Option<Feature> {
+        match self {
+            // The sink's own config routes belong to the sink (`--sink-url`), not the
+            // tenant: a readable sink is all they need.
+            Action::Admin(r) if r.path.starts_with(SINK_PREFIX) => Some(Feature::Sink),
+            Action::Admin(_) => Some(Feature::MockAdmin),
+            Action::Request(r) if r.base == Base::Enforcer => Some(Feature::Enforcer),
+            Action::SinkWait(_) => Some(Feature::Sink),
+            Action::Thothctl(_) => Some(Feature::Thothctl),
+            Action::Request(_) | Action::PamCallback(_) => None,
+        }
+    }
+
+    /// The HTTP request of a `request` or `admin` step.
+    pub fn http(&self) -> Option<&Request> {
+        match self {
+            Action::Request(r) | Action::Admin(r) => Some(r),
+            Action::PamCallback(_) | Action::SinkWait(_) | Action::Thothctl(_) => None,
+        }
+    }
 }
 
 /// A record a step creates or changes on the tenant, and how to take it back.
@@ -186,8 +248,12 @@ pub enum ResourceKind {
     BrowserProvider,
     BrowserPolicy,
     BrowserEnrollment,
-    /// Append-only: there is no route to delete an endpoint.
+    /// No route deletes an endpoint: without an `undo` it is kept as "cannot delete";
+    /// with one (quarantine) it is retired, and the record itself stays on the tenant.
     Endpoint,
+    /// A pending approval the run opened (a STEP_UP); its undo resolves it (deny), so
+    /// a run that stops half-way leaves no approval pending. The resolved row stays.
+    Approval,
 }
 
 impl ResourceKind {
@@ -200,6 +266,24 @@ impl ResourceKind {
             ResourceKind::BrowserPolicy => "browser_policy",
             ResourceKind::BrowserEnrollment => "browser_enrollment",
             ResourceKind::Endpoint => "endpoint",
+            ResourceKind::Approval => "approval",
+        }
+    }
+
+    /// What stays on the tenant after this kind's undo ran, for the plan and the
+    /// cleanup report: an undo that retires a record is not one that removes it.
+    pub fn after_undo(self) -> Option<&'static str> {
+        match self {
+            ResourceKind::Endpoint => {
+                Some("retired, not removed: the record stays, quarantined (no route deletes an endpoint)")
+            }
+            ResourceKind::Approval => Some("resolved (deny); the resolved row stays"),
+            ResourceKind::Settings
+            | ResourceKind::ApiKey
+            | ResourceKind::MdmProvider
+            | ResourceKind::BrowserProvider
+            | ResourceKind::BrowserPolicy
+            | ResourceKind::BrowserEnrollment => None,
         }
     }
 }
@@ -233,9 +317,13 @@ impl Method {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
+    /// Which API the path is under: GovAPI (default) or the enforcer (data plane).
+    #[serde(default, skip_serializing_if = "Base::is_govapi")]
+    pub base: Base,
     pub method: Method,
     /// Templated. For `request`: relative to `{govapi_url}/{tenant}`, e.g. `/thoth/settings`
-    /// or `/governance/evidence/thoth/backfill`. For `admin`: relative to the mock root.
+    /// or `/governance/evidence/thoth/backfill`; with `base: enforcer` relative to the
+    /// enforcer base URL, e.g. `/v1/enforce`. For `admin`: relative to the mock root.
     pub path: String,
     /// Templated query parameters.
     #[serde(default)]
@@ -255,6 +343,48 @@ pub struct Request {
     pub body: Option<String>,
     #[serde(default)]
     pub auth: Auth,
+    /// Walk a paged list: send `page=1, 2, ...` until `expect` holds on a page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<Pages>,
+}
+
+/// The API a request path is relative to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// `{govapi_url}/{tenant}` (tenant routes of the control plane).
+    #[default]
+    Govapi,
+    /// The enforcer base URL (`THOTH_API_URL`): `/v1/enforce`, `/v1/enforce/hold/...`,
+    /// `/v1/events/batch`, `/v1/explain`. Tenant comes from the key, not the path.
+    Enforcer,
+}
+
+impl Base {
+    pub fn is_govapi(&self) -> bool {
+        *self == Base::Govapi
+    }
+}
+
+/// Paging of a list request, as the vendor's approvals and feed data sources page:
+/// `page` (1-based) and `per_page` query parameters.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pages {
+    /// Rows per page, sent as `per_page`.
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
+    /// Pages walked at most before the step fails (a tenant with more pending rows
+    /// than this is not one to test on).
+    #[serde(default = "default_max_pages")]
+    pub max: u32,
+}
+
+fn default_per_page() -> u32 {
+    50
+}
+fn default_max_pages() -> u32 {
+    20
 }
 
 /// Which credential a request carries.
@@ -330,14 +460,14 @@ pub struct SinkWait {
     pub verify_signature: bool,
     /// How long to wait, e.g. "5s".
     #[serde(default = "default_sink_timeout")]
-    pub timeout: String,
+    pub timeout: SuiteDuration,
 }
 
 fn yes() -> bool {
     true
 }
-fn default_sink_timeout() -> String {
-    "5s".to_string()
+fn default_sink_timeout() -> SuiteDuration {
+    SuiteDuration::from_millis(5_000)
 }
 
 /// Run the `thothctl` binary with target flags appended and `--json` output parsed.
@@ -416,11 +546,102 @@ pub struct JsonAssert {
     pub delta: Option<Delta>,
 }
 
+/// One assertion operator: its key and whether it needs the path to select exactly
+/// one node (the others judge the node set itself).
+#[derive(Debug, Clone, Copy)]
+pub struct Operator {
+    pub key: &'static str,
+    pub needs_one_node: bool,
+    set: fn(&JsonAssert) -> bool,
+}
+
+/// Every operator of [`JsonAssert`], the one list the validator ("checks nothing") and
+/// the runner ("needs exactly one node") both read; a new operator is a field plus a row.
+pub const OPERATORS: &[Operator] = &[
+    Operator {
+        key: "equals",
+        needs_one_node: true,
+        set: |a| a.equals.is_some(),
+    },
+    Operator {
+        key: "not_equals",
+        needs_one_node: true,
+        set: |a| a.not_equals.is_some(),
+    },
+    Operator {
+        key: "exists",
+        needs_one_node: false,
+        set: |a| a.exists.is_some(),
+    },
+    Operator {
+        key: "absent",
+        needs_one_node: false,
+        set: |a| a.absent.is_some(),
+    },
+    Operator {
+        key: "count",
+        needs_one_node: false,
+        set: |a| a.count.is_some(),
+    },
+    Operator {
+        key: "matches",
+        needs_one_node: true,
+        set: |a| a.matches.is_some(),
+    },
+    Operator {
+        key: "one_of",
+        needs_one_node: true,
+        set: |a| a.one_of.is_some(),
+    },
+    Operator {
+        key: "contains",
+        needs_one_node: true,
+        set: |a| a.contains.is_some(),
+    },
+    Operator {
+        key: "gt",
+        needs_one_node: true,
+        set: |a| a.gt.is_some(),
+    },
+    Operator {
+        key: "gte",
+        needs_one_node: true,
+        set: |a| a.gte.is_some(),
+    },
+    Operator {
+        key: "lt",
+        needs_one_node: true,
+        set: |a| a.lt.is_some(),
+    },
+    Operator {
+        key: "lte",
+        needs_one_node: true,
+        set: |a| a.lte.is_some(),
+    },
+    Operator {
+        key: "delta",
+        needs_one_node: true,
+        set: |a| a.delta.is_some(),
+    },
+];
+
+impl JsonAssert {
+    /// The operators this assertion sets, in table order.
+    pub fn operators(&self) -> impl Iterator<Item = &'static Operator> + '_ {
+        OPERATORS.iter().filter(move |o| (o.set)(self))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Delta {
     pub var: String,
     pub by: f64,
+    /// A count others may change too: on a live tenant, where others may add records
+    /// during the run, the node must be at least `var + by` ("my record is counted");
+    /// on the in-process mock, where the run is the only writer, exactly `var + by`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// A capture: a JSONPath into the response body, or a full spec.
@@ -456,17 +677,17 @@ impl Capture {
 #[serde(deny_unknown_fields)]
 pub struct Eventually {
     /// e.g. "10s".
-    pub timeout: String,
+    pub timeout: SuiteDuration,
     /// e.g. "200ms".
     #[serde(default = "default_interval")]
-    pub interval: String,
+    pub interval: SuiteDuration,
     /// Stop polling at once, as a failure, when any of these holds (a terminal bad state).
     #[serde(default)]
     pub fail_if: Vec<JsonAssert>,
 }
 
-fn default_interval() -> String {
-    "250ms".to_string()
+fn default_interval() -> SuiteDuration {
+    SuiteDuration::from_millis(250)
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -478,12 +699,54 @@ pub struct Retry {
     pub on_status: Vec<u16>,
     /// Base backoff, e.g. "200ms"; `Retry-After` wins when the target sends it.
     #[serde(default = "default_backoff")]
-    pub backoff: String,
+    pub backoff: SuiteDuration,
 }
 
 fn default_retry_statuses() -> Vec<u16> {
     vec![429, 502, 503, 504]
 }
-fn default_backoff() -> String {
-    "200ms".to_string()
+fn default_backoff() -> SuiteDuration {
+    SuiteDuration::from_millis(200)
+}
+
+/// A duration as suites write it (`250ms`, `10s`, `2m`), parsed once when the file is
+/// loaded, so a typo is a located load error and the runner never re-parses text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuiteDuration(pub std::time::Duration);
+
+impl SuiteDuration {
+    pub const fn from_millis(ms: u64) -> Self {
+        SuiteDuration(std::time::Duration::from_millis(ms))
+    }
+    pub fn get(self) -> std::time::Duration {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SuiteDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        super::duration::parse_duration(&text)
+            .map(SuiteDuration)
+            .map_err(|e| serde::de::Error::custom(format!("invalid duration: {e}")))
+    }
+}
+
+impl Serialize for SuiteDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+    }
+}
+
+impl JsonSchema for SuiteDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An integer and a unit: `250ms`, `10s`, `2m`.",
+            "type": "string",
+            "pattern": "^\\s*[0-9]+(ms|s|m)\\s*$"
+        })
+    }
 }

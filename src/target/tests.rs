@@ -26,6 +26,43 @@ fn live_defaults_to_grid_url_and_registers_secrets() {
     assert!(r.secrets().contains(&"whsec_live".to_string()));
     assert!(!t.has_feature(Feature::MockAdmin));
     assert!(!t.has_feature(Feature::OtherTenant));
+    // The enforcer as the vendor SDKs document it: another host of the same tenant.
+    assert_eq!(
+        t.api_url.as_deref(),
+        Some("https://enforce.acme.example.com")
+    );
+    assert!(t.has_feature(Feature::Enforcer));
+}
+
+#[test]
+fn the_enforcer_url_is_explicit_or_derived_and_https_unless_loopback() {
+    let r = Redactor::new();
+    let base = [
+        ("THOTH_TENANT_ID", "acme"),
+        ("THOTH_GOVAPI_URL", "http://127.0.0.1:9"),
+        ("THOTH_API_KEY", "thoth_x_key_long_enough"),
+    ];
+    // No apex and no THOTH_API_URL: nowhere to send data-plane requests, so the
+    // feature is missing (those cases skip with the reason) instead of guessing.
+    let t = Target::live(&LiveOptions::default(), &env_of(&base), &r).unwrap();
+    assert_eq!(t.api_url, None);
+    assert!(!t.has_feature(Feature::Enforcer));
+    assert!(t
+        .missing_reason(Feature::Enforcer)
+        .contains("THOTH_API_URL"));
+
+    let mut env = base.to_vec();
+    env.push(("THOTH_API_URL", "http://127.0.0.1:10/"));
+    let t = Target::live(&LiveOptions::default(), &env_of(&env), &r).unwrap();
+    assert_eq!(t.api_url.as_deref(), Some("http://127.0.0.1:10"));
+
+    let flag = LiveOptions {
+        api_url: Some("http://enforce.acme.example.com".into()),
+        ..LiveOptions::default()
+    };
+    let err = Target::live(&flag, &env_of(&env), &r).expect_err("refused");
+    assert!(matches!(err, TargetError::Insecure(_)), "{err}");
+    assert!(err.to_string().contains("enforcer"), "{err}");
 }
 
 #[test]

@@ -93,6 +93,7 @@ pub fn exchange(line: &str, status: Option<i64>, body: Option<&str>) -> Exchange
         response_body: body.map(Into::into),
         transport_error: None,
         duration_ms: 7,
+        note: None,
     }
 }
 
@@ -197,6 +198,7 @@ pub fn run() -> RunResult {
             tenant: "conformance".into(),
             mock_faults: vec!["scope-ignored".into()],
             surfaces: vec![Surface::Api],
+            thothctl: None,
         },
         started_at: "2026-11-24T13:00:00Z".into(),
         finished_at: "2026-11-24T13:00:02Z".into(),

@@ -16,7 +16,15 @@ pub const WEBHOOK_SECRET: &str = "whsec_live_safety_0123456789";
 pub const PAM_SECRET: &str = "pam_live_safety_0123456789";
 
 pub async fn standalone_mock() -> mock_govapi::RunningMock {
+    standalone_mock_with(mock_govapi::secrets::SecretReadback::Mask).await
+}
+
+/// The "live tenant", showing set secrets on GET as `readback` says.
+pub async fn standalone_mock_with(
+    readback: mock_govapi::secrets::SecretReadback,
+) -> mock_govapi::RunningMock {
     let config = mock_govapi::MockConfig {
+        secret_readback: readback,
         tenants: vec![mock_govapi::TenantConfig {
             id: TENANT.into(),
             admin_tokens: vec![TOKEN.into()],

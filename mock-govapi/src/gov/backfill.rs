@@ -2,10 +2,11 @@
 //! missing evidence records for older events, and filling in decision fields
 //! (`reason_code`, `policy_reference`) on events recorded before they existed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::clock::Timestamp;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::decisions::{policy_reference, reason_code};
 use super::events::{Decision, Event, EventStore};
@@ -102,8 +103,83 @@ pub fn flag(name: &str, raw: Option<&str>, default: bool) -> Result<bool, GovErr
     }
 }
 
+/// The knobs of a backfill request. The vendor's two clients send the same knobs in
+/// two places: Terraform as query parameters with no body
+/// (`evidence_backfill_resource.go:runBackfill`, `decision_field_backfill_resource.go`),
+/// the operator as a JSON body (`thothtenant_controller.go:
+/// governanceEvidenceBackfillPayload`, `governanceDecisionFieldBackfillPayload`). The
+/// mock honours both, so a dry run is dry whichever form a client uses; a knob given
+/// in both places with different values is refused rather than guessed at [C].
+#[derive(Debug, Default)]
+pub struct BackfillKnobs {
+    query: HashMap<String, String>,
+    body: serde_json::Map<String, Value>,
+}
+
+impl BackfillKnobs {
+    /// `body` is the parsed request body: `null` (none) or a JSON object.
+    pub fn new(query: HashMap<String, String>, body: Value) -> Result<Self, GovError> {
+        let body = match body {
+            Value::Null => serde_json::Map::new(),
+            Value::Object(map) => map,
+            _ => {
+                return Err(GovError::bad_request(
+                    "invalid_request",
+                    "read backfill request body: expected a JSON object",
+                ))
+            }
+        };
+        Ok(BackfillKnobs { query, body })
+    }
+
+    /// The knob as text, from whichever place carries it.
+    fn raw(&self, name: &str) -> Result<Option<String>, GovError> {
+        let from_body = match self.body.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(v @ (Value::Bool(_) | Value::Number(_))) => Some(v.to_string()),
+            Some(other) => {
+                return Err(GovError::bad_request(
+                    "invalid_parameter",
+                    format!(
+                        "read body field {name}: expected a string, number or boolean, got {other}"
+                    ),
+                ))
+            }
+        };
+        match (self.query.get(name), from_body) {
+            (Some(q), Some(b)) if q.trim() != b.trim() => Err(GovError::bad_request(
+                "conflicting_parameter",
+                format!("read {name}: the query says {q:?} and the body says {b:?}"),
+            )),
+            (Some(q), _) => Ok(Some(q.clone())),
+            (None, b) => Ok(b),
+        }
+    }
+
+    pub fn int(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, GovError> {
+        bounded(name, self.raw(name)?.as_deref(), default, min, max)
+    }
+
+    pub fn flag(&self, name: &str, default: bool) -> Result<bool, GovError> {
+        flag(name, self.raw(name)?.as_deref(), default)
+    }
+
+    /// An optional text knob; empty counts as absent.
+    pub fn text(&self, name: &str) -> Result<Option<String>, GovError> {
+        Ok(self.raw(name)?.filter(|t| !t.trim().is_empty()))
+    }
+}
+
+/// Where the evidence backfill reads its events from, as its report names it
+/// (TF reads `source_collection`; the value is [C]).
+pub const EVIDENCE_SOURCE_COLLECTION: &str = "governance_events";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EvidenceBackfillReport {
+    pub source_collection: &'static str,
+    /// The integration the request named, echoed [C]; `null` when none.
+    pub integration_id: Option<String>,
     pub examined: usize,
     pub candidates: usize,
     pub created: usize,
@@ -124,6 +200,8 @@ pub fn backfill_evidence(
     now: Timestamp,
 ) -> EvidenceBackfillReport {
     let mut report = EvidenceBackfillReport {
+        source_collection: EVIDENCE_SOURCE_COLLECTION,
+        integration_id: None,
         examined: 0,
         candidates: 0,
         created: 0,
@@ -153,12 +231,25 @@ pub fn backfill_evidence(
     report
 }
 
+/// What the decision-field backfill reports. The `patched_*` counters are the ones
+/// the vendor's Terraform resource reads (`decision_field_backfill_resource.go`); they
+/// count fields written, so a dry run reports 0 for each. The mock's events only ever
+/// lack a reason code or a policy reference, so the other five vendor counters stay 0
+/// and `patched_policy_reference` is the mock's own [C].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecisionFieldsReport {
     pub examined: usize,
     pub candidates: usize,
     pub updated: usize,
     pub would_update: usize,
+    pub skipped_no_change: usize,
+    pub patched_violation_id: usize,
+    pub patched_decision_reason_code: usize,
+    pub patched_authorization_decision: usize,
+    pub patched_enforcement_trace_id: usize,
+    pub patched_decision_evidence: usize,
+    pub patched_deepllm_enrichment: usize,
+    pub patched_policy_reference: usize,
     pub row_ids: Vec<String>,
 }
 
@@ -176,6 +267,7 @@ pub fn backfill_decision_fields(
     limit: usize,
     window_hours: u64,
     dry_run: bool,
+    include_blocked_events: bool,
     now: Timestamp,
 ) -> DecisionFieldsReport {
     let since = window_start(now, window_hours);
@@ -184,6 +276,14 @@ pub fn backfill_decision_fields(
         candidates: 0,
         updated: 0,
         would_update: 0,
+        skipped_no_change: 0,
+        patched_violation_id: 0,
+        patched_decision_reason_code: 0,
+        patched_authorization_decision: 0,
+        patched_enforcement_trace_id: 0,
+        patched_decision_evidence: 0,
+        patched_deepllm_enrichment: 0,
+        patched_policy_reference: 0,
         row_ids: Vec::new(),
     };
     let in_window = events
@@ -193,8 +293,12 @@ pub fn backfill_decision_fields(
         .filter(|e| e.occurred_at >= since)
         .take(limit);
     for event in in_window {
+        if event.decision == Decision::Block && !include_blocked_events {
+            continue;
+        }
         report.examined += 1;
         if !lacks_decision_fields(event) {
+            report.skipped_no_change += 1;
             continue;
         }
         report.candidates += 1;
@@ -205,9 +309,11 @@ pub fn backfill_decision_fields(
         }
         if event.reason_code.is_none() {
             event.reason_code = Some(reason_code(event.risk_tier, event.decision, false));
+            report.patched_decision_reason_code += 1;
         }
         if event.decision != Decision::Allow && event.policy_reference.is_none() {
             event.policy_reference = Some(policy_reference(event.risk_tier));
+            report.patched_policy_reference += 1;
         }
         event.decision_fields_backfilled_at = Some(now);
         report.updated += 1;
@@ -279,7 +385,7 @@ mod tests {
             rows[2].policy_reference = None;
             rows[3].reason_code = None;
         }
-        let dry = backfill_decision_fields(&mut events, 100, 720, true, NOW);
+        let dry = backfill_decision_fields(&mut events, 100, 720, true, true, NOW);
         assert_eq!(
             (dry.examined, dry.candidates, dry.would_update, dry.updated),
             (4, 3, 3, 0)
@@ -287,7 +393,7 @@ mod tests {
         assert_eq!(dry.row_ids, ["evt-3", "evt-2", "evt-1"]);
         assert!(events.as_slice()[3].reason_code.is_none());
 
-        let real = backfill_decision_fields(&mut events, 100, 720, false, NOW);
+        let real = backfill_decision_fields(&mut events, 100, 720, false, true, NOW);
         assert_eq!((real.updated, real.would_update), (3, 0));
         let rows = events.as_slice();
         assert_eq!(
@@ -308,7 +414,7 @@ mod tests {
             "backfill must not break the chain"
         );
         assert_eq!(
-            backfill_decision_fields(&mut events, 100, 720, false, NOW).candidates,
+            backfill_decision_fields(&mut events, 100, 720, false, true, NOW).candidates,
             0
         );
     }
@@ -318,9 +424,9 @@ mod tests {
         let mut events = store(&[Decision::Block]);
         events.as_mut_slice()[0].reason_code = None;
         // The draft happened at 12:00, an hour before NOW.
-        let report = backfill_decision_fields(&mut events, 100, 0, false, NOW);
+        let report = backfill_decision_fields(&mut events, 100, 0, false, true, NOW);
         assert_eq!((report.examined, report.updated), (0, 0));
-        let report = backfill_decision_fields(&mut events, 100, 1, false, NOW);
+        let report = backfill_decision_fields(&mut events, 100, 1, false, true, NOW);
         assert_eq!(report.updated, 1);
     }
 

@@ -1,6 +1,11 @@
 //! Browser governance records (`T/browser/providers|policies|enrollments`): which
 //! managed browsers exist, the policy bundles for them, and which device/user is
-//! enrolled under which policy.
+//! enrolled for which browser.
+//!
+//! The bodies are the ones the vendor's Terraform provider sends
+//! (`internal/resources/browser_{provider,policy,enrollment}_resource.go:upsert`):
+//! every optional field it sets is accepted and read back. Unknown fields are still
+//! refused, so a typo in a suite fixture fails loudly instead of being dropped.
 
 use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -10,12 +15,18 @@ use super::{keep_redacted, new_id, redact_secrets, GovError};
 
 pub const PROVIDERS: [&str; 4] = ["chrome", "firefox", "safari", "island"];
 pub const ENFORCEMENT_MODES: [&str; 2] = ["monitor", "enforce"];
+/// Enrollment statuses, as the vendor documents them (TF `browser_enrollment_resource.go`
+/// schema: "Enrollment status (active, pending, disabled)"); its Delete sends `disabled`.
+pub const ENROLLMENT_STATUSES: [&str; 3] = ["active", "pending", "disabled"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BrowserProvider {
     pub provider: String,
     pub name: String,
     pub enabled: bool,
+    /// Free text the vendor's provider resource sets and reads back [C: not checked].
+    pub status: Option<String>,
+    pub last_error: Option<String>,
     pub config: Value,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -38,7 +49,10 @@ pub struct BrowserPolicy {
     pub enforcement_mode: String,
     pub policy: Value,
     pub active: bool,
-    pub version: u32,
+    pub version: u64,
+    pub metadata: Option<Value>,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -49,8 +63,10 @@ pub struct BrowserEnrollment {
     pub device_id: String,
     pub user_id: String,
     pub provider: String,
-    pub policy_id: Option<String>,
+    pub browser_profile: Option<String>,
     pub status: String,
+    pub metadata: Option<Value>,
+    pub last_seen_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -61,6 +77,8 @@ struct ProviderBody {
     provider: String,
     name: Option<String>,
     enabled: Option<bool>,
+    status: Option<String>,
+    last_error: Option<String>,
     config: Option<Value>,
 }
 
@@ -73,6 +91,10 @@ struct PolicyBody {
     enforcement_mode: Option<String>,
     policy: Option<Value>,
     active: Option<bool>,
+    version: Option<u64>,
+    metadata: Option<Value>,
+    created_by: Option<String>,
+    updated_by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -82,8 +104,10 @@ struct EnrollmentBody {
     device_id: String,
     user_id: String,
     provider: String,
-    policy_id: Option<String>,
+    browser_profile: Option<String>,
     status: Option<String>,
+    metadata: Option<Value>,
+    last_seen_at: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -128,6 +152,74 @@ fn known_provider(what: &str, provider: &str) -> Result<(), GovError> {
     ))
 }
 
+/// An optional `metadata` object: absent or `null` stays absent, anything but an
+/// object is refused.
+fn optional_object(
+    what: &str,
+    field: &str,
+    value: Option<Value>,
+) -> Result<Option<Value>, GovError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(object @ Value::Object(_)) => Ok(Some(object)),
+        Some(_) => Err(GovError::bad_request(
+            "invalid_request",
+            format!("read {what}: {field} must be a JSON object"),
+        )),
+    }
+}
+
+fn optional_timestamp(
+    what: &str,
+    field: &str,
+    value: Option<String>,
+) -> Result<Option<Timestamp>, GovError> {
+    match value {
+        None => Ok(None),
+        Some(text) => super::parse_rfc3339(&text).map(Some).ok_or_else(|| {
+            GovError::bad_request(
+                "invalid_request",
+                format!("read {what}: {field} {text:?} is not an RFC 3339 timestamp"),
+            )
+        }),
+    }
+}
+
+/// Which rows a list returns: the vendor's data sources pass `?provider=` (policies,
+/// enrollments) and `?status=` (enrollments); an absent or empty filter matches all.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct BrowserFilter {
+    pub provider: Option<String>,
+    pub status: Option<String>,
+}
+
+impl BrowserFilter {
+    fn admits(wanted: &Option<String>, actual: &str) -> bool {
+        wanted
+            .as_deref()
+            .is_none_or(|w| w.is_empty() || w == actual)
+    }
+
+    pub fn policies<'a>(
+        &'a self,
+        state: &'a BrowserState,
+    ) -> impl Iterator<Item = &'a BrowserPolicy> {
+        state
+            .policies
+            .iter()
+            .filter(|p| Self::admits(&self.provider, &p.provider))
+    }
+
+    pub fn enrollments<'a>(
+        &'a self,
+        state: &'a BrowserState,
+    ) -> impl Iterator<Item = &'a BrowserEnrollment> {
+        state.enrollments.iter().filter(|e| {
+            Self::admits(&self.provider, &e.provider) && Self::admits(&self.status, &e.status)
+        })
+    }
+}
+
 impl BrowserState {
     fn registered(&self, what: &str, provider: &str) -> Result<(), GovError> {
         known_provider(what, provider)?;
@@ -165,6 +257,12 @@ impl BrowserState {
             if let Some(enabled) = body.enabled {
                 existing.enabled = enabled;
             }
+            if body.status.is_some() {
+                existing.status = body.status;
+            }
+            if body.last_error.is_some() {
+                existing.last_error = body.last_error;
+            }
             existing.updated_at = now;
             return Ok((existing.clone(), false));
         }
@@ -172,6 +270,8 @@ impl BrowserState {
             name: body.name.unwrap_or_else(|| body.provider.clone()),
             provider: body.provider,
             enabled: body.enabled.unwrap_or(true),
+            status: body.status,
+            last_error: body.last_error,
             config,
             created_at: now,
             updated_at: now,
@@ -182,6 +282,8 @@ impl BrowserState {
 
     /// Upserts by `policy_id`, or by (provider, name) when no id is given, which is
     /// how `thothctl browser policies upsert --provider --name` addresses a policy.
+    /// An explicit `version` is kept as sent (TF "Optional explicit policy version");
+    /// without one every update counts the version up.
     pub fn upsert_policy(
         &mut self,
         body: Value,
@@ -191,18 +293,18 @@ impl BrowserState {
         let body: PolicyBody = read(WHAT, body)?;
         required(WHAT, "name", &body.name)?;
         self.registered(WHAT, &body.provider)?;
-        let mode = body
-            .enforcement_mode
-            .unwrap_or_else(|| "monitor".to_owned());
-        if !ENFORCEMENT_MODES.contains(&mode.as_str()) {
-            return Err(GovError::bad_request(
-                "invalid_enforcement_mode",
-                format!(
-                    "read {WHAT}: unknown enforcement_mode {mode:?} (expected monitor or enforce)"
-                ),
-            ));
+        if let Some(mode) = &body.enforcement_mode {
+            if !ENFORCEMENT_MODES.contains(&mode.as_str()) {
+                return Err(GovError::bad_request(
+                    "invalid_enforcement_mode",
+                    format!(
+                        "read {WHAT}: unknown enforcement_mode {mode:?} (expected monitor or enforce)"
+                    ),
+                ));
+            }
         }
         let policy = object(WHAT, "policy", body.policy)?;
+        let metadata = optional_object(WHAT, "metadata", body.metadata)?;
         let existing = self.policies.iter_mut().find(|p| match &body.policy_id {
             Some(id) => &p.policy_id == id,
             None => p.provider == body.provider && p.name == body.name,
@@ -210,10 +312,19 @@ impl BrowserState {
         if let Some(existing) = existing {
             existing.provider = body.provider;
             existing.name = body.name;
-            existing.enforcement_mode = mode;
+            // TF's Delete sends no enforcement_mode: an absent mode keeps the stored one.
+            if let Some(mode) = body.enforcement_mode {
+                existing.enforcement_mode = mode;
+            }
             existing.policy = policy;
             existing.active = body.active.unwrap_or(existing.active);
-            existing.version += 1;
+            existing.version = body.version.unwrap_or(existing.version + 1);
+            if metadata.is_some() {
+                existing.metadata = metadata;
+            }
+            if body.updated_by.is_some() {
+                existing.updated_by = body.updated_by;
+            }
             existing.updated_at = now;
             return Ok((existing.clone(), false));
         }
@@ -221,10 +332,15 @@ impl BrowserState {
             policy_id: body.policy_id.unwrap_or_else(|| new_id("bpol")),
             provider: body.provider,
             name: body.name,
-            enforcement_mode: mode,
+            enforcement_mode: body
+                .enforcement_mode
+                .unwrap_or_else(|| "monitor".to_owned()),
             policy,
             active: body.active.unwrap_or(true),
-            version: 1,
+            version: body.version.unwrap_or(1),
+            metadata,
+            updated_by: body.updated_by.or_else(|| body.created_by.clone()),
+            created_by: body.created_by,
             created_at: now,
             updated_at: now,
         };
@@ -233,7 +349,9 @@ impl BrowserState {
     }
 
     /// Upserts by `enrollment_id`, or by (device, provider) when no id is given: a
-    /// device has one enrollment per browser.
+    /// device has one enrollment per browser. Which policy applies is the server's
+    /// business (seed 003: `browser sync` "picks the effective active policy per
+    /// provider"), so an enrollment names no policy.
     pub fn upsert_enrollment(
         &mut self,
         body: Value,
@@ -244,34 +362,18 @@ impl BrowserState {
         required(WHAT, "device_id", &body.device_id)?;
         required(WHAT, "user_id", &body.user_id)?;
         self.registered(WHAT, &body.provider)?;
-        if let Some(policy_id) = &body.policy_id {
-            let policy = self
-                .policies
-                .iter()
-                .find(|p| &p.policy_id == policy_id)
-                .ok_or_else(|| {
-                    GovError::conflict(
-                        "policy_not_found",
-                        format!("upsert {WHAT}: browser policy {policy_id:?} does not exist"),
-                    )
-                })?;
-            if policy.provider != body.provider {
-                return Err(GovError::conflict(
-                    "policy_provider_mismatch",
+        if let Some(status) = &body.status {
+            if !ENROLLMENT_STATUSES.contains(&status.as_str()) {
+                return Err(GovError::bad_request(
+                    "invalid_request",
                     format!(
-                        "upsert {WHAT}: policy {policy_id:?} is for {}, not {}",
-                        policy.provider, body.provider
+                        "read {WHAT}: unknown status {status:?} (expected active, pending or disabled)"
                     ),
                 ));
             }
         }
-        let status = body.status.unwrap_or_else(|| "active".to_owned());
-        if !["active", "revoked"].contains(&status.as_str()) {
-            return Err(GovError::bad_request(
-                "invalid_request",
-                format!("read {WHAT}: unknown status {status:?} (expected active or revoked)"),
-            ));
-        }
+        let metadata = optional_object(WHAT, "metadata", body.metadata)?;
+        let last_seen_at = optional_timestamp(WHAT, "last_seen_at", body.last_seen_at)?;
         let existing = self
             .enrollments
             .iter_mut()
@@ -283,8 +385,18 @@ impl BrowserState {
             existing.device_id = body.device_id;
             existing.user_id = body.user_id;
             existing.provider = body.provider;
-            existing.policy_id = body.policy_id;
-            existing.status = status;
+            if let Some(status) = body.status {
+                existing.status = status;
+            }
+            if body.browser_profile.is_some() {
+                existing.browser_profile = body.browser_profile;
+            }
+            if metadata.is_some() {
+                existing.metadata = metadata;
+            }
+            if last_seen_at.is_some() {
+                existing.last_seen_at = last_seen_at;
+            }
             existing.updated_at = now;
             return Ok((existing.clone(), false));
         }
@@ -293,8 +405,10 @@ impl BrowserState {
             device_id: body.device_id,
             user_id: body.user_id,
             provider: body.provider,
-            policy_id: body.policy_id,
-            status,
+            browser_profile: body.browser_profile,
+            status: body.status.unwrap_or_else(|| "active".to_owned()),
+            metadata,
+            last_seen_at,
             created_at: now,
             updated_at: now,
         };
@@ -302,7 +416,6 @@ impl BrowserState {
         Ok((record, true))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -386,15 +499,10 @@ mod tests {
     }
 
     #[test]
-    fn enrollments_reference_existing_policies_of_their_provider() {
+    fn enrollments_use_the_vendor_status_vocabulary_and_name_no_policy() {
         let mut state = with_chrome();
-        state
-            .upsert_provider(json!({"provider": "firefox"}), NOW)
-            .unwrap();
-        let (policy, _) = state
-            .upsert_policy(json!({"provider": "chrome", "name": "base"}), NOW)
-            .unwrap();
-        let body = json!({"device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "policy_id": policy.policy_id});
+        let body =
+            json!({"device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome"});
         let (first, created) = state.upsert_enrollment(body.clone(), NOW).unwrap();
         assert!(created);
         assert_eq!(first.status, "active");
@@ -402,14 +510,27 @@ mod tests {
         assert!(!created, "same device and browser is the same enrollment");
         assert_eq!(again.enrollment_id, first.enrollment_id);
 
+        for status in ENROLLMENT_STATUSES {
+            let (row, _) = state
+                .upsert_enrollment(json!({"enrollment_id": first.enrollment_id, "device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "status": status}), NOW)
+                .unwrap();
+            assert_eq!(row.status, status);
+        }
         let err = state
-            .upsert_enrollment(json!({"device_id": "d", "user_id": "u", "provider": "chrome", "policy_id": "nope"}), NOW)
+            .upsert_enrollment(json!({"device_id": "d", "user_id": "u", "provider": "chrome", "status": "revoked"}), NOW)
             .unwrap_err();
-        assert_eq!((err.status, err.code), (409, "policy_not_found"));
+        assert_eq!((err.status, err.code), (400, "invalid_request"));
         let err = state
-            .upsert_enrollment(json!({"device_id": "d", "user_id": "u", "provider": "firefox", "policy_id": policy.policy_id}), NOW)
+            .upsert_enrollment(
+                json!({"device_id": "d", "user_id": "u", "provider": "chrome", "policy_id": "p"}),
+                NOW,
+            )
             .unwrap_err();
-        assert_eq!(err.code, "policy_provider_mismatch");
+        assert_eq!(err.status, 400, "policy_id is no enrollment field");
+        let err = state
+            .upsert_enrollment(json!({"device_id": "d", "user_id": "u", "provider": "chrome", "last_seen_at": "yesterday"}), NOW)
+            .unwrap_err();
+        assert!(err.message.contains("last_seen_at"), "{}", err.message);
         let err = state
             .upsert_enrollment(
                 json!({"device_id": "d", "user_id": "u", "provider": "safari"}),

@@ -89,58 +89,20 @@ impl GovError {
 /// What a redacted secret reads as on GET (the same placeholder as settings).
 pub use crate::routes::settings::REDACTED;
 
-/// Whether a config key names a secret (`client_secret`, `api_token`, `password`, ...).
-pub fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [
-        "secret",
-        "token",
-        "password",
-        "api_key",
-        "apikey",
-        "private_key",
-        "credential",
-    ]
-    .iter()
-    .any(|marker| key.contains(marker))
-}
+/// Whether a config key names a secret (`client_secret`, `api_token`, `password`, ...):
+/// the one rule of `secrets.rs`, for every record kind.
+pub use crate::secrets::is_secret_key;
 
-/// A copy of a config document with every non-empty secret value replaced by
-/// [`REDACTED`], at any depth.
+/// A copy of a config document with every set secret replaced by [`REDACTED`], at any
+/// depth (the response layer then shows it as `--secret-readback` says).
 pub fn redact_secrets(value: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let shown = match v {
-                        Value::Null => Value::Null,
-                        Value::String(s) if s.is_empty() => v.clone(),
-                        _ if is_secret_key(k) => Value::String(REDACTED.to_owned()),
-                        _ => redact_secrets(v),
-                    };
-                    (k.clone(), shown)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(redact_secrets).collect()),
-        other => other.clone(),
-    }
+    crate::secrets::hide(value, crate::secrets::SecretReadback::Mask)
 }
 
-/// Clients GET (redacted), edit and send the document back; a value still reading
-/// [`REDACTED`] means "keep what you have", not "set the secret to this text".
+/// Clients GET, edit and send the document back; a secret still reading as GET showed
+/// it (`"********"`, `""`, or left out) means "keep what you have".
 pub fn keep_redacted(incoming: &mut serde_json::Value, existing: &serde_json::Value) {
-    use serde_json::Value;
-    if let (Value::Object(new), Value::Object(old)) = (incoming, existing) {
-        for (key, value) in new.iter_mut() {
-            match (value.as_str(), old.get(key)) {
-                (Some(REDACTED), Some(previous)) => *value = previous.clone(),
-                (_, Some(previous)) => keep_redacted(value, previous),
-                _ => {}
-            }
-        }
-    }
+    crate::secrets::keep(incoming, existing)
 }
 
 #[cfg(test)]

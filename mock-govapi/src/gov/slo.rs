@@ -22,6 +22,12 @@ pub struct Metrics {
     pub policy_reference_coverage_non_allow: f64,
     pub evidence_chain_verification_success: f64,
     pub decision_to_api_visibility_latency_p95_seconds: f64,
+    /// The rows a violation id is expected on (the blocked ones), under the name the
+    /// vendor's Terraform data source reads (`governance_evidence_slos_data_source.go`).
+    pub violation_relevant_rows: usize,
+    /// Share of rows joined to a DeepLLM enrichment. The mock enriches nothing and
+    /// expects nothing, so the population is empty and the rate 1.0 [C].
+    pub deepllm_enrichment_join_rate: f64,
     pub block_rows: usize,
     pub non_allow_rows: usize,
     pub broken_chain_links: usize,
@@ -147,6 +153,8 @@ pub fn evaluate(
         policy_reference_coverage_non_allow: rate(with_reference, non_allow.len()),
         evidence_chain_verification_success: rate(verified, scanned.len()),
         decision_to_api_visibility_latency_p95_seconds: percentile(latencies, 95.0),
+        violation_relevant_rows: blocks.len(),
+        deepllm_enrichment_join_rate: rate(0, 0),
         block_rows: blocks.len(),
         non_allow_rows: non_allow.len(),
         broken_chain_links: scanned.len() - verified,

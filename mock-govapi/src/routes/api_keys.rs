@@ -79,7 +79,9 @@ async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<
 
 #[derive(Debug, Deserialize)]
 struct CreateBody {
-    name: String,
+    /// Optional, as in the vendor's Terraform resource (`scoped_api_key_resource.go:
+    /// Create`); a key created without one is listed with an empty name [C].
+    name: Option<String>,
     #[serde(default = "organization")]
     scope_level: String,
     scope_target_id: Option<String>,
@@ -106,10 +108,11 @@ async fn create(
     principal: Principal,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let name = body.name.trim().to_string();
-    if name.is_empty() {
-        return Err(invalid("name must not be empty"));
-    }
+    let name = match body.name.as_deref().map(str::trim) {
+        None => String::new(),
+        Some("") => return Err(invalid("name, when given, must not be empty")),
+        Some(name) => name.to_string(),
+    };
     let scope_level = parse_scope(&body.scope_level)?;
     let target = body.scope_target_id.filter(|t| !t.trim().is_empty());
     if scope_level != ScopeLevel::Organization && target.is_none() {

@@ -1,7 +1,9 @@
 //! Browser governance as code (`T/browser/providers|policies|enrollments`): upserts
-//! and lists, as `thothctl browser ... upsert|list` drive them.
+//! and lists, as `thothctl browser ... upsert|list` drive them. The policy and
+//! enrollment lists honour the vendor's `?provider=` and `?status=` filters
+//! (TF `browser_{policies,enrollments}_data_source.go`).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,6 +13,7 @@ use super::created_or_updated;
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
+use crate::gov::browser::BrowserFilter;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -48,6 +51,17 @@ async fn upsert_provider(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
+    let mut body = body;
+    if let Some(existing) = body
+        .get("provider")
+        .and_then(Value::as_str)
+        .and_then(|p| data.gov.browser.providers.iter().find(|r| r.provider == p))
+    {
+        // Under `omit`, a secret left out of the config keeps the stored one.
+        if let Some(config) = body.get_mut("config") {
+            crate::secrets::keep_for(config, &existing.config, state.config().secret_readback);
+        }
+    }
     let (record, created) = data.gov.browser.upsert_provider(body, now)?;
     Ok((created_or_updated(created), Json(record.view())))
 }
@@ -55,9 +69,11 @@ async fn upsert_provider(
 async fn list_policies(
     State(state): State<AppState>,
     principal: Principal,
+    Query(filter): Query<BrowserFilter>,
 ) -> ApiResult<Json<Value>> {
     let data = state.tenant(&principal.tenant)?;
-    Ok(Json(json!({ "data": data.gov.browser.policies })))
+    let rows: Vec<_> = filter.policies(&data.gov.browser).collect();
+    Ok(Json(json!({ "data": rows })))
 }
 
 async fn upsert_policy(
@@ -74,9 +90,11 @@ async fn upsert_policy(
 async fn list_enrollments(
     State(state): State<AppState>,
     principal: Principal,
+    Query(filter): Query<BrowserFilter>,
 ) -> ApiResult<Json<Value>> {
     let data = state.tenant(&principal.tenant)?;
-    Ok(Json(json!({ "data": data.gov.browser.enrollments })))
+    let rows: Vec<_> = filter.enrollments(&data.gov.browser).collect();
+    Ok(Json(json!({ "data": rows })))
 }
 
 async fn upsert_enrollment(

@@ -29,14 +29,18 @@ use crate::scope::scope_allows;
 use crate::state::AppState;
 
 pub const MANAGED_ENROLLMENTS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "mdm"];
-pub const AT_RISK_SCORE: u32 = 70;
+pub const AT_RISK_SCORE: f64 = 70.0;
 
 /// Fields the server owns: a client sending them must not shadow the real values
 /// (unknown fields are kept and returned, so they would otherwise overwrite these).
 const SERVER_OWNED: &[&str] = &[
     "last_seen",
     "registered_at",
+    "created_at",
     "updated_at",
+    "runtime_auth_mode",
+    "identity_binding_user",
+    "managed_runtime_key_id",
     "online",
     "managed",
 ];
@@ -62,7 +66,7 @@ pub struct RegisterBody {
     pub agent_ids: Option<Vec<String>>,
     pub os: Option<String>,
     pub fleet_id: Option<String>,
-    pub risk_score: Option<u32>,
+    pub risk_score: Option<f64>,
     pub violations_today: Option<u64>,
     pub sessions_today: Option<u64>,
     pub status: Option<String>,
@@ -86,9 +90,11 @@ fn validate_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn validate_risk(score: Option<u32>) -> Result<(), ApiError> {
+fn validate_risk(score: Option<f64>) -> Result<(), ApiError> {
     match score {
-        Some(s) if s > 100 => Err(invalid(format!("risk_score {s} is not within 0-100"))),
+        Some(s) if !(0.0..=100.0).contains(&s) => {
+            Err(invalid(format!("risk_score {s} is not within 0-100")))
+        }
         _ => Ok(()),
     }
 }
@@ -126,13 +132,17 @@ pub fn upsert_endpoint(
             agent_ids: Vec::new(),
             os: None,
             fleet_id: None,
-            risk_score: 0,
+            risk_score: 0.0,
             violations_today: 0,
             sessions_today: 0,
             status: "active".into(),
             last_seen: None,
             registered_at: now,
+            created_at: now,
             updated_at: now,
+            runtime_auth_mode: None,
+            identity_binding_user: None,
+            managed_runtime_key_id: None,
             extra: Map::new(),
             pending_checkins: Vec::new(),
         });

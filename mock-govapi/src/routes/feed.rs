@@ -2,6 +2,8 @@
 //! decision-field backfill (area `thoth`), and the evidence backfill (area
 //! `governance`).
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,9 +12,9 @@ use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{paginate_for, PageQuery};
+use crate::extract::{paginate_for, OptionalJson, PageQuery};
 use crate::faults::Fault;
-use crate::gov::backfill::{backfill_decision_fields, backfill_evidence, bounded, flag};
+use crate::gov::backfill::{backfill_decision_fields, backfill_evidence, bounded, BackfillKnobs};
 use crate::gov::events::{Decision, Event, DECISION_EVENT_TYPE};
 use crate::gov::slo::{evaluate, SloDefects, SloReport};
 use crate::gov::{parse_rfc3339, GovError};
@@ -226,7 +228,7 @@ async fn evidence_slos(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<SloQuery>,
-) -> ApiResult<Json<SloReport>> {
+) -> ApiResult<Json<Value>> {
     let window_hours = bounded("window_hours", query.window_hours.as_deref(), 24, 1, 8_760)?;
     let scan_limit = bounded("scan_limit", query.scan_limit.as_deref(), 1_000, 1, 100_000)?;
     let defects = SloDefects {
@@ -234,36 +236,34 @@ async fn evidence_slos(
     };
     let now = state.now();
     let data = state.tenant(&principal.tenant)?;
-    Ok(Json(evaluate(
+    let report: SloReport = evaluate(
         &data.gov.events,
         window_hours,
         scan_limit as usize,
         now,
         defects,
-    )))
+    );
+    // TF reads `tenant_id` and `generated_at` beside the report itself.
+    let mut shown = json!(report);
+    shown["tenant_id"] = json!(principal.tenant);
+    shown["generated_at"] = json!(now);
+    Ok(Json(shown))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct DecisionFieldQuery {
-    limit: Option<String>,
-    window_hours: Option<String>,
-    dry_run: Option<String>,
-}
-
+/// The decision-field backfill. Knobs come from the query or the JSON body
+/// ([`BackfillKnobs`]); TF caps `limit` at 5000 and `window_hours` at 2880, the mock
+/// allows more [C]; `include_blocked_events` defaults to true as the vendor's does.
 async fn decision_field_backfill(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<DecisionFieldQuery>,
+    Query(query): Query<HashMap<String, String>>,
+    OptionalJson(body): OptionalJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let limit = bounded("limit", query.limit.as_deref(), 500, 1, 10_000)?;
-    let window_hours = bounded(
-        "window_hours",
-        query.window_hours.as_deref(),
-        720,
-        1,
-        87_600,
-    )?;
-    let dry_run = flag("dry_run", query.dry_run.as_deref(), false)?;
+    let knobs = BackfillKnobs::new(query, body)?;
+    let limit = knobs.int("limit", 500, 1, 10_000)?;
+    let window_hours = knobs.int("window_hours", 720, 1, 87_600)?;
+    let dry_run = knobs.flag("dry_run", false)?;
+    let include_blocked = knobs.flag("include_blocked_events", true)?;
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
     let report = backfill_decision_fields(
@@ -271,34 +271,29 @@ async fn decision_field_backfill(
         limit as usize,
         window_hours,
         dry_run,
+        include_blocked,
         now,
     );
     Ok(Json(json!(report)))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct EvidenceQuery {
-    limit: Option<String>,
-    dry_run: Option<String>,
-    include_blocked_events: Option<String>,
-}
-
+/// The evidence backfill: knobs from the query or the JSON body ([`BackfillKnobs`]);
+/// `include_blocked_events` defaults to true, as both vendor clients default it.
 async fn evidence_backfill(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<EvidenceQuery>,
+    Query(query): Query<HashMap<String, String>>,
+    OptionalJson(body): OptionalJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let limit = bounded("limit", query.limit.as_deref(), 500, 1, 10_000)?;
-    let dry_run = flag("dry_run", query.dry_run.as_deref(), false)?;
-    let include_blocked = flag(
-        "include_blocked_events",
-        query.include_blocked_events.as_deref(),
-        false,
-    )?;
+    let knobs = BackfillKnobs::new(query, body)?;
+    let limit = knobs.int("limit", 500, 1, 10_000)?;
+    let dry_run = knobs.flag("dry_run", false)?;
+    let include_blocked = knobs.flag("include_blocked_events", true)?;
+    let integration_id = knobs.text("integration_id")?;
     let now = state.now();
     let mut guard = state.tenant(&principal.tenant)?;
     let gov = &mut guard.gov;
-    let report = backfill_evidence(
+    let mut report = backfill_evidence(
         &gov.events,
         &mut gov.evidence,
         limit as usize,
@@ -306,5 +301,6 @@ async fn evidence_backfill(
         include_blocked,
         now,
     );
+    report.integration_id = integration_id;
     Ok(Json(json!(report)))
 }

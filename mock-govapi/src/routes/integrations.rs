@@ -37,6 +37,22 @@ async fn upsert(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
+    let mut body = body;
+    let existing = body
+        .get("integration_id")
+        .and_then(Value::as_str)
+        .and_then(|id| {
+            data.gov
+                .integrations
+                .list()
+                .iter()
+                .find(|i| i.integration_id == id)
+        })
+        .map(|i| i.config.clone());
+    if let (Some(existing), Some(config)) = (existing, body.get_mut("config")) {
+        // Under `omit`, a secret left out of the config keeps the stored one.
+        crate::secrets::keep_for(config, &existing, state.config().secret_readback);
+    }
     let (record, created) = data.gov.integrations.upsert(body, now)?;
     let status = created_or_updated(created);
     Ok((status, Json(record.view())))

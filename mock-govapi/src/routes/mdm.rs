@@ -19,13 +19,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
 use crate::faults::Fault;
 use crate::records::{MdmProvider, SyncJob, TenantState};
-use crate::routes::settings::REDACTED;
 use crate::state::AppState;
 
 pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "custom"];
-
-/// Config keys whose values are secrets (matched as substrings, case-insensitively).
-const SECRET_KEY_PARTS: &[&str] = &["secret", "password", "token", "private_key"];
 
 /// jamf cannot sync without these.
 const JAMF_REQUIRED: &[&str] = &["base_url", "client_id", "client_secret"];
@@ -35,42 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/mdm/providers", get(list).post(upsert))
         .route("/mdm/providers/{provider}/sync", post(start_sync))
         .route("/mdm/sync-jobs/{job_id}", get(job))
-}
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SECRET_KEY_PARTS.iter().any(|part| key.contains(part))
-}
-
-fn redact_config(config: &Map<String, Value>) -> Map<String, Value> {
-    config
-        .iter()
-        .map(|(k, v)| {
-            let shown = match v {
-                Value::String(s) if is_secret_key(k) && !s.is_empty() => REDACTED.into(),
-                Value::Object(inner) => Value::Object(redact_config(inner)),
-                other => other.clone(),
-            };
-            (k.clone(), shown)
-        })
-        .collect()
-}
-
-/// A re-sent [`REDACTED`] keeps the stored secret (clients GET, edit, upsert).
-fn keep_redacted(old: &Map<String, Value>, new: &mut Map<String, Value>) {
-    for (key, value) in new.iter_mut() {
-        match value {
-            Value::String(s) if s == REDACTED => {
-                *value = old.get(key).cloned().unwrap_or(Value::Null);
-            }
-            Value::Object(inner) => {
-                if let Some(Value::Object(old_inner)) = old.get(key) {
-                    keep_redacted(old_inner, inner);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Job status at `now`: `(status, finished_at)`.
@@ -94,16 +54,28 @@ pub fn job_status(
     }
 }
 
+/// A sync job as GET shows it. The fields are the ones the vendor's Terraform provider
+/// reads (`mdm_sync_job_data_source.go`, `mdm_sync_resource.go:flattenMDMSync`):
+/// `started_at` once running, `completed_at` once done, `updated_at` at the latest
+/// transition, and `unassigned_count` (endpoints synced into no fleet; the mock's
+/// synced endpoints always land unassigned-free, so 0 [C]). `finished_at` is the
+/// mock's older name for `completed_at`, kept for clients that read it.
 fn job_json(state: &AppState, job: &SyncJob, now: Timestamp) -> Value {
     let (status, finished_at) = job_status(state, job, now);
     let done = finished_at.is_some();
+    let started_at =
+        (status != "queued").then(|| job.created_at.plus(state.config().sync_job_duration / 4));
     json!({
         "job_id": job.job_id,
         "provider": job.provider,
         "status": status,
         "synced_endpoints": match (&job.outcome, done) { (Ok(n), true) => *n, _ => 0 },
+        "unassigned_count": 0,
         "error": match (&job.outcome, done) { (Err(e), true) => e.as_str(), _ => "" },
         "created_at": job.created_at,
+        "started_at": started_at,
+        "completed_at": finished_at,
+        "updated_at": finished_at.or(started_at).unwrap_or(job.created_at),
         "finished_at": finished_at,
     })
 }
@@ -138,10 +110,13 @@ fn refresh_providers(state: &AppState, data: &mut TenantState, now: Timestamp) {
     }
 }
 
+/// The row as GET shows it: every secret-named field hidden, in the config and at the
+/// top level (`api_key`, `credential`), by the same rule as every other record kind.
 fn row_json(row: &MdmProvider) -> Value {
-    let mut value = serde_json::to_value(row).unwrap_or(Value::Null);
-    value["config"] = Value::Object(redact_config(&row.config));
-    value
+    // `extra` is flattened into the row, so the one rule covers the operator's
+    // top-level fields too.
+    let value = serde_json::to_value(row).unwrap_or(Value::Null);
+    crate::gov::redact_secrets(&value)
 }
 
 async fn list(
@@ -163,6 +138,9 @@ struct UpsertBody {
     enabled: Option<bool>,
     #[serde(default)]
     config: Map<String, Value>,
+    /// Everything else at the top level (the operator's `endpoint_url`, `api_key`).
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 async fn upsert(
@@ -199,10 +177,33 @@ async fn upsert(
             synced_endpoints: 0,
             created_at: now,
             updated_at: now,
+            extra: Map::new(),
         });
-    let mut config = body.config;
-    keep_redacted(&row.config, &mut config);
-    row.config = config;
+    let policy = state.config().secret_readback;
+    let mut config = Value::Object(body.config);
+    crate::secrets::keep_for(&mut config, &Value::Object(row.config.clone()), policy);
+    row.config = match config {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    // Server-owned row fields are not the client's to set.
+    const OWNED: [&str; 8] = [
+        "status",
+        "last_sync_at",
+        "last_sync_status",
+        "last_sync_job_id",
+        "last_error",
+        "synced_endpoints",
+        "created_at",
+        "updated_at",
+    ];
+    let mut extra = body.extra;
+    extra.retain(|key, _| !OWNED.contains(&key.as_str()));
+    let mut extra = Value::Object(extra);
+    crate::secrets::keep_for(&mut extra, &Value::Object(row.extra.clone()), policy);
+    if let Value::Object(extra) = extra {
+        row.extra.extend(extra);
+    }
     if let Some(name) = body.name.filter(|n| !n.is_empty()) {
         row.name = name;
     }
@@ -309,18 +310,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_secrets_are_redacted_and_kept_on_upsert() {
-        let stored: Map<String, Value> = serde_json::from_value(json!({
+    fn every_secret_named_field_of_a_row_is_hidden() {
+        let config: Map<String, Value> = serde_json::from_value(json!({
             "base_url": "https://jamf", "client_id": "id", "client_secret": "s3",
-            "nested": {"api_token": "t"}
+            "api_key": "k", "credential": "c", "nested": {"api_token": "t"}
         }))
         .unwrap();
-        let shown = redact_config(&stored);
-        assert_eq!(shown["client_secret"], REDACTED);
-        assert_eq!(shown["nested"]["api_token"], REDACTED);
-        assert_eq!(shown["client_id"], "id");
-        let mut resent = shown.clone();
-        keep_redacted(&stored, &mut resent);
-        assert_eq!(resent, stored);
+        let now = crate::clock::Timestamp::default();
+        let row = MdmProvider {
+            provider: "jamf".into(),
+            name: "jamf".into(),
+            enabled: true,
+            config,
+            status: "active".into(),
+            last_sync_at: None,
+            last_sync_status: None,
+            last_sync_job_id: None,
+            last_error: None,
+            synced_endpoints: 0,
+            created_at: now,
+            updated_at: now,
+            // The operator's top-level fields are hidden by the same rule.
+            extra: serde_json::from_value(
+                json!({"endpoint_url": "https://kandji", "api_key": "top"}),
+            )
+            .unwrap(),
+        };
+        let shown = row_json(&row);
+        let text = shown.to_string();
+        for secret in ["\"s3\"", "\"k\"", "\"c\"", "\"t\"", "\"top\""] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(shown["config"]["client_id"], "id");
     }
 }

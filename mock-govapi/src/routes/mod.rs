@@ -83,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::secrets::readback,
         ));
 
     let max_body = state.config().max_body_bytes;

@@ -16,8 +16,8 @@ use crate::faults::Fault;
 use crate::state::AppState;
 use crate::webhook::{deliver_webhook, DeliveryOutcome};
 
-/// What a set secret looks like on GET.
-pub const REDACTED: &str = "********";
+/// What a set secret looks like on GET (before `--secret-readback` reshapes it).
+pub const REDACTED: &str = crate::secrets::MASK;
 
 /// Where secrets live in the settings document.
 pub const SECRET_PATHS: &[&[&str]] = &[
@@ -45,15 +45,6 @@ pub fn router() -> Router<AppState> {
         .route("/settings/webhook/test", post(test_webhook))
 }
 
-fn get_path_mut<'a>(doc: &'a mut Map<String, Value>, path: &[&str]) -> Option<&'a mut Value> {
-    let (last, parents) = path.split_last()?;
-    let mut node = doc;
-    for key in parents {
-        node = node.get_mut(*key)?.as_object_mut()?;
-    }
-    node.get_mut(*last)
-}
-
 fn get_path<'a>(doc: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
     let (last, parents) = path.split_last()?;
     let mut node = doc;
@@ -65,15 +56,7 @@ fn get_path<'a>(doc: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value>
 
 /// The document as GET shows it: each non-empty secret replaced by [`REDACTED`].
 pub fn redacted(doc: &Map<String, Value>) -> Map<String, Value> {
-    let mut shown = doc.clone();
-    for path in SECRET_PATHS {
-        if let Some(value) = get_path_mut(&mut shown, path) {
-            if value.as_str().is_some_and(|s| !s.is_empty()) {
-                *value = Value::String(REDACTED.into());
-            }
-        }
-    }
-    shown
+    crate::secrets::hide_at(doc, SECRET_PATHS, crate::secrets::SecretReadback::Mask)
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -143,16 +126,9 @@ fn merge_put(
     old: &Map<String, Value>,
     mut new: Map<String, Value>,
     now: String,
+    policy: crate::secrets::SecretReadback,
 ) -> Map<String, Value> {
-    for path in SECRET_PATHS {
-        let previous = get_path(old, path).cloned();
-        let Some(value) = get_path_mut(&mut new, path) else {
-            continue;
-        };
-        if value.as_str() == Some(REDACTED) {
-            *value = previous.unwrap_or(Value::Null);
-        }
-    }
+    crate::secrets::keep_at(&mut new, old, SECRET_PATHS, policy);
     new.insert("updated_at".into(), Value::String(now));
     new
 }
@@ -186,7 +162,7 @@ async fn put_settings(
     validate(&new)?;
     let now = state.now().to_string();
     let mut data = state.tenant(&principal.tenant)?;
-    let stored = merge_put(&data.settings, new, now);
+    let stored = merge_put(&data.settings, new, now, state.config().secret_readback);
     let answer = shown(&state, &stored);
     if !state.fault(Fault::SettingsNotPersisted) {
         data.settings = stored;
@@ -241,7 +217,12 @@ mod tests {
     fn redacted_placeholder_keeps_the_stored_secret() {
         let old = obj(json!({"webhook": {"secret": "kept"}, "pam": {"callback_secret": "old"}}));
         let new = obj(json!({"webhook": {"secret": REDACTED}, "pam": {"callback_secret": "new"}}));
-        let merged = merge_put(&old, new, "now".into());
+        let merged = merge_put(
+            &old,
+            new,
+            "now".into(),
+            crate::secrets::SecretReadback::Mask,
+        );
         assert_eq!(merged["webhook"]["secret"], "kept");
         assert_eq!(merged["pam"]["callback_secret"], "new");
         assert_eq!(merged["updated_at"], "now");

@@ -190,6 +190,20 @@ impl Gov {
         .body
     }
 
+    /// Seeds decisions through the admin API (`legacy: true` ones lack the decision
+    /// fields and evidence records, as events recorded before those existed).
+    pub async fn seed(&self, decisions: Value) {
+        let answer = self
+            .call(
+                Method::POST,
+                &format!("/__admin/tenants/{T}/seed"),
+                None,
+                Some(json!({"decisions": decisions})),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+    }
+
     /// The mock's clock in unix seconds.
     pub fn now(&self) -> i64 {
         self.mock.state.now().unix_seconds()
@@ -239,4 +253,9 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
 
 pub fn callback_body(approval_id: &str, request_id: &str, decision: &str) -> String {
     json!({"approval_id": approval_id, "request_id": request_id, "decision": decision}).to_string()
+}
+
+/// A decision recorded before decision fields and evidence existed, for [`Gov::seed`].
+pub fn legacy(tool: &str, tier: &str) -> Value {
+    json!({"agent_id": "agent-7", "tool_name": tool, "risk_tier": tier, "legacy": true})
 }

@@ -53,19 +53,7 @@ fn check_jsonpath(s: &str, path: &str, f: &mut Findings<'_>) {
 
 pub(super) fn check_assert(a: &JsonAssert, base: &str, f: &mut Findings<'_>) {
     check_jsonpath(&a.path, &format!("{base}.path"), f);
-    let has_check = a.equals.is_some()
-        || a.not_equals.is_some()
-        || a.exists.is_some()
-        || a.absent.is_some()
-        || a.count.is_some()
-        || a.matches.is_some()
-        || a.one_of.is_some()
-        || a.contains.is_some()
-        || a.gt.is_some()
-        || a.gte.is_some()
-        || a.lt.is_some()
-        || a.lte.is_some()
-        || a.delta.is_some();
+    let has_check = a.operators().next().is_some();
     if !has_check {
         f.at(
             base,

@@ -2,36 +2,19 @@
 //! durations, JSONPaths, regexes, captures, PAM replays and retries.
 
 use std::collections::HashMap;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use super::asserts::{check_assert, check_capture};
 use super::{step_lists, Findings, ListKind, StepList};
-use crate::suite::duration::parse_duration;
-use crate::suite::model::{Case, Feature, Request, Retry, StatusSet, Step, Suite, Surface};
+use crate::suite::model::{
+    Action, Auth, Base, Case, Feature, Method, Request, Retry, StatusSet, Step, Suite, Surface,
+};
+
+/// Template variables that hold secrets; a thothctl argument may not use them.
+const SECRET_VARS: [&str; 2] = ["{{webhook_secret}}", "{{pam_callback_secret}}"];
 
 /// Highest `retry.attempts`: more would hammer a target that is already struggling.
 const MAX_RETRY_ATTEMPTS: u32 = 10;
-
-/// The action fields of a step, by name, in declaration order.
-fn actions(step: &Step) -> Vec<&'static str> {
-    let mut a = Vec::new();
-    if step.request.is_some() {
-        a.push("request");
-    }
-    if step.admin.is_some() {
-        a.push("admin");
-    }
-    if step.pam_callback.is_some() {
-        a.push("pam_callback");
-    }
-    if step.sink_wait.is_some() {
-        a.push("sink_wait");
-    }
-    if step.thothctl.is_some() {
-        a.push("thothctl");
-    }
-    a
-}
 
 fn feature_name(f: Feature) -> &'static str {
     match f {
@@ -39,16 +22,7 @@ fn feature_name(f: Feature) -> &'static str {
         Feature::Sink => "sink",
         Feature::Thothctl => "thothctl",
         Feature::OtherTenant => "other_tenant",
-    }
-}
-
-/// The target feature an action cannot run without.
-fn feature_of(action: &str) -> Option<Feature> {
-    match action {
-        "admin" => Some(Feature::MockAdmin),
-        "sink_wait" => Some(Feature::Sink),
-        "thothctl" => Some(Feature::Thothctl),
-        _ => None,
+        Feature::Enforcer => "enforcer",
     }
 }
 
@@ -58,7 +32,6 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
         let mut names: HashMap<&str, usize> = HashMap::new();
         for (i, step) in list.steps.iter().enumerate() {
             let base = format!("{}[{i}]", list.base);
-            check_action_count(step, &base, f);
             check_features(step, &base, case, &list, suite, f);
             if let Some(name) = &step.name {
                 if let Some(first) = names.insert(name, i) {
@@ -68,34 +41,46 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
                     );
                 }
             }
-            if let Some(r) = &step.request {
-                check_request(r, &format!("{base}.request"), false, fixtures_dir, f);
-            }
-            if let Some(r) = &step.admin {
-                check_request(r, &format!("{base}.admin"), true, fixtures_dir, f);
-            }
-            if let Some(p) = &step.pam_callback {
-                let pb = format!("{base}.pam_callback");
-                if !p.decision.contains("{{") && !matches!(p.decision.as_str(), "approve" | "deny")
-                {
-                    f.at(
-                        &format!("{pb}.decision"),
-                        format!("decision `{}` is neither `approve` nor `deny`", p.decision),
-                    );
+            match &step.action {
+                Action::Request(r) => {
+                    check_request(r, &format!("{base}.request"), false, fixtures_dir, f)
                 }
-                if let Some(target) = &p.replay_of {
-                    check_replay_of(target, &format!("{pb}.replay_of"), &list, i, suite, f);
+                Action::Admin(r) => {
+                    check_request(r, &format!("{base}.admin"), true, fixtures_dir, f)
                 }
-            }
-            if let Some(s) = &step.sink_wait {
-                check_duration(&s.timeout, &format!("{base}.sink_wait.timeout"), f);
-            }
-            if let Some(t) = &step.thothctl {
-                if t.args.is_empty() {
-                    f.at(
-                        &format!("{base}.thothctl.args"),
-                        "thothctl needs at least one argument (the command)",
-                    );
+                Action::PamCallback(p) => {
+                    let pb = format!("{base}.pam_callback");
+                    if !p.decision.contains("{{")
+                        && !matches!(p.decision.as_str(), "approve" | "deny")
+                    {
+                        f.at(
+                            &format!("{pb}.decision"),
+                            format!("decision `{}` is neither `approve` nor `deny`", p.decision),
+                        );
+                    }
+                    if let Some(target) = &p.replay_of {
+                        check_replay_of(target, &format!("{pb}.replay_of"), &list, i, suite, f);
+                    }
+                }
+                // Its timeout parsed when the file was read.
+                Action::SinkWait(_) => {}
+                Action::Thothctl(t) => {
+                    if t.args.is_empty() {
+                        f.at(
+                            &format!("{base}.thothctl.args"),
+                            "thothctl needs at least one argument (the command)",
+                        );
+                    }
+                    for (n, arg) in t.args.iter().enumerate() {
+                        if let Some(var) = SECRET_VARS.iter().find(|v| arg.contains(*v)) {
+                            f.at(
+                                &format!("{base}.thothctl.args[{n}]"),
+                                format!(
+                                    "{var} would put a secret on thothctl's command line, which `ps` shows to every local user; the harness gives thothctl its secrets by file and environment"
+                                ),
+                            );
+                        }
+                    }
                 }
             }
             check_status(
@@ -114,12 +99,11 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
             }
             if let Some(ev) = &step.eventually {
                 let eb = format!("{base}.eventually");
-                let timeout = check_duration(&ev.timeout, &format!("{eb}.timeout"), f);
-                let interval = check_duration(&ev.interval, &format!("{eb}.interval"), f);
-                if let Some(iv) = interval {
+                let (timeout, iv) = (ev.timeout.get(), ev.interval.get());
+                {
                     if iv.is_zero() {
                         f.at(&format!("{eb}.interval"), "interval must be more than 0");
-                    } else if timeout.is_some_and(|t| iv > t) {
+                    } else if iv > timeout {
                         f.at(
                             &format!("{eb}.interval"),
                             "interval is longer than the timeout, so it would poll only once",
@@ -129,7 +113,7 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
                 for (j, a) in ev.fail_if.iter().enumerate() {
                     check_assert(a, &format!("{eb}.fail_if[{j}]"), f);
                 }
-                if matches!(actions(step).as_slice(), ["pam_callback"]) {
+                if matches!(step.action, Action::PamCallback(_)) {
                     f.at(
                         &eb,
                         "`eventually` would resend the PAM callback; poll the approval with a `request` step instead",
@@ -146,25 +130,6 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
     }
 }
 
-fn check_action_count(step: &Step, base: &str, f: &mut Findings<'_>) {
-    let a = actions(step);
-    match a.as_slice() {
-        [] => f.at(
-            base,
-            "step has no action; set exactly one of `request`, `admin`, `pam_callback`, `sink_wait`, `thothctl`",
-        ),
-        [_] => {}
-        [first, rest @ ..] => {
-            for other in rest {
-                f.at(
-                    &format!("{base}.{other}"),
-                    format!("step sets both `{first}` and `{other}`; a step has exactly one action (split it into two steps)"),
-                );
-            }
-        }
-    }
-}
-
 fn check_features(
     step: &Step,
     base: &str,
@@ -173,10 +138,11 @@ fn check_features(
     suite: &Suite,
     f: &mut Findings<'_>,
 ) {
-    for action in actions(step) {
-        let Some(feature) = feature_of(action) else {
-            continue;
-        };
+    let action = step.action.key();
+    // The enforcer URL is implied by the step itself (`base: enforcer`), not declared:
+    // `requires` is for what a case author must think about, and a missing URL skips
+    // the case with its reason either way.
+    if let Some(feature) = step.action.feature().filter(|f| *f != Feature::Enforcer) {
         let name = feature_name(feature);
         match case {
             Some(case) => {
@@ -249,6 +215,40 @@ fn check_request(r: &Request, base: &str, admin: bool, fixtures_dir: &Path, f: &
         check_fixture(file, &format!("{base}.body_file"), fixtures_dir, f);
     }
     check_header_names(r.headers.keys(), &format!("{base}.headers"), f);
+    if r.base == Base::Enforcer {
+        if admin {
+            f.at(
+                &format!("{base}.base"),
+                "an `admin` step goes to the mock's admin API; `base: enforcer` belongs on a `request`",
+            );
+        } else if r.auth == Auth::Default {
+            // The admin token is not a data-plane credential; the SDKs send an execute key.
+            f.at(
+                &format!("{base}.auth"),
+                "a data-plane request needs the key the SDK would send: set `auth: { api_key: ... }` (or `bearer:`) to an execute key",
+            );
+        }
+    }
+    if let Some(pages) = &r.pages {
+        if r.method != Method::Get {
+            f.at(
+                &format!("{base}.pages"),
+                "only a GET list can be paged (each page is another request)",
+            );
+        }
+        if r.query.contains_key("page") || r.query.contains_key("per_page") {
+            f.at(
+                &format!("{base}.pages"),
+                "`pages` sets `page` and `per_page` itself; remove them from `query`",
+            );
+        }
+        if pages.per_page == 0 || pages.max == 0 {
+            f.at(
+                &format!("{base}.pages"),
+                "`per_page` and `max` must be at least 1",
+            );
+        }
+    }
 }
 
 /// RFC 9110 token characters; anything else cannot be sent or received as a header name.
@@ -274,26 +274,15 @@ fn check_header_names<'a>(
 }
 
 fn check_fixture(file: &str, path: &str, fixtures_dir: &Path, f: &mut Findings<'_>) {
-    let rel = Path::new(file);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        f.at(
-            path,
-            format!("body_file `{file}` must be a plain relative path inside the fixtures directory (no `..`, no absolute path)"),
-        );
-        return;
-    }
-    if file.contains("{{") {
-        return; // resolved at run time; the variable check covers the placeholders
-    }
-    if !fixtures_dir.join(rel).is_file() {
-        f.at(
-            path,
-            format!("body_file `{file}` does not exist under the fixtures directory"),
-        );
+    use crate::suite::fixture::{resolve_fixture, FixtureError};
+    // The same resolution as the runner's: inside the fixtures root, a regular file,
+    // capped in size. A templated name is resolved at run time (the variable check
+    // covers its placeholders); only its shape can be checked now.
+    match resolve_fixture(fixtures_dir, file) {
+        Err(e @ FixtureError::NotRelative { .. }) => f.at(path, e.to_string()),
+        Err(_) if file.contains("{{") => {}
+        Err(e) => f.at(path, e.to_string()),
+        Ok(_) => {}
     }
 }
 
@@ -340,21 +329,14 @@ fn check_replay_of(
             ),
         };
         f.at(path, message);
-    } else if !named.iter().any(|s| s.pam_callback.is_some()) {
+    } else if !named
+        .iter()
+        .any(|s| matches!(s.action, Action::PamCallback(_)))
+    {
         f.at(
             path,
             format!("replay_of names step `{target}`, which is not a `pam_callback` step"),
         );
-    }
-}
-
-fn check_duration(s: &str, path: &str, f: &mut Findings<'_>) -> Option<std::time::Duration> {
-    match parse_duration(s) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            f.at(path, format!("invalid duration: {e}"));
-            None
-        }
     }
 }
 
@@ -370,7 +352,7 @@ fn check_status(status: &StatusSet, step: &Step, path: &str, f: &mut Findings<'_
             "status list is empty; omit `status` to accept any 2xx",
         );
     }
-    let exit_codes = step.thothctl.is_some();
+    let exit_codes = matches!(step.action, Action::Thothctl(_));
     for c in codes {
         let ok = if exit_codes {
             *c <= 255
@@ -400,7 +382,6 @@ fn check_retry(r: &Retry, step: &Step, base: &str, f: &mut Findings<'_>) {
             ),
         );
     }
-    check_duration(&r.backoff, &format!("{base}.backoff"), f);
     for (i, s) in r.on_status.iter().enumerate() {
         if !(100..=599).contains(s) {
             f.at(
@@ -409,21 +390,18 @@ fn check_retry(r: &Retry, step: &Step, base: &str, f: &mut Findings<'_>) {
             );
         }
     }
-    let method = step
-        .request
-        .as_ref()
-        .or(step.admin.as_ref())
-        .map(|r| r.method);
-    match method {
-        Some(m) if m.is_idempotent() => {}
-        Some(m) => f.at(
+    match &step.action {
+        Action::Request(r) | Action::Admin(r) if r.method.is_idempotent() => {}
+        Action::Request(r) | Action::Admin(r) => f.at(
             base,
-            format!("retry on a {} request could apply it twice; only GET, PUT and DELETE may be retried", m.as_str()),
+            format!("retry on a {} request could apply it twice; only GET, PUT and DELETE may be retried", r.method.as_str()),
         ),
-        None if step.pam_callback.is_some() => f.at(
+        Action::PamCallback(_) => f.at(
             base,
             "a PAM callback is never retried: a resend is a replay, which the target must reject",
         ),
-        None => f.at(base, "retry applies only to `request` and `admin` steps"),
+        Action::SinkWait(_) | Action::Thothctl(_) => {
+            f.at(base, "retry applies only to `request` and `admin` steps")
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Component, Path};
 use serde_json::Value;
 
 use super::{step_lists, Findings, ListKind};
-use crate::suite::model::{Capture, Feature, JsonAssert, Step, Suite};
+use crate::suite::model::{Action, Auth, Capture, Feature, JsonAssert, Step, Suite};
 use crate::template::{is_ident, placeholders, TARGET_VARS};
 
 const OTHER_TENANT: &str = "other_tenant";
@@ -75,10 +75,33 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
     scope.extend(suite.vars.keys().map(String::as_str));
     for list in step_lists(suite) {
         let cleanup = matches!(list.kind, ListKind::CaseCleanup | ListKind::SuiteCleanup);
+        // Case vars: resolved when the case starts (from what is known by then) and
+        // seen by that case's steps and cleanup only.
+        let case_vars = list.case.map(|ci| &suite.cases[ci].vars);
+        if let (Some(vars), ListKind::CaseSteps, Some(ci)) = (case_vars, list.kind, list.case) {
+            let has_other_tenant = suite.cases[ci].requires.contains(&Feature::OtherTenant);
+            let check = Check {
+                scope: &scope,
+                captured_at: &captured_at,
+                step: &format!("cases[{ci}]"),
+                has_other_tenant,
+            };
+            for (name, value) in vars {
+                let path = format!("cases[{ci}].vars.{name}");
+                check_name(name, &path, "variable", &targets, f);
+                check.template(value, &path, f);
+            }
+        }
+        let mut list_scope = scope.clone();
+        list_scope.extend(
+            case_vars
+                .into_iter()
+                .flat_map(|v| v.keys().map(String::as_str)),
+        );
         for (i, step) in list.steps.iter().enumerate() {
             let base = format!("{}[{i}]", list.base);
             let check = Check {
-                scope: &scope,
+                scope: &list_scope,
                 captured_at: &captured_at,
                 step: &base,
                 has_other_tenant: match list.case {
@@ -89,7 +112,7 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
             check_step(step, &base, fixtures_dir, &check, f);
             if !step.creates.is_empty() {
                 // Rendered after the step passed, so its own captures are in scope.
-                let mut own = scope.clone();
+                let mut own = list_scope.clone();
                 own.extend(step.capture.keys().map(String::as_str));
                 let check = Check {
                     scope: &own,
@@ -110,6 +133,7 @@ pub(super) fn validate_vars(suite: &Suite, fixtures_dir: &Path, f: &mut Findings
             }
             if !cleanup {
                 scope.extend(step.capture.keys().map(String::as_str));
+                list_scope.extend(step.capture.keys().map(String::as_str));
             }
         }
     }
@@ -238,51 +262,53 @@ impl Check<'_> {
 }
 
 fn check_step(step: &Step, base: &str, fixtures_dir: &Path, c: &Check<'_>, f: &mut Findings<'_>) {
-    for (field, req) in [("request", &step.request), ("admin", &step.admin)] {
-        let Some(r) = req else { continue };
-        let rb = format!("{base}.{field}");
-        c.template(&r.path, &format!("{rb}.path"), f);
-        for (k, v) in &r.query {
-            c.template(v, &format!("{rb}.query.{k}"), f);
+    let field = step.action.key();
+    match &step.action {
+        Action::Request(r) | Action::Admin(r) => {
+            let rb = format!("{base}.{field}");
+            c.template(&r.path, &format!("{rb}.path"), f);
+            for (k, v) in &r.query {
+                c.template(v, &format!("{rb}.query.{k}"), f);
+            }
+            for (k, v) in &r.headers {
+                c.template(v, &format!("{rb}.headers.{k}"), f);
+            }
+            if let Some(j) = &r.json {
+                c.json(j, &format!("{rb}.json"), f);
+            }
+            if let Some(b) = &r.body {
+                c.template(b, &format!("{rb}.body"), f);
+            }
+            if let Some(file) = &r.body_file {
+                let p = format!("{rb}.body_file");
+                c.template(file, &p, f);
+                check_fixture_content(file, &p, fixtures_dir, c, f);
+            }
+            match &r.auth {
+                Auth::ApiKey(k) => c.template(k, &format!("{rb}.auth.api_key"), f),
+                Auth::Bearer(t) => c.template(t, &format!("{rb}.auth.bearer"), f),
+                Auth::Default | Auth::Admin | Auth::OrgKey | Auth::None | Auth::Both => {}
+            }
         }
-        for (k, v) in &r.headers {
-            c.template(v, &format!("{rb}.headers.{k}"), f);
+        Action::PamCallback(p) => {
+            let pb = format!("{base}.pam_callback");
+            c.template(&p.approval_id, &format!("{pb}.approval_id"), f);
+            c.template(&p.request_id, &format!("{pb}.request_id"), f);
+            c.template(&p.decision, &format!("{pb}.decision"), f);
+            if let Some(s) = &p.secret {
+                c.template(s, &format!("{pb}.secret"), f);
+            }
         }
-        if let Some(j) = &r.json {
-            c.json(j, &format!("{rb}.json"), f);
+        Action::SinkWait(s) => {
+            c.template(&s.sink, &format!("{base}.sink_wait.sink"), f);
+            if let Some(secret) = &s.secret {
+                c.template(secret, &format!("{base}.sink_wait.secret"), f);
+            }
         }
-        if let Some(b) = &r.body {
-            c.template(b, &format!("{rb}.body"), f);
-        }
-        if let Some(file) = &r.body_file {
-            let p = format!("{rb}.body_file");
-            c.template(file, &p, f);
-            check_fixture_content(file, &p, fixtures_dir, c, f);
-        }
-        match &r.auth {
-            crate::suite::model::Auth::ApiKey(k) => c.template(k, &format!("{rb}.auth.api_key"), f),
-            crate::suite::model::Auth::Bearer(t) => c.template(t, &format!("{rb}.auth.bearer"), f),
-            _ => {}
-        }
-    }
-    if let Some(p) = &step.pam_callback {
-        let pb = format!("{base}.pam_callback");
-        c.template(&p.approval_id, &format!("{pb}.approval_id"), f);
-        c.template(&p.request_id, &format!("{pb}.request_id"), f);
-        c.template(&p.decision, &format!("{pb}.decision"), f);
-        if let Some(s) = &p.secret {
-            c.template(s, &format!("{pb}.secret"), f);
-        }
-    }
-    if let Some(s) = &step.sink_wait {
-        c.template(&s.sink, &format!("{base}.sink_wait.sink"), f);
-        if let Some(secret) = &s.secret {
-            c.template(secret, &format!("{base}.sink_wait.secret"), f);
-        }
-    }
-    if let Some(t) = &step.thothctl {
-        for (i, a) in t.args.iter().enumerate() {
-            c.template(a, &format!("{base}.thothctl.args[{i}]"), f);
+        Action::Thothctl(t) => {
+            for (i, a) in t.args.iter().enumerate() {
+                c.template(a, &format!("{base}.thothctl.args[{i}]"), f);
+            }
         }
     }
     for (i, s) in step.expect.body_not_contains.iter().enumerate() {
@@ -330,8 +356,8 @@ fn check_fixture_content(
     {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(fixtures_dir.join(rel)) else {
-        return; // missing file: reported by the step checks
+    let Ok(text) = crate::suite::fixture::read_fixture(fixtures_dir, file) else {
+        return; // missing, unsafe or too large: reported by the step checks
     };
     c.template_in(&text, path, Some(file), f);
 }

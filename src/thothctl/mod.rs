@@ -1,18 +1,35 @@
-//! Running the closed-source `thothctl` binary as a step.
+//! Running `thothctl` (the vendor's binary, or the stand-in `thothctl-sim`) as a step.
 //!
-//! The target's flags are appended to the suite's arguments, exactly as the runbook
-//! writes them. The admin token goes through `--auth-token-file` (a 0600 temp file that
-//! lives only for the invocation) so it never appears in a process listing.
+//! The target's flags are appended to the suite's arguments, as the runbook writes them.
+//! No secret is ever on the command line, where `ps` shows it to every local user:
+//! - the admin token goes through `--auth-token-file`, a 0600 file in this process's
+//!   private directory ([`workdir`]) that lives only for the invocation;
+//! - the org key goes as `THOTH_API_KEY` in the environment (seed 003: "org API key auth
+//!   via THOTH_API_KEY (or --org-api-key)");
+//! - `bootstrap` gets the webhook secret as `THOTH_WEBHOOK_SECRET` and `pam` the
+//!   callback secret as `THOTH_PAM_CALLBACK_SECRET` (the runbook's variable names). The
+//!   documented interface has only `--webhook-secret <value>` and names no way to give
+//!   thothctl the PAM secret: a thothctl that reads neither variable leaves the stored
+//!   webhook secret as it is, and its callback is signed with whatever it uses.
+//!
+//! An argument that contains a registered secret is refused before anything starts.
+//! The child runs in its own process group, killed whole on timeout or cancellation.
 
-use std::io::Write as _;
+pub mod resolve;
+pub mod workdir;
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use resolve::{StandInUse, ThothctlBin, ThothctlInfo};
+
 use crate::outcome::Exchange;
+use crate::redact::Redactor;
 use crate::target::Target;
+use workdir::Workdir;
 
 pub const DEFAULT_THOTHCTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Output beyond this is cut in transcripts; the JSON is parsed from the full output.
@@ -30,6 +47,10 @@ pub enum ThothctlError {
     Wait(String),
     #[error("the target has no credential for thothctl")]
     NoCredential,
+    #[error("not run: argument {0} holds a secret, and a command line is visible to every local user in `ps`")]
+    SecretOnArgv(usize),
+    #[error("{0}")]
+    Workdir(#[from] workdir::WorkdirError),
 }
 
 #[derive(Debug, Clone)]
@@ -64,11 +85,43 @@ fn target_flags(target: &Target, token_file: Option<&Path>) -> Result<Vec<String
     }
     match (token_file, crate::target::exposed(&target.org_key)) {
         (Some(path), _) => flags.extend(["--auth-token-file".into(), path.display().to_string()]),
-        (None, Some(key)) => flags.extend(["--org-api-key".into(), key.to_string()]),
+        // The key goes by environment (`child_env`).
+        (None, Some(_)) => {}
         (None, None) => return Err(ThothctlError::NoCredential),
     }
     flags.push("--json".into());
     Ok(flags)
+}
+
+/// The secrets this invocation gets by environment: the org key when there is no token
+/// file, and the one signing secret its command needs.
+fn child_env(target: &Target, args: &[String], token_file: bool) -> Vec<(&'static str, String)> {
+    let mut env = Vec::new();
+    let mut put = |name: &'static str, v: Option<&str>| {
+        if let Some(v) = v {
+            env.push((name, v.to_string()));
+        }
+    };
+    if !token_file {
+        put("THOTH_API_KEY", crate::target::exposed(&target.org_key));
+    }
+    match args.first().map(String::as_str) {
+        Some("bootstrap") => put(
+            "THOTH_WEBHOOK_SECRET",
+            crate::target::exposed(&target.webhook_secret),
+        ),
+        Some("pam") => put(
+            "THOTH_PAM_CALLBACK_SECRET",
+            crate::target::exposed(&target.pam_callback_secret),
+        ),
+        _ => {}
+    }
+    env
+}
+
+/// The index of the first argument that holds a secret the redactor knows.
+pub fn secret_on_argv(args: &[String], redactor: &Redactor) -> Option<usize> {
+    args.iter().position(|a| redactor.redact(a) != *a)
 }
 
 fn cap(s: &str) -> String {
@@ -82,19 +135,24 @@ fn cap(s: &str) -> String {
     format!("{}… ({} bytes cut)", &s[..end], s.len() - end)
 }
 
-/// Runs `bin args... <target flags>` once with a timeout; the child is killed on timeout.
+/// Runs `bin args... <target flags>` once with a timeout; the child's process group is
+/// killed on timeout.
 pub async fn run(
-    bin: &Path,
+    bin: &ThothctlBin,
     target: &Target,
     args: &[String],
     timeout: Duration,
+    redactor: &Redactor,
 ) -> (Exchange, Result<CtlOutput, ThothctlError>) {
     let started = Instant::now();
     let mut exchange = Exchange {
         request_line: format!("thothctl {}", args.join(" ")),
         ..Exchange::default()
     };
-    let result = run_inner(bin, target, args, timeout, &mut exchange).await;
+    let result = match secret_on_argv(args, redactor) {
+        Some(i) => Err(ThothctlError::SecretOnArgv(i + 1)),
+        None => run_inner(bin, target, args, timeout, &mut exchange).await,
+    };
     exchange.duration_ms = started.elapsed().as_millis() as u64;
     match &result {
         Ok(out) => {
@@ -111,50 +169,80 @@ pub async fn run(
     (exchange, result)
 }
 
+/// Kills the child's process group unless the child was reaped, and drops its record.
+struct GroupGuard {
+    pgid: Option<u32>,
+    record: Option<std::path::PathBuf>,
+    reaped: bool,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let (false, Some(pgid)) = (self.reaped, self.pgid) {
+            workdir::kill_group(pgid as i32);
+        }
+        if let Some(r) = &self.record {
+            let _ = std::fs::remove_file(r);
+        }
+    }
+}
+
 async fn run_inner(
-    bin: &Path,
+    bin: &ThothctlBin,
     target: &Target,
     args: &[String],
     timeout: Duration,
     exchange: &mut Exchange,
 ) -> Result<CtlOutput, ThothctlError> {
+    let workdir = Workdir::get()?;
     // The temp file is deleted when `token_file` drops, after the child has exited.
     let token_file = match crate::target::exposed(&target.admin_token) {
-        Some(token) => Some(write_token_file(token)?),
+        Some(token) => Some(write_token_file(&workdir.dir, token)?),
         None => None,
     };
     let flags = target_flags(target, token_file.as_ref().map(|f| f.path()))?;
-    let shown: Vec<String> = flags
-        .iter()
-        .scan(false, |after_key, f| {
-            let out = if *after_key {
-                crate::redact::REDACTED.to_string()
-            } else {
-                f.clone()
-            };
-            *after_key = f == "--org-api-key";
-            Some(out)
-        })
-        .collect();
-    exchange.request_line = format!("thothctl {} {}", args.join(" "), shown.join(" "));
-    let child = tokio::process::Command::new(bin)
-        .args(args)
+    let env = child_env(target, args, token_file.is_some());
+    let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+    exchange.request_line = format!("thothctl {} {}", args.join(" "), flags.join(" "));
+    if !names.is_empty() {
+        exchange
+            .request_line
+            .push_str(&format!(" (secrets by env: {})", names.join(", ")));
+    }
+    let mut cmd = tokio::process::Command::new(&bin.path);
+    cmd.args(args)
         .args(&flags)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| ThothctlError::Spawn {
-            bin: bin.display().to_string(),
-            message: e.to_string(),
-        })?;
+        .kill_on_drop(true);
+    // The child sees exactly the THOTH_* variables chosen here: never the operator's
+    // own credentials for some other tenant.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("THOTH_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env).envs(bin.env.iter().map(|(k, v)| (k, v)));
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let child = cmd.spawn().map_err(|e| ThothctlError::Spawn {
+        bin: bin.path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut guard = GroupGuard {
+        pgid: child.id(),
+        record: child.id().map(|pgid| workdir.record_child(pgid, &bin.path)),
+        reaped: false,
+    };
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => return Err(ThothctlError::Wait(e.to_string())),
-        // Dropping the future drops the child, and kill_on_drop ends it.
+        // Dropping the future drops the child (kill_on_drop), the guard its group.
         Err(_) => return Err(ThothctlError::Timeout(timeout)),
     };
+    guard.reaped = true;
+    drop(guard);
     drop(token_file);
     Ok(CtlOutput {
         exit_code: output.status.code().unwrap_or(-1),
@@ -163,11 +251,12 @@ async fn run_inner(
     })
 }
 
-fn write_token_file(token: &str) -> Result<tempfile::NamedTempFile, ThothctlError> {
+fn write_token_file(dir: &Path, token: &str) -> Result<tempfile::NamedTempFile, ThothctlError> {
+    use std::io::Write as _;
     // tempfile creates files with mode 0600 on Unix; set it again to not depend on that.
     let mut file = tempfile::Builder::new()
         .prefix("thoth-token-")
-        .tempfile()
+        .tempfile_in(dir)
         .map_err(|e| ThothctlError::TokenFile(e.to_string()))?;
     #[cfg(unix)]
     {
@@ -210,7 +299,7 @@ mod tests {
         };
         let r = crate::redact::Redactor::new();
         let t = Target::live(&crate::target::LiveOptions::default(), &env, &r).unwrap();
-        // No explicit URL: the apex domain, and the org key (no token file).
+        // No explicit URL: the apex domain; the org key goes by environment.
         assert_eq!(
             target_flags(&t, None).unwrap(),
             [
@@ -218,11 +307,11 @@ mod tests {
                 "acme",
                 "--apex-domain",
                 "example.com",
-                "--org-api-key",
-                "thoth_key_0123456789",
                 "--json"
             ]
         );
+        let env = child_env(&t, &["mdm".into(), "list".into()], false);
+        assert_eq!(env, [("THOTH_API_KEY", "thoth_key_0123456789".to_string())]);
         let p = Path::new("/tmp/tok");
         let flags = target_flags(&t, Some(p)).unwrap();
         assert_eq!(&flags[4..], ["--auth-token-file", "/tmp/tok", "--json"]);
@@ -232,7 +321,8 @@ mod tests {
     #[test]
     fn token_file_is_private() {
         use std::os::unix::fs::PermissionsExt as _;
-        let f = write_token_file("tok").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let f = write_token_file(dir.path(), "tok").unwrap();
         let mode = std::fs::metadata(f.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(std::fs::read_to_string(f.path()).unwrap(), "tok");

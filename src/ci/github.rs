@@ -1,0 +1,205 @@
+//! `github-report`: a run's results as GitHub Actions reads them: a Markdown job summary
+//! (verdict, matrix, failures with requirement and route) appended to
+//! `$GITHUB_STEP_SUMMARY`, and one `::error file=…,line=…::` workflow command per failed
+//! or errored case, at the line of the case's `id` in its suite file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::outcome::{CaseResult, RunResult, Status};
+use crate::suite::locate::{case_locations, Location};
+use crate::verdict::{verdict, Counts};
+
+#[derive(Debug, Args)]
+pub struct GithubReportArgs {
+    /// The run's results.json.
+    #[arg(long, value_name = "RESULTS", default_value = "reports/results.json")]
+    pub results: PathBuf,
+    /// Append the Markdown summary here (GitHub sets GITHUB_STEP_SUMMARY).
+    #[arg(long, env = "GITHUB_STEP_SUMMARY", value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// The suites the run used (for the file and line of each case).
+    #[command(flatten)]
+    pub project: crate::cli::ProjectArgs,
+}
+
+/// The "route" of a case: the request of the step that decided it (method and path,
+/// without scheme and host), or None when it sent nothing.
+pub fn route(case: &CaseResult) -> Option<String> {
+    let step = case
+        .steps
+        .iter()
+        .find(|s| s.status == case.status)
+        .or(case.steps.last())?;
+    let line = &step.exchanges.last()?.request_line;
+    let (method, url) = line.split_once(' ')?;
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    };
+    // The query can carry identifiers; the route is what a reader looks up.
+    let path = path.split('?').next().unwrap_or(path);
+    Some(format!("{method} {path}"))
+}
+
+/// Fails and errors the run is judged by (known failures are not).
+fn judged_failures(run: &RunResult) -> impl Iterator<Item = &CaseResult> {
+    run.cases.iter().filter(|c| {
+        (c.status == Status::Fail && !c.is_expected_failure()) || c.status == Status::Error
+    })
+}
+
+/// One line: requirement(s), route and why.
+fn failure_text(c: &CaseResult) -> String {
+    let reqs = if c.requirements.is_empty() {
+        "no requirement".to_string()
+    } else {
+        c.requirements.join(", ")
+    };
+    let route = route(c).unwrap_or_else(|| "no request sent".into());
+    format!(
+        "{} {} [{reqs}] {route}: {}",
+        c.full_name(),
+        c.status.as_str().to_uppercase(),
+        c.message.as_deref().unwrap_or("no message")
+    )
+}
+
+/// The Markdown job summary.
+pub fn summary(run: &RunResult, locations: &BTreeMap<String, Location>) -> String {
+    let v = verdict(run);
+    let mut s = String::new();
+    let _ = writeln!(s, "## thoth-conformance: {}\n", md(&v.message));
+    let _ = writeln!(
+        s,
+        "Target `{}` ({}), run `{}`, suites `{}`.\n",
+        md(&run.target.base_url),
+        md(&run.target.kind),
+        md(&run.run_id),
+        md(&run.suites_hash)
+    );
+    let _ = writeln!(
+        s,
+        "| phase | pass | fail | error | skip (not verified) | disabled |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let mut phases: Vec<&str> = Vec::new();
+    for c in &run.cases {
+        if !phases.contains(&c.phase.as_str()) {
+            phases.push(&c.phase);
+        }
+    }
+    for p in phases {
+        let n = Counts::of(run.cases.iter().filter(|c| c.phase == p));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            md(p),
+            n.pass,
+            n.fail,
+            n.error,
+            n.skip,
+            n.disabled
+        );
+    }
+    let failures: Vec<&CaseResult> = judged_failures(run).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\n### Failures and errors\n");
+        for c in failures {
+            let at = locations
+                .get(&c.full_name())
+                .map(|l| format!(" (`{}:{}`)", md(&l.file), l.line))
+                .unwrap_or_default();
+            let _ = writeln!(s, "- {}{at}", md(&failure_text(c)));
+        }
+    }
+    s
+}
+
+/// `::error` workflow commands, one per judged failure.
+pub fn annotations(run: &RunResult, locations: &BTreeMap<String, Location>) -> Vec<String> {
+    judged_failures(run)
+        .map(|c| {
+            let title = format!("{}: {}", c.full_name(), c.title);
+            let place = match locations.get(&c.full_name()) {
+                Some(l) => format!("file={},line={},", property(&l.file), l.line),
+                None => String::new(),
+            };
+            format!(
+                "::error {place}title={}::{}",
+                property(&title),
+                data(&failure_text(c))
+            )
+        })
+        .collect()
+}
+
+/// Escaping of a workflow command's message (GitHub's `escapeData`).
+fn data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping of a workflow command's property (GitHub's `escapeProperty`).
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Text inside a Markdown table or list: no pipes, no line breaks, no HTML.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Runs `github-report`; 2 when the results or suites cannot be read.
+pub fn github_report(args: &GithubReportArgs) -> i32 {
+    let run = match crate::report::read_results(&args.results) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: failed to {e}");
+            return 2;
+        }
+    };
+    let project = match args.project.load() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let locations = case_locations(&project);
+    if let Some(path) = &args.summary {
+        let text = summary(&run, &locations);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("error: failed to append to {}: {e}", path.display());
+            return 2;
+        }
+    }
+    for a in annotations(&run, &locations) {
+        println!("{a}");
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping_keeps_one_command_per_line() {
+        // A message that tried to end the command and start another.
+        let msg = "bad\n::error file=x,line=1::forged 100%";
+        assert_eq!(data(msg), "bad%0A::error file=x,line=1::forged 100%25");
+        assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(md("a|b\n<script>"), "a\\|b &lt;script&gt;");
+    }
+}
