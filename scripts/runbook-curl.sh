@@ -176,7 +176,7 @@ decision() { # decision RISK_TIER -> BODY of the simulated decision
     '{agent_id: $a, tool_name: $t, risk_tier: $r, endpoint_id: $e, user_id: "secops@example.com"}')"
   status 201
 }
-decision medium; check '.decision == "step_up" and .approval_id != null and .request_id != null'
+decision medium; check '.decision == "STEP_UP" and .approval_id != null and .request_id != null'
 APPROVAL_A="$(jq -r .approval_id <<<"$BODY")"; REQUEST_A="$(jq -r .request_id <<<"$BODY")"
 decision medium; APPROVAL_B="$(jq -r .approval_id <<<"$BODY")"; REQUEST_B="$(jq -r .request_id <<<"$BODY")"
 callback() { # callback APPROVAL REQUEST SECRET [TIMESTAMP] -> signed POST, sets STATUS/BODY
@@ -201,12 +201,12 @@ check '[.data[] | select(.approval_id == $a)] | length == 0' --arg a "$APPROVAL_
 
 echo "== Phase 5: evidence (feed, alerts, SLOs)"
 TOOL="conformance-evidence-$RUN_ID"
-decision low; check '.decision == "allow"'; ALLOW="$(jq -r .event_id <<<"$BODY")"
-decision medium; check '.decision == "step_up"'
-decision high; check '.decision == "block"'; BLOCK="$(jq -r .event_id <<<"$BODY")"
+decision low; check '.decision == "ALLOW"'; ALLOW="$(jq -r .event_id <<<"$BODY")"
+decision medium; check '.decision == "STEP_UP"'
+decision high; check '.decision == "BLOCK"'; BLOCK="$(jq -r .event_id <<<"$BODY")"
 req GET "$BASE/governance/feed?tool_name=$TOOL"; status 200
-check '(.data | length) == 3 and ([.data[] | select(.event_id == $a)][0].decision == "allow")' --arg a "$ALLOW"
-req GET "$BASE/governance/feed?tool_name=$TOOL&decision=block"; status 200
+check '(.data | length) == 3 and ([.data[] | select(.event_id == $a)][0].decision == "ALLOW")' --arg a "$ALLOW"
+req GET "$BASE/governance/feed?tool_name=$TOOL&decision=BLOCK"; status 200
 check '(.data | length) == 1 and .data[0].event_id == $b' --arg b "$BLOCK"
 req GET "$BASE/alerts"; status 200
 check '[.data[] | select(.tool_name == $t)] | length == 1 and .[0].event_id == $b' --arg t "$TOOL" --arg b "$BLOCK"

@@ -862,7 +862,11 @@ pub fn register_secret_fields(doc: &Value, redactor: &Redactor) {
         Value::Object(map) => {
             for (k, v) in map {
                 match v {
-                    Value::String(s) if mock_govapi::gov::is_secret_key(k) => {
+                    // `secret_ref` and the like name where a secret lives (op://, vault://):
+                    // a reference, not the secret, and thothctl takes it on its command line.
+                    Value::String(s)
+                        if mock_govapi::gov::is_secret_key(k) && !k.ends_with("_ref") =>
+                    {
                         let _ = redactor.add_secret(s);
                     }
                     other => register_secret_fields(other, redactor),

@@ -169,7 +169,7 @@ pub fn exit_code(
 
 /// The checks that need no request: the expectations ledger loads, the filters select
 /// a case, the selection (shard, rerun) is valid.
-fn prepare(project: &Project, opts: &SessionOptions) -> Result<(Ledger, Selection), RunError> {
+pub fn prepare(project: &Project, opts: &SessionOptions) -> Result<(Ledger, Selection), RunError> {
     let ledger = match expectations::ledger_path(opts.expectations.as_deref(), &project.suites_dir)
     {
         Some(path) => Ledger::load(&path, project).map_err(|diags| {

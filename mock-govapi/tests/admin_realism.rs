@@ -212,9 +212,11 @@ async fn malformed_input_gets_json_4xx() {
         "invalid_request",
     );
     assert_json_error(
+        // A float score is the vendor's type (Terraform Float64); out of range is the
+        // endpoint's own error.
         &raw(r#"{"endpoint_id": "a", "hostname": "h", "risk_score": -1}"#).await,
         400,
-        "invalid_request",
+        "invalid_endpoint",
     );
 
     let huge = format!(

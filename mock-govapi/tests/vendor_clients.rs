@@ -336,7 +336,7 @@ async fn tf_mdm_sync_job_fields() {
     let gov = start().await;
     gov.post(
         "mdm/providers",
-        json!({"provider": "jamf", "name": "Jamf", "enabled": true, "config": {"base_url": "https://jamf.example"}}),
+        json!({"provider": "jamf", "name": "Jamf", "enabled": true, "config": {"base_url": "https://jamf.example", "client_id": "tf", "client_secret": "tf-secret"}}),
     )
     .await;
     let started = gov.post("mdm/providers/jamf/sync", json!({})).await;

@@ -264,6 +264,13 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         }
     };
     let console = Console::new(mode, &redactor, total);
+    // What needs no request is checked before the ledger file is opened, so a bad
+    // expectations ledger or a filter that matches nothing leaves nothing behind.
+    if let Err(e) = session::prepare(&project, &opts) {
+        let code = report_error(&e, &redactor);
+        target.shutdown().await;
+        return code;
+    }
     let run_id = crate::runner::new_run_id();
     let recorder = match args.safety.start(&args.reports, &target, &run_id) {
         Ok(r) => r,

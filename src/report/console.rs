@@ -300,6 +300,7 @@ mod tests {
         };
         let table = summary_table(&run, false);
         let expected = "\
+thothctl: not found (thothctl cases not run)
 ┌───────────┬──────┬──────┬───────┬──────┬──────────┬───────┐
 │ phase     │ pass │ fail │ error │ skip │ disabled │ total │
 ├───────────┼──────┼──────┼───────┼──────┼──────────┼───────┤

@@ -173,8 +173,17 @@ pub async fn run(
     }
     let secret = webhook_secret(b, env)?;
     // Read every file before changing anything: a typo fails before the tenant changes.
+    // The file is either the provider's `config` object or a whole provider document
+    // (`{provider, name, enabled, config}`, as the suites' jamf-provider.json is): of a
+    // document only its `config` is the config [C].
     let mdm_config = match &b.mdm_config_file {
-        Some(p) => Some(read_json_file(p, "the MDM config file")?),
+        Some(p) => {
+            let doc = read_json_file(p, "the MDM config file")?;
+            Some(match doc.get("config") {
+                Some(inner) if inner.is_object() => inner.clone(),
+                _ => doc,
+            })
+        }
         None => None,
     };
     let mut report = Report {
