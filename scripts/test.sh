@@ -51,10 +51,15 @@ SDK_PIN=atensec-thoth==0.5.25
 if ! "$SDK_VENV/bin/python" -c 'import thoth.enforcer_client, thoth.step_up' >/dev/null 2>&1; then
   echo "== the vendor's Python SDK ($SDK_PIN) into $SDK_VENV"
   rm -rf "$SDK_VENV"
-  py312="$(command -v python3.12 || true)"
-  if [ -z "$py312" ] && [ -x /root/.pyenv/versions/3.12.1/bin/python3.12 ]; then
-    py312=/root/.pyenv/versions/3.12.1/bin/python3.12
-  fi
+  # The first python3.12 that runs: a pyenv shim on PATH answers `command -v` but fails
+  # when 3.12 is installed without being selected.
+  py312=""
+  for candidate in "$(command -v python3.12 || true)" /root/.pyenv/versions/3.12.*/bin/python3.12; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys' >/dev/null 2>&1; then
+      py312="$candidate"
+      break
+    fi
+  done
   if [ -n "$py312" ]; then
     "$py312" -m venv "$SDK_VENV"
     "$SDK_VENV/bin/pip" install -q --disable-pip-version-check "$SDK_PIN"
