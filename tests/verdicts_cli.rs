@@ -330,6 +330,8 @@ fn a_run_in_which_no_case_passed_is_never_exit_0() {
             s(dir.path()),
             "--thothctl-timeout",
             "1s",
+            "--thothctl-stand-in",
+            "off",
             "*::thothctl_*",
         ],
         &[("PATH", "/nonexistent")],
