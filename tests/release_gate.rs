@@ -258,6 +258,29 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     regex::Regex::new(&re).unwrap().is_match(name)
 }
 
+/// The job's log of one stream, appended to by each of its steps.
+fn log_file(dir: &Path, stream: &str) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("job.{stream}")))
+        .unwrap()
+}
+
+/// The last lines of a job's logs, for a failure message.
+fn job_logs(dir: &Path) -> String {
+    let tail = |stream: &str| {
+        let text = std::fs::read_to_string(dir.join(format!("job.{stream}"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    };
+    format!(
+        "--- stdout ---\n{}\n--- stderr ---\n{}",
+        tail("stdout"),
+        tail("stderr")
+    )
+}
+
 /// Runs one job of the workflow in `dir` (its workspace); `kill_after` SIGKILLs the
 /// process group of the job's `thoth-conformance run` step that long after it starts.
 fn run_job(
@@ -354,8 +377,9 @@ fn run_job(
             .env("RUNNER_TEMP", &runner_temp)
             .env("GITHUB_ENV", &github_env)
             .env("GITHUB_RUN_ID", &ctx.run_id)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            // Kept in the job's directory: a failing round prints them.
+            .stdout(log_file(dir, "stdout"))
+            .stderr(log_file(dir, "stderr"));
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().unwrap();
         let is_run = script.contains("thoth-conformance run");
@@ -423,6 +447,11 @@ fn partial_checkout(dir: &Path, suites: &[&str]) -> PathBuf {
 struct Gate {
     shards_ok: Vec<bool>,
     restored: bool,
+    /// The tails of the shard jobs' logs, in shard order.
+    shard_logs: Vec<String>,
+    restore_log: String,
+    /// Kept until the round is judged, so the logs are readable.
+    _work: tempfile::TempDir,
 }
 
 /// One gate against `base`: prepare, the shards staggered by `delays` (one SIGKILLed
@@ -465,9 +494,17 @@ fn one_gate(
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let restored = run_job(wf, "restore", None, &ctx, &job_dir("restore"), None);
+    let shard_logs = shards(wf)
+        .into_iter()
+        .map(|shard| job_logs(&job_dir(&format!("shard-{shard}"))))
+        .collect();
+    let restore_log = job_logs(&job_dir("restore"));
     Gate {
         shards_ok,
         restored,
+        shard_logs,
+        restore_log,
+        _work: work,
     }
 }
 
@@ -508,13 +545,18 @@ fn the_gate_leaves_the_tenant_settings_byte_identical_across_staggered_and_kille
             after, before,
             "round {round} (delays {delays:?}, kill {kill:?}): the tenant settings changed"
         );
-        assert!(gate.restored, "round {round}: the restore job failed");
+        assert!(
+            gate.restored,
+            "round {round}: the restore job failed\n{}",
+            gate.restore_log
+        );
         for (i, ok) in gate.shards_ok.iter().enumerate() {
             if kill.is_none_or(|(k, _)| k != i) {
                 assert!(
                     ok,
-                    "round {round}: shard {} failed (delays {delays:?})",
-                    i + 1
+                    "round {round}: shard {} failed (delays {delays:?})\n{}",
+                    i + 1,
+                    gate.shard_logs[i]
                 );
             }
         }

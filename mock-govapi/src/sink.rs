@@ -27,6 +27,10 @@ pub struct SinkDelivery {
 pub struct Sink {
     /// Status the sink answers deliveries with.
     pub status: u16,
+    /// A bounded override of `status`: the status and how many more deliveries get it.
+    /// A suite that makes the sink fail for one delivery needs no cleanup to heal it, so
+    /// a run killed mid-case does not leave the next run's deliveries failing.
+    pub for_next: Option<(u16, u32)>,
     pub secret: Option<String>,
     pub deliveries: Vec<SinkDelivery>,
 }
@@ -35,6 +39,7 @@ impl Default for Sink {
     fn default() -> Self {
         Sink {
             status: 200,
+            for_next: None,
             secret: None,
             deliveries: Vec::new(),
         }
@@ -83,12 +88,32 @@ impl Sinks {
         if sink.deliveries.len() > MAX_DELIVERIES_PER_SINK {
             sink.deliveries.remove(0);
         }
-        sink.status
+        match sink.for_next {
+            Some((status, left)) => {
+                sink.for_next = (left > 1).then(|| (status, left - 1));
+                status
+            }
+            None => sink.status,
+        }
     }
 
-    pub fn configure(&mut self, name: &str, status: u16, secret: Option<String>) {
+    /// Sets the status for every delivery, or (`for_deliveries`) only for the next few,
+    /// after which the sink answers its standing status again.
+    pub fn configure(
+        &mut self,
+        name: &str,
+        status: u16,
+        for_deliveries: Option<u32>,
+        secret: Option<String>,
+    ) {
         let sink = self.by_name.entry(name.to_string()).or_default();
-        sink.status = status;
+        match for_deliveries {
+            Some(n) => sink.for_next = Some((status, n)),
+            None => {
+                sink.status = status;
+                sink.for_next = None;
+            }
+        }
         sink.secret = secret;
     }
 
@@ -122,11 +147,26 @@ mod tests {
     }
 
     #[test]
+    fn a_bounded_status_heals_by_itself() {
+        let now = Timestamp::default();
+        let mut sinks = Sinks::default();
+        sinks.configure("a", 500, Some(2), None);
+        let got: Vec<u16> = (0..4)
+            .map(|_| sinks.record("a", BTreeMap::new(), b"{}", now))
+            .collect();
+        assert_eq!(got, vec![500, 500, 200, 200]);
+        // A standing status clears a pending bounded one.
+        sinks.configure("a", 503, Some(5), None);
+        sinks.configure("a", 202, None, None);
+        assert_eq!(sinks.record("a", BTreeMap::new(), b"{}", now), 202);
+    }
+
+    #[test]
     fn signature_is_checked_only_with_a_secret() {
         let now = Timestamp::default().plus(std::time::Duration::from_secs(1000));
         let mut sinks = Sinks::default();
         sinks.record("a", headers_for(b"k", 1000, b"{}"), b"{}", now);
-        sinks.configure("a", 202, Some("k".into()));
+        sinks.configure("a", 202, None, Some("k".into()));
         let status = sinks.record("a", headers_for(b"k", 1000, b"{}"), b"{}", now);
         sinks.record("a", headers_for(b"wrong", 1000, b"{}"), b"{}", now);
         let got: Vec<_> = sinks

@@ -56,6 +56,9 @@ async fn clear(State(state): State<AppState>, Path(name): Path<String>) -> Statu
 struct SinkConfig {
     #[serde(default = "default_status")]
     status: u16,
+    /// Only the next N deliveries get `status` (N >= 1); then the standing status again.
+    #[serde(default)]
+    for_deliveries: Option<u32>,
     #[serde(default)]
     secret: Option<String>,
 }
@@ -75,10 +78,20 @@ async fn configure(
             "status must be an HTTP status between 200 and 599",
         ));
     }
+    if config.for_deliveries == Some(0) {
+        return Err(ApiError::bad_request(
+            "invalid_sink_config",
+            "for_deliveries must be at least 1 (leave it out for every delivery)",
+        ));
+    }
     let secret = config.secret.filter(|s| !s.is_empty());
     let secret_set = secret.is_some();
-    state.sinks().configure(&name, config.status, secret);
-    Ok(Json(
-        json!({ "status": config.status, "secret_set": secret_set }),
-    ))
+    state
+        .sinks()
+        .configure(&name, config.status, config.for_deliveries, secret);
+    Ok(Json(json!({
+        "status": config.status,
+        "for_deliveries": config.for_deliveries,
+        "secret_set": secret_set,
+    })))
 }
