@@ -221,6 +221,19 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
         results.push(joined.expect("a kill-matrix run panicked"));
     }
     results.sort_by_key(|(name, sim, _)| (*sim, *name));
+    // Time to red, printed (never asserted: the machine is shared): when the first case
+    // failed, and when the run ended with its verdict.
+    for (fault, sim, result) in &results {
+        let red = first_failure_after_start(result).map_or_else(
+            || "never".to_owned(),
+            |d| format!("{:.2} s", d.as_secs_f64()),
+        );
+        println!(
+            "time to red: {}{fault}: first failing case done at {red}, run ended at {:.2} s",
+            if *sim { "stand-in " } else { "" },
+            result.duration_ms as f64 / 1000.0
+        );
+    }
     for (fault, sim, result) in &results {
         let failed = names_with(result, Status::Fail);
         if !failed.is_empty() {
@@ -281,4 +294,20 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
         results.len(),
         "every fault must be caught by at least one case (or be marked `awaiting`)"
     );
+}
+
+/// From the run's start to the end of its first failing case.
+fn first_failure_after_start(result: &RunResult) -> Option<std::time::Duration> {
+    use time::format_description::well_known::Rfc3339;
+    let at = |s: &str| time::OffsetDateTime::parse(s, &Rfc3339).ok();
+    let start = at(&result.started_at)?;
+    result
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .filter_map(|c| {
+            let done = at(&c.started_at)? + time::Duration::milliseconds(c.duration_ms as i64);
+            std::time::Duration::try_from(done - start).ok()
+        })
+        .min()
 }
