@@ -91,12 +91,30 @@ pub enum ReportError {
     },
 }
 
-/// Writes every report into `dir` (created if missing) and returns where.
+/// Writes every report into `dir` (created if missing) and returns where; junit.xml in
+/// the default dialect without the cases' places in their suite files.
 pub fn write_reports(
     run: &RunResult,
     project_catalogue: &Catalogue,
     dir: &Path,
     redactor: &Redactor,
+) -> Result<ReportPaths, ReportError> {
+    write_reports_with(
+        run,
+        project_catalogue,
+        dir,
+        redactor,
+        &junit::JunitOptions::default(),
+    )
+}
+
+/// [`write_reports`] with junit.xml rendered as `junit_options` say.
+pub fn write_reports_with(
+    run: &RunResult,
+    project_catalogue: &Catalogue,
+    dir: &Path,
+    redactor: &Redactor,
+    junit_options: &junit::JunitOptions,
 ) -> Result<ReportPaths, ReportError> {
     fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_owned(),
@@ -104,7 +122,7 @@ pub fn write_reports(
     })?;
     let paths = ReportPaths::in_dir(dir);
     // Render everything first, so a rendering error leaves the previous reports intact.
-    let junit = junit::render_junit(run, redactor)?;
+    let junit = junit::render_junit_with(run, redactor, junit_options)?;
     let coverage = coverage::build_coverage(run, project_catalogue, redactor);
     let coverage_md = coverage::render_markdown(&coverage);
     let coverage_json = coverage::render_json(&coverage)?;
@@ -127,6 +145,7 @@ pub fn write_reports_each(
     project_catalogue: &Catalogue,
     dir: &Path,
     redactor: &Redactor,
+    junit_options: &junit::JunitOptions,
 ) -> (ReportPaths, Vec<(PathBuf, String)>) {
     let paths = ReportPaths::in_dir(dir);
     let mut errors = Vec::new();
@@ -153,7 +172,10 @@ pub fn write_reports_each(
     let coverage = coverage::build_coverage(run, project_catalogue, redactor);
     let rendered: [(&PathBuf, Result<String, ReportError>); 5] = [
         (&paths.results, results::render_results(run, redactor)),
-        (&paths.junit, junit::render_junit(run, redactor)),
+        (
+            &paths.junit,
+            junit::render_junit_with(run, redactor, junit_options),
+        ),
         (&paths.coverage_json, coverage::render_json(&coverage)),
         (&paths.coverage_md, Ok(coverage::render_markdown(&coverage))),
         (&paths.html, Ok(html::render(&coverage, run, redactor))),
