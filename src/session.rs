@@ -417,12 +417,32 @@ pub async fn run(
     }
 
     // Every report that can be written is, whatever happened to the others.
-    let junit = crate::report::junit::JunitOptions {
-        dialect: opts.junit_dialect,
-        locations: crate::suite::locate::case_locations(project),
+    let report_options = crate::report::ReportOptions {
+        junit: crate::report::junit::JunitOptions {
+            dialect: opts.junit_dialect,
+            locations: crate::suite::locate::case_locations(project),
+        },
+        sign_off: crate::report::html::SignOffFacts {
+            profile: Some(profile.as_str().to_owned()),
+            restore: Some(match &cleanup {
+                Ok(report) => crate::report::html::TenantRestore {
+                    complete: report.complete,
+                    detail: report.render(redactor),
+                },
+                Err(e) => crate::report::html::TenantRestore {
+                    complete: false,
+                    detail: format!("cleanup failed: {e}"),
+                },
+            }),
+        },
     };
-    let (paths, mut report_errors) =
-        write_reports_each(&result, &project.catalogue, &opts.reports, redactor, &junit);
+    let (paths, mut report_errors) = write_reports_each(
+        &result,
+        &project.catalogue,
+        &opts.reports,
+        redactor,
+        &report_options,
+    );
     let failed_paths: Vec<PathBuf> = report_errors.iter().map(|(p, _)| p.clone()).collect();
     if !failed_paths.contains(&paths.results) {
         if let Err(e) =

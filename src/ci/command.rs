@@ -10,7 +10,7 @@ use super::merge::merge_runs;
 use crate::outcome::ExitCode;
 use crate::redact::Redactor;
 use crate::report::junit::{JunitDialect, JunitOptions};
-use crate::report::{console, read_results, write_reports_with};
+use crate::report::{console, read_results, write_reports_with, ReportOptions};
 use crate::runner::suites_hash;
 
 #[derive(Debug, Args)]
@@ -74,16 +74,21 @@ pub fn merge(args: &MergeArgs) -> i32 {
     )
     .color;
     println!("{}", console::summary_table(&merged, color));
-    let junit = JunitOptions {
-        dialect: args.junit_dialect,
-        locations: crate::suite::locate::case_locations(&project),
+    // The shards' profile and tenant restore are in their own logs and the cleanup
+    // job's; the page says so rather than guessing.
+    let options = ReportOptions {
+        junit: JunitOptions {
+            dialect: args.junit_dialect,
+            locations: crate::suite::locate::case_locations(&project),
+        },
+        sign_off: Default::default(),
     };
     if let Err(e) = write_reports_with(
         &merged,
         &project.catalogue,
         &args.reports,
         &redactor,
-        &junit,
+        &options,
     ) {
         return config_error(format!("failed to write reports: {e}"));
     }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::transcript::{case_transcript, failure_summary, route};
+use super::transcript::{case_transcript, deciding_message, failure_summary, route};
 use super::ReportError;
 use crate::outcome::{CaseResult, ExpectationOutcome, RunResult, Status};
 use crate::redact::Redactor;
@@ -69,16 +69,6 @@ pub fn effect_name(effect: Effect) -> &'static str {
         Effect::Mutate => "mutate",
         Effect::External => "external",
     }
-}
-
-/// The message of the step that decided the verdict: the first failing (or erroring)
-/// step, else the case's own message.
-fn deciding_message(case: &CaseResult) -> Option<&str> {
-    case.steps
-        .iter()
-        .find(|s| s.status == case.status && s.message.is_some())
-        .and_then(|s| s.message.as_deref())
-        .or(case.message.as_deref())
 }
 
 /// The failure body: the deciding step's message, then each requirement with its

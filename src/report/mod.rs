@@ -91,6 +91,14 @@ pub enum ReportError {
     },
 }
 
+/// What the reports need beyond the run's results: junit.xml's shape and the cases'
+/// places in their suite files, and the facts report.html states for a sign-off.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub junit: junit::JunitOptions,
+    pub sign_off: html::SignOffFacts,
+}
+
 /// Writes every report into `dir` (created if missing) and returns where; junit.xml in
 /// the default dialect without the cases' places in their suite files.
 pub fn write_reports(
@@ -104,17 +112,17 @@ pub fn write_reports(
         project_catalogue,
         dir,
         redactor,
-        &junit::JunitOptions::default(),
+        &ReportOptions::default(),
     )
 }
 
-/// [`write_reports`] with junit.xml rendered as `junit_options` say.
+/// [`write_reports`] with the reports rendered as `options` say.
 pub fn write_reports_with(
     run: &RunResult,
     project_catalogue: &Catalogue,
     dir: &Path,
     redactor: &Redactor,
-    junit_options: &junit::JunitOptions,
+    options: &ReportOptions,
 ) -> Result<ReportPaths, ReportError> {
     fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_owned(),
@@ -122,12 +130,12 @@ pub fn write_reports_with(
     })?;
     let paths = ReportPaths::in_dir(dir);
     // Render everything first, so a rendering error leaves the previous reports intact.
-    let junit = junit::render_junit_with(run, redactor, junit_options)?;
+    let junit = junit::render_junit_with(run, redactor, &options.junit)?;
     let coverage = coverage::build_coverage(run, project_catalogue, redactor);
     let coverage_md = coverage::render_markdown(&coverage);
     let coverage_json = coverage::render_json(&coverage)?;
     let results = results::render_results(run, redactor)?;
-    let html = html::render(&coverage, run, redactor);
+    let html = html::render(&coverage, run, redactor, &options.sign_off);
 
     write_atomic(&paths.results, results.as_bytes())?;
     write_atomic(&paths.junit, junit.as_bytes())?;
@@ -145,7 +153,7 @@ pub fn write_reports_each(
     project_catalogue: &Catalogue,
     dir: &Path,
     redactor: &Redactor,
-    junit_options: &junit::JunitOptions,
+    options: &ReportOptions,
 ) -> (ReportPaths, Vec<(PathBuf, String)>) {
     let paths = ReportPaths::in_dir(dir);
     let mut errors = Vec::new();
@@ -174,11 +182,14 @@ pub fn write_reports_each(
         (&paths.results, results::render_results(run, redactor)),
         (
             &paths.junit,
-            junit::render_junit_with(run, redactor, junit_options),
+            junit::render_junit_with(run, redactor, &options.junit),
         ),
         (&paths.coverage_json, coverage::render_json(&coverage)),
         (&paths.coverage_md, Ok(coverage::render_markdown(&coverage))),
-        (&paths.html, Ok(html::render(&coverage, run, redactor))),
+        (
+            &paths.html,
+            Ok(html::render(&coverage, run, redactor, &options.sign_off)),
+        ),
     ];
     for (path, text) in rendered {
         if let Err(e) = text.and_then(|t| write_atomic(path, t.as_bytes())) {

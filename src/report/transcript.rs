@@ -54,6 +54,16 @@ pub fn route(case: &CaseResult) -> Option<String> {
     Some(format!("{method} {path}"))
 }
 
+/// The message of the step that decided the verdict (what was expected and what came):
+/// the first failing (or erroring) step's, else the case's own message.
+pub fn deciding_message(case: &CaseResult) -> Option<&str> {
+    case.steps
+        .iter()
+        .find(|s| s.status == case.status && s.message.is_some())
+        .and_then(|s| s.message.as_deref())
+        .or(case.message.as_deref())
+}
+
 /// `[REQ-1, REQ-2] POST /v1/route: why`, unredacted: the one line every report shows
 /// for a failure or error, so each CI viewer names the requirement and the route.
 pub fn failure_summary(case: &CaseResult) -> String {
