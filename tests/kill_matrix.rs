@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use thoth_conformance::outcome::{RunResult, Status};
 use thoth_conformance::redact::Redactor;
+use thoth_conformance::safety::undo::CleanupOutcome;
 use thoth_conformance::session::{self, SessionOptions};
 use thoth_conformance::suite::load::{load_project, Project};
 use thoth_conformance::target::{MockOptions, Target};
@@ -111,8 +112,15 @@ async fn run_against_mock(
     // (e.g. `hold-allow-after-deny` leaves records behind; to be reviewed per fault).
     assert!(
         !faults.is_empty() || matches!(&outcome.cleanup, Ok(c) if c.complete),
-        "{faults:?}: cleanup incomplete: {:?}",
-        outcome.cleanup.as_ref().map(|c| c.complete)
+        "{faults:?}: cleanup incomplete: {:#?}",
+        outcome.cleanup.as_ref().map(|c| c
+            .entries
+            .iter()
+            .filter(|e| !matches!(
+                e.outcome,
+                CleanupOutcome::Undone | CleanupOutcome::AlreadyUndone
+            ))
+            .collect::<Vec<_>>())
     );
     outcome.result
 }
