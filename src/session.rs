@@ -34,6 +34,8 @@ use crate::verdict::Verdict;
 pub struct SessionOptions {
     /// Where junit.xml, coverage.*, results.json and report.html are written.
     pub reports: PathBuf,
+    /// The shape of junit.xml (`--junit-dialect`).
+    pub junit_dialect: crate::report::junit::JunitDialect,
     pub filters: Vec<String>,
     pub fail_fast: bool,
     pub jobs: usize,
@@ -67,6 +69,7 @@ impl SessionOptions {
     pub fn new(reports: PathBuf) -> Self {
         SessionOptions {
             reports,
+            junit_dialect: Default::default(),
             filters: Vec::new(),
             fail_fast: false,
             jobs: 0,
@@ -414,8 +417,32 @@ pub async fn run(
     }
 
     // Every report that can be written is, whatever happened to the others.
-    let (paths, mut report_errors) =
-        write_reports_each(&result, &project.catalogue, &opts.reports, redactor);
+    let report_options = crate::report::ReportOptions {
+        junit: crate::report::junit::JunitOptions {
+            dialect: opts.junit_dialect,
+            locations: crate::suite::locate::case_locations(project),
+        },
+        sign_off: crate::report::html::SignOffFacts {
+            profile: Some(profile.as_str().to_owned()),
+            restore: Some(match &cleanup {
+                Ok(report) => crate::report::html::TenantRestore {
+                    complete: report.complete,
+                    detail: report.render(redactor),
+                },
+                Err(e) => crate::report::html::TenantRestore {
+                    complete: false,
+                    detail: format!("cleanup failed: {e}"),
+                },
+            }),
+        },
+    };
+    let (paths, mut report_errors) = write_reports_each(
+        &result,
+        &project.catalogue,
+        &opts.reports,
+        redactor,
+        &report_options,
+    );
     let failed_paths: Vec<PathBuf> = report_errors.iter().map(|(p, _)| p.clone()).collect();
     if !failed_paths.contains(&paths.results) {
         if let Err(e) =

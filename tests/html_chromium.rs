@@ -209,3 +209,188 @@ fn chromium_shows_the_report_as_a_person_reads_it() {
         bytes.len()
     );
 }
+
+/// The fixture grown to a full run's size: 88 cases over 11 phases, the one failing and
+/// the one erroring case of the fixture among them, each with a transcript.
+fn full_size_run() -> thoth_conformance::outcome::RunResult {
+    let mut run = fixture::run();
+    let template = run.cases[0].clone();
+    let capabilities = [
+        "tenant_settings",
+        "scoped_keys",
+        "pam_callback",
+        "webhook_test",
+        "approval_reads",
+        "access_control",
+    ];
+    let mut cases = Vec::new();
+    for p in 0..11 {
+        for i in 0..8 {
+            let mut c = template.clone();
+            c.phase = format!("phase_{p:02}");
+            c.case_id = format!("case_{i}");
+            c.capability = capabilities[(p * 8 + i) % capabilities.len()].into();
+            cases.push(c);
+        }
+    }
+    // The failures land in the middle of the run, as they do on a tenant.
+    cases.splice(40..42, run.cases.drain(2..4));
+    run.cases = cases;
+    run
+}
+
+/// Prints `report.html` to PDF with headless Chromium; returns the text of each page
+/// (pdftotext) in reading order and as laid out, or None when a tool is missing outside
+/// CI.
+fn print_pages(
+    test: &str,
+    run: &thoth_conformance::outcome::RunResult,
+) -> Option<(Vec<String>, Vec<String>)> {
+    let binary = support::required_tool(
+        test,
+        &[
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ],
+        INSTALL,
+    )?;
+    let pdftotext = support::required_tool(
+        test,
+        &["pdftotext"],
+        "Debian: apt-get install poppler-utils; scripts/test.sh installs it",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_reports(
+        run,
+        &fixture::catalogue(),
+        &dir.path().join("reports"),
+        &Redactor::new(),
+    )
+    .unwrap();
+    let pdf = dir.path().join("report.pdf");
+    let out = chromium(
+        &binary,
+        &dir.path().join("profile-pdf"),
+        &[
+            "--no-pdf-header-footer".into(),
+            format!("--print-to-pdf={}", pdf.display()),
+            format!("file://{}", paths.html.display()),
+        ],
+    );
+    assert!(
+        out.status.success() && pdf.is_file(),
+        "chromium --print-to-pdf failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Ok(keep) = std::env::var("THOTH_HTML_PDF") {
+        std::fs::copy(&pdf, keep).expect("failed to keep the PDF");
+    }
+    // Reading order (each table cell's text together) and the printed layout.
+    let pages_of = |layout: bool| {
+        let mut cmd = Command::new(&pdftotext);
+        if layout {
+            cmd.arg("-layout");
+        }
+        let text = cmd
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .expect("failed to run pdftotext");
+        assert!(text.status.success(), "pdftotext failed");
+        // pdftotext ends every page with a form feed.
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
+        if pages.last().is_some_and(|p| p.trim().is_empty()) {
+            pages.pop();
+        }
+        pages
+    };
+    Some((pages_of(false), pages_of(true)))
+}
+
+/// Most pages a full run's report may print to. Measured: the 88-case run prints to 16
+/// A4 pages failing and 18 passing (folded transcripts of passing cases take little
+/// room; unfolded, the same run prints to far more); a third more than that means the
+/// layout broke (a transcript unfolded, a table running on).
+const MAX_PAGES: usize = 24;
+
+#[test]
+fn the_printed_report_puts_the_failures_on_page_one_and_stays_bounded() {
+    let test = "the_printed_report_puts_the_failures_on_page_one_and_stays_bounded";
+    let Some((pages, laid_out)) = print_pages(test, &full_size_run()) else {
+        return;
+    };
+    assert!(
+        pages.len() <= MAX_PAGES,
+        "the report prints to {} pages (at most {MAX_PAGES})",
+        pages.len()
+    );
+    // Table cells wrap long names: compare without whitespace.
+    let squeezed = |s: &str| s.split_whitespace().collect::<String>();
+    let first = &pages[0];
+    for seen in [
+        "Verdict: FAILED",
+        "What this run verified, and what it did not",
+        "Failures and errors (2)",
+        "scoped_keys::authorize_out_of_scope",
+        "RB-P1A-02",
+        "expected $.scope_allowed == false, got true",
+        "pam::replay_ignored",
+        "connection refused",
+    ] {
+        assert!(
+            squeezed(first).contains(&squeezed(seen)),
+            "page 1 lacks {seen:?}:\n{first}"
+        );
+    }
+    // The sign-off block is printed whole, on a page of its own start.
+    let signoff: Vec<usize> = (0..pages.len())
+        .filter(|&i| pages[i].contains("Sign-off"))
+        .collect();
+    assert_eq!(signoff.len(), 1, "sign-off on pages {signoff:?}");
+    let page = &pages[signoff[0]];
+    for line in [
+        "Decision",
+        "Name and role",
+        "Date",
+        "Signature",
+        "Tenant restore and cleanup",
+    ] {
+        assert!(
+            pages.iter().any(|p| p.contains(line)),
+            "{line:?} not printed"
+        );
+    }
+    assert!(
+        page.contains("Signature"),
+        "the sign-off block splits across pages"
+    );
+    // Tables stay on the paper: no line of the requirements table runs off the right.
+    let widest = laid_out
+        .iter()
+        .flat_map(|p| p.lines())
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap();
+    assert!(widest < 200, "a printed line is {widest} characters wide");
+}
+
+#[test]
+fn a_passing_run_prints_its_verdict_and_an_empty_failure_list_on_page_one() {
+    let test = "a_passing_run_prints_its_verdict_and_an_empty_failure_list_on_page_one";
+    let mut run = full_size_run();
+    run.cases
+        .retain(|c| c.status == thoth_conformance::outcome::Status::Pass);
+    let Some((pages, _)) = print_pages(test, &run) else {
+        return;
+    };
+    assert!(pages.len() <= MAX_PAGES, "{} pages", pages.len());
+    assert!(pages[0].contains("Verdict: PASSED"), "{}", pages[0]);
+    assert!(
+        pages[0].contains("No case failed or errored."),
+        "{}",
+        pages[0]
+    );
+}

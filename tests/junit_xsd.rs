@@ -8,7 +8,6 @@ mod fixture;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use thoth_conformance::redact::Redactor;
 use thoth_conformance::report::junit::render_junit;
@@ -19,24 +18,8 @@ fn xsd() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/junit.xsd")
 }
 
-/// Runs xmllint on `xml`; Ok on a valid document, Err(xmllint's complaint) otherwise.
 fn validate(xmllint: &Path, xml: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("junit.xml");
-    std::fs::write(&file, xml).unwrap();
-    let out = Command::new(xmllint)
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--schema")
-        .arg(xsd())
-        .arg(&file)
-        .output()
-        .expect("failed to run xmllint");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    support::xmllint_validate(xmllint, &xsd(), xml)
 }
 
 fn xmllint(test: &str) -> Option<PathBuf> {
@@ -109,10 +92,19 @@ fn failures_carry_their_text_in_the_element_body() {
     // GitLab shows the element text as the failure's details, Jenkins as the stack
     // trace, mikepenz/action-junit-report as the annotation body: the reason must be
     // there, not only in the message attribute.
+    // The body names the requirement (with its run-wide tally) and the route too.
     let xml = render_junit(&fixture::run(), &Redactor::new()).unwrap();
     for (element, text) in [
-        ("failure", "expected $.scope_allowed == false, got true"),
-        ("error", "connection refused"),
+        (
+            "failure",
+            "expected $.scope_allowed == false, got true\nrequirements: RB-P1A-02 (FAIL: \
+             scoped_keys::authorize_out_of_scope)\nroute: POST /conformance/thoth/api-keys/k1/authorize",
+        ),
+        (
+            "error",
+            "connection refused\nrequirements: RB-P4-02 (ERROR 0/1)\nroute: \
+             POST /conformance/thoth/pam/callback",
+        ),
     ] {
         let open = format!("<{element} ");
         let start = xml.find(&open).unwrap_or_else(|| panic!("no <{element}>"));

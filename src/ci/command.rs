@@ -9,7 +9,8 @@ use clap::Args;
 use super::merge::merge_runs;
 use crate::outcome::ExitCode;
 use crate::redact::Redactor;
-use crate::report::{console, read_results, write_reports};
+use crate::report::junit::{JunitDialect, JunitOptions};
+use crate::report::{console, read_results, write_reports_with, ReportOptions};
 use crate::runner::suites_hash;
 
 #[derive(Debug, Args)]
@@ -20,6 +21,10 @@ pub struct MergeArgs {
     /// Where the merged junit.xml, coverage.md/json, report.html and results.json go.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    /// junit.xml's shape: `jenkins` validates against Jenkins' junit-10.xsd; `github`
+    /// adds file/line (and properties) on each testcase for the GitHub JUnit actions.
+    #[arg(long, value_enum, default_value_t = JunitDialect::Jenkins)]
+    pub junit_dialect: JunitDialect,
     /// The suites the shards ran (their catalogue fills the coverage report).
     #[command(flatten)]
     pub project: crate::cli::ProjectArgs,
@@ -69,7 +74,22 @@ pub fn merge(args: &MergeArgs) -> i32 {
     )
     .color;
     println!("{}", console::summary_table(&merged, color));
-    if let Err(e) = write_reports(&merged, &project.catalogue, &args.reports, &redactor) {
+    // The shards' profile and tenant restore are in their own logs and the cleanup
+    // job's; the page says so rather than guessing.
+    let options = ReportOptions {
+        junit: JunitOptions {
+            dialect: args.junit_dialect,
+            locations: crate::suite::locate::case_locations(&project),
+        },
+        sign_off: Default::default(),
+    };
+    if let Err(e) = write_reports_with(
+        &merged,
+        &project.catalogue,
+        &args.reports,
+        &redactor,
+        &options,
+    ) {
         return config_error(format!("failed to write reports: {e}"));
     }
     println!(

@@ -27,24 +27,7 @@ pub struct GithubReportArgs {
     pub project: crate::cli::ProjectArgs,
 }
 
-/// The "route" of a case: the request of the step that decided it (method and path,
-/// without scheme and host), or None when it sent nothing.
-pub fn route(case: &CaseResult) -> Option<String> {
-    let step = case
-        .steps
-        .iter()
-        .find(|s| s.status == case.status)
-        .or(case.steps.last())?;
-    let line = &step.exchanges.last()?.request_line;
-    let (method, url) = line.split_once(' ')?;
-    let path = match url.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => url,
-    };
-    // The query can carry identifiers; the route is what a reader looks up.
-    let path = path.split('?').next().unwrap_or(path);
-    Some(format!("{method} {path}"))
-}
+pub use crate::report::transcript::route;
 
 /// Fails and errors the run is judged by (known failures are not).
 fn judged_failures(run: &RunResult) -> impl Iterator<Item = &CaseResult> {
@@ -53,19 +36,13 @@ fn judged_failures(run: &RunResult) -> impl Iterator<Item = &CaseResult> {
     })
 }
 
-/// One line: requirement(s), route and why.
+/// One line: the case, its status, requirement(s), route and why.
 fn failure_text(c: &CaseResult) -> String {
-    let reqs = if c.requirements.is_empty() {
-        "no requirement".to_string()
-    } else {
-        c.requirements.join(", ")
-    };
-    let route = route(c).unwrap_or_else(|| "no request sent".into());
     format!(
-        "{} {} [{reqs}] {route}: {}",
+        "{} {} {}",
         c.full_name(),
         c.status.as_str().to_uppercase(),
-        c.message.as_deref().unwrap_or("no message")
+        crate::report::transcript::failure_summary(c)
     )
 }
 

@@ -25,6 +25,11 @@ pub struct RunArgs {
     /// Where junit.xml, coverage.md, coverage.json and results.json are written.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    /// junit.xml's shape: `jenkins` validates against Jenkins' junit-10.xsd (Jenkins,
+    /// xunit, GitLab, junitparser); `github` adds file/line, timestamp and properties on
+    /// each testcase for the GitHub JUnit actions' annotations.
+    #[arg(long, value_enum, default_value_t = crate::report::junit::JunitDialect::Jenkins)]
+    pub junit_dialect: crate::report::junit::JunitDialect,
     /// `mock` starts the bundled mock in-process; `live` uses the THOTH_* env vars or flags.
     #[arg(long, value_enum, default_value = "mock")]
     pub target: TargetArg,
@@ -229,6 +234,7 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
             webhook: args.evidence_webhook.clone(),
             shard: args.shard.map(|s| s.to_string()),
         },
+        junit_dialect: args.junit_dialect,
         ..SessionOptions::new(args.reports.clone())
     };
     if args.safety.dry_run {

@@ -91,12 +91,38 @@ pub enum ReportError {
     },
 }
 
-/// Writes every report into `dir` (created if missing) and returns where.
+/// What the reports need beyond the run's results: junit.xml's shape and the cases'
+/// places in their suite files, and the facts report.html states for a sign-off.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub junit: junit::JunitOptions,
+    pub sign_off: html::SignOffFacts,
+}
+
+/// Writes every report into `dir` (created if missing) and returns where; junit.xml in
+/// the default dialect without the cases' places in their suite files.
 pub fn write_reports(
     run: &RunResult,
     project_catalogue: &Catalogue,
     dir: &Path,
     redactor: &Redactor,
+) -> Result<ReportPaths, ReportError> {
+    write_reports_with(
+        run,
+        project_catalogue,
+        dir,
+        redactor,
+        &ReportOptions::default(),
+    )
+}
+
+/// [`write_reports`] with the reports rendered as `options` say.
+pub fn write_reports_with(
+    run: &RunResult,
+    project_catalogue: &Catalogue,
+    dir: &Path,
+    redactor: &Redactor,
+    options: &ReportOptions,
 ) -> Result<ReportPaths, ReportError> {
     fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_owned(),
@@ -104,12 +130,12 @@ pub fn write_reports(
     })?;
     let paths = ReportPaths::in_dir(dir);
     // Render everything first, so a rendering error leaves the previous reports intact.
-    let junit = junit::render_junit(run, redactor)?;
+    let junit = junit::render_junit_with(run, redactor, &options.junit)?;
     let coverage = coverage::build_coverage(run, project_catalogue, redactor);
     let coverage_md = coverage::render_markdown(&coverage);
     let coverage_json = coverage::render_json(&coverage)?;
     let results = results::render_results(run, redactor)?;
-    let html = html::render(&coverage, run, redactor);
+    let html = html::render(&coverage, run, redactor, &options.sign_off);
 
     write_atomic(&paths.results, results.as_bytes())?;
     write_atomic(&paths.junit, junit.as_bytes())?;
@@ -127,6 +153,7 @@ pub fn write_reports_each(
     project_catalogue: &Catalogue,
     dir: &Path,
     redactor: &Redactor,
+    options: &ReportOptions,
 ) -> (ReportPaths, Vec<(PathBuf, String)>) {
     let paths = ReportPaths::in_dir(dir);
     let mut errors = Vec::new();
@@ -159,8 +186,8 @@ pub fn write_reports_each(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         };
         let results = s.spawn(|| results::render_results(run, redactor));
-        let junit = s.spawn(|| junit::render_junit(run, redactor));
-        let html = s.spawn(|| Ok(html::render(&coverage, run, redactor)));
+        let junit = s.spawn(|| junit::render_junit_with(run, redactor, &options.junit));
+        let html = s.spawn(|| Ok(html::render(&coverage, run, redactor, &options.sign_off)));
         let coverage_json = coverage::render_json(&coverage);
         let coverage_md = coverage::render_markdown(&coverage);
         [

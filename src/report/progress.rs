@@ -2,7 +2,8 @@
 //!
 //! - On a terminal (stdout is a TTY and `CI` is unset or empty): one status line that
 //!   updates in place (cases done, the running case and how long it has run, elapsed
-//!   time), with each finished case printed above it.
+//!   time), with each finished case printed above it. indicatif draws it (and fits it
+//!   to the terminal's width).
 //! - Otherwise (piped, or `CI` set): plain lines, one per finished case.
 //! - `--quiet`: no case lines, only the summary table and the verdict.
 //! - `--verbose`: the redacted transcript of every failing or erroring case after its
@@ -16,6 +17,8 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::console::{case_line, terminal_safe};
 use super::transcript::case_transcript;
@@ -51,75 +54,70 @@ impl ConsoleMode {
     }
 }
 
-/// Erase the current terminal line and return to its start.
-const CLEAR_LINE: &str = "\r\x1b[2K";
-
 fn clock(d: Duration) -> String {
     let s = d.as_secs();
     format!("{:02}:{:02}", s / 60, s % 60)
 }
 
-/// The status line: `[12/88] 00:41  endpoints::checkin (3.2s) +1 running`.
-pub fn status_line(
-    done: usize,
-    total: usize,
-    running: Option<(&str, Duration)>,
-    others_running: usize,
-    elapsed: Duration,
-    width: usize,
-) -> String {
-    let mut line = format!("[{done}/{total}] {}", clock(elapsed));
+/// The status line's message after `[done/total] mm:ss`: the newest running case and
+/// how long it has run, and how many others run beside it
+/// (`endpoints::checkin (3.2s) +1 running`).
+pub fn running_message(running: Option<(&str, Duration)>, others_running: usize) -> String {
+    let mut line = String::new();
     if let Some((name, for_how_long)) = running {
-        line.push_str(&format!("  {name} ({:.1}s)", for_how_long.as_secs_f64()));
+        line.push_str(&format!("{name} ({:.1}s)", for_how_long.as_secs_f64()));
     }
     if others_running > 0 {
         line.push_str(&format!(" +{others_running} running"));
     }
-    // Wider than the terminal would wrap, and `\r` only returns to the last row.
-    let width = width.max(20);
-    if line.chars().count() > width {
-        line = line.chars().take(width - 1).collect::<String>() + "…";
-    }
     line
+}
+
+/// `[12/88] 01:01  endpoints::checkin (3.2s) +1 running`, cut to the terminal's width.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("[{pos}/{len}] {clock}  {wide_msg}")
+        .expect("the template is valid")
+        .with_key(
+            "clock",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&clock(state.elapsed()));
+            },
+        )
 }
 
 struct State {
     done: usize,
     /// Running case per phase (phases run concurrently), with its start.
     running: BTreeMap<String, (String, Instant)>,
-    line_shown: bool,
-    /// Set by [`Console::end_live`]: later prints must not draw the line again.
-    ended: bool,
 }
 
 /// The run's console: thread-safe, shared by the runner's callbacks and the ticker.
 pub struct Console {
     mode: ConsoleMode,
     redactor: Redactor,
-    total: usize,
-    started: Instant,
-    width: usize,
+    /// The live status line (only in live mode; hidden by indicatif off a terminal).
+    bar: Option<ProgressBar>,
     state: Mutex<State>,
     printed: Mutex<String>,
 }
 
 impl Console {
     pub fn new(mode: ConsoleMode, redactor: &Redactor, total: usize) -> Arc<Console> {
-        let width = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(100);
+        let bar = mode.live.then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(total as u64),
+                ProgressDrawTarget::stdout_with_hz(8),
+            );
+            bar.set_style(bar_style());
+            bar
+        });
         Arc::new(Console {
             mode,
             redactor: redactor.clone(),
-            total,
-            started: Instant::now(),
-            width,
+            bar,
             state: Mutex::new(State {
                 done: 0,
                 running: BTreeMap::new(),
-                line_shown: false,
-                ended: false,
             }),
             printed: Mutex::new(String::new()),
         })
@@ -147,19 +145,24 @@ impl Console {
         self.print_lines(&self.redactor.redact(text));
     }
 
+    /// Runs `f` with the status line taken off the screen, then puts it back.
+    fn above_the_line(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     fn print_lines(&self, text: &str) {
         let mut st = self.state();
-        let mut out = std::io::stdout().lock();
-        if st.line_shown {
-            let _ = write!(out, "{CLEAR_LINE}");
-            st.line_shown = false;
-        }
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
+        self.above_the_line(|| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        });
         let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
         printed.push_str(text);
         printed.push('\n');
-        drop(out);
         self.draw(&mut st);
     }
 
@@ -167,12 +170,7 @@ impl Console {
     pub fn eprint(&self, text: &str) {
         let text = self.redactor.redact(text);
         let text = terminal_safe(&text);
-        {
-            // Cleared, not ended: the next case redraws it below the message.
-            let mut st = self.state();
-            Self::clear(&mut st);
-        }
-        eprintln!("{text}");
+        self.above_the_line(|| eprintln!("{text}"));
         let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
         printed.push_str(&text);
         printed.push('\n');
@@ -221,39 +219,27 @@ impl Console {
     }
 
     fn draw(&self, st: &mut State) {
-        if !self.mode.live || st.ended {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        if bar.is_finished() {
             return;
         }
         let newest = st.running.values().max_by_key(|(_, at)| *at);
-        let line = status_line(
-            st.done,
-            self.total,
+        let message = running_message(
             newest.map(|(name, at)| (name.as_str(), at.elapsed())),
             st.running.len().saturating_sub(1),
-            self.started.elapsed(),
-            self.width,
         );
-        let line = self.redactor.redact(&line);
-        let line = terminal_safe(&line);
-        let mut out = std::io::stdout().lock();
-        let _ = write!(out, "{CLEAR_LINE}{line}");
-        let _ = out.flush();
-        st.line_shown = true;
+        // Case names come from suites: redacted and made safe like every other line.
+        let message = terminal_safe(&self.redactor.redact(&message)).into_owned();
+        bar.set_position(st.done as u64);
+        bar.set_message(message);
     }
 
     /// Removes the status line for good (before the summary).
     pub fn end_live(&self) {
-        let mut st = self.state();
-        st.ended = true;
-        Self::clear(&mut st);
-    }
-
-    fn clear(st: &mut State) {
-        if st.line_shown {
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "{CLEAR_LINE}");
-            let _ = out.flush();
-            st.line_shown = false;
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 
@@ -298,27 +284,10 @@ mod tests {
     }
 
     #[test]
-    fn status_line_shows_progress_running_case_and_elapsed() {
-        let line = status_line(
-            12,
-            88,
-            Some(("endpoints::checkin", Duration::from_millis(3200))),
-            1,
-            Duration::from_secs(61),
-            100,
-        );
-        assert_eq!(line, "[12/88] 01:01  endpoints::checkin (3.2s) +1 running");
-        let idle = status_line(0, 5, None, 0, Duration::ZERO, 100);
-        assert_eq!(idle, "[0/5] 00:00");
-        let narrow = status_line(
-            1,
-            2,
-            Some(("a_very_long_phase::a_very_long_case_name", Duration::ZERO)),
-            0,
-            Duration::ZERO,
-            24,
-        );
-        assert_eq!(narrow.chars().count(), 24);
-        assert!(narrow.ends_with('…'));
+    fn the_message_shows_the_running_case_and_how_many_run_beside_it() {
+        let line = running_message(Some(("endpoints::checkin", Duration::from_millis(3200))), 1);
+        assert_eq!(line, "endpoints::checkin (3.2s) +1 running");
+        assert_eq!(running_message(None, 0), "");
+        assert_eq!(clock(Duration::from_secs(61)), "01:01");
     }
 }

@@ -34,6 +34,51 @@ pub fn shown_body(body: &str, redactor: &Redactor) -> String {
     )
 }
 
+/// The "route" of a case: the request of the step that decided it (method and path,
+/// without scheme, host or query), or None when it sent nothing. Every report names it
+/// next to a failure, so a reader knows which endpoint answered wrong.
+pub fn route(case: &CaseResult) -> Option<String> {
+    let step = case
+        .steps
+        .iter()
+        .find(|s| s.status == case.status)
+        .or(case.steps.last())?;
+    let line = &step.exchanges.last()?.request_line;
+    let (method, url) = line.split_once(' ')?;
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    };
+    // The query can carry identifiers; the route is what a reader looks up.
+    let path = path.split('?').next().unwrap_or(path);
+    Some(format!("{method} {path}"))
+}
+
+/// The message of the step that decided the verdict (what was expected and what came):
+/// the first failing (or erroring) step's, else the case's own message.
+pub fn deciding_message(case: &CaseResult) -> Option<&str> {
+    case.steps
+        .iter()
+        .find(|s| s.status == case.status && s.message.is_some())
+        .and_then(|s| s.message.as_deref())
+        .or(case.message.as_deref())
+}
+
+/// `[REQ-1, REQ-2] POST /v1/route: why`, unredacted: the one line every report shows
+/// for a failure or error, so each CI viewer names the requirement and the route.
+pub fn failure_summary(case: &CaseResult) -> String {
+    let reqs = if case.requirements.is_empty() {
+        "no requirement".to_string()
+    } else {
+        case.requirements.join(", ")
+    };
+    let route = route(case).unwrap_or_else(|| "no request sent".into());
+    format!(
+        "[{reqs}] {route}: {}",
+        case.message.as_deref().unwrap_or("no message")
+    )
+}
+
 fn push_indented(out: &mut String, prefix: &str, text: &str) {
     for line in text.lines() {
         let _ = writeln!(out, "{prefix}{line}");

@@ -54,3 +54,40 @@ pub fn skipped(test: &str, why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
+
+/// A file some install step of scripts/test.sh puts under the workspace (a schema, a
+/// venv's interpreter, an npm package), or `None` after printing why the calling test
+/// is skipped; panics under CI, where scripts/test.sh has installed it.
+#[allow(dead_code)] // not every test binary that includes this module calls it
+pub fn required_file(test: &str, relative: &str, install: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        !in_ci(),
+        "failed to find {relative}, which `{test}` needs; CI is set, so this is a failure \
+         rather than a skip ({install})"
+    );
+    skipped(test, &format!("{relative} not found ({install})"));
+    None
+}
+
+/// `xmllint --schema xsd` on `xml`: Ok on a valid document, Err(xmllint's complaints).
+#[allow(dead_code)]
+pub fn xmllint_validate(xmllint: &Path, xsd: &Path, xml: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new(xmllint)
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(xsd)
+        .arg(&file)
+        .output()
+        .expect("failed to run xmllint");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
