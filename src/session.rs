@@ -436,13 +436,15 @@ pub async fn run(
             }),
         },
     };
-    let (paths, mut report_errors) = write_reports_each(
-        &result,
-        &project.catalogue,
-        &opts.reports,
-        redactor,
-        &report_options,
-    );
+    let (paths, mut report_errors) = off_the_runtime(|| {
+        write_reports_each(
+            &result,
+            &project.catalogue,
+            &opts.reports,
+            redactor,
+            &report_options,
+        )
+    });
     let failed_paths: Vec<PathBuf> = report_errors.iter().map(|(p, _)| p.clone()).collect();
     if !failed_paths.contains(&paths.results) {
         if let Err(e) =
@@ -487,7 +489,7 @@ pub async fn run(
         .collect();
     scanned.push(recorder.ledger.path().to_path_buf());
     scanned.extend(opts.evidence.jsonl.iter().cloned());
-    let leaks = scan_for_secrets(&scanned, &[console_out.as_str()], redactor);
+    let leaks = off_the_runtime(|| scan_for_secrets(&scanned, &[console_out.as_str()], redactor));
     Ok(Outcome {
         result,
         verdict,
@@ -511,5 +513,19 @@ pub fn source_of(e: &dyn std::error::Error) -> String {
         "no further cause".to_owned()
     } else {
         parts.join(": ")
+    }
+}
+
+/// Runs CPU-bound work (rendering and scanning every report: seconds for a large run)
+/// without holding a runtime worker: on a multi-threaded runtime the worker hands its
+/// other tasks on first. A library caller may run several sessions, and their in-process
+/// mocks, on one runtime; a worker blocked in a report would stall their requests past
+/// the request timeout (seen in the kill matrix: 32 runs on 2 workers).
+fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
