@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -277,7 +278,7 @@ async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<axum::response::Response> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
     apply_due_checkins(&mut data, now);
@@ -298,16 +299,22 @@ async fn list(
     // Paginate before rendering: paging through a large fleet renders each row once,
     // not every row once per page.
     let page = paginate_for(&state, rows, query.page)?;
-    Ok(Json(Page {
+    let page = Page {
         data: page
             .data
             .into_iter()
             .map(|r| row_json(&state, r, now))
-            .collect(),
+            .collect::<Vec<_>>(),
         total: page.total,
         page: page.page,
         per_page: page.per_page,
-    }))
+    };
+    if state.fault(Fault::EmptyListNull) && page.data.is_empty() {
+        let mut shown = serde_json::to_value(&page).unwrap_or(Value::Null);
+        shown["data"] = Value::Null;
+        return Ok(Json(shown).into_response());
+    }
+    Ok(Json(page).into_response())
 }
 
 async fn register(
@@ -454,7 +461,7 @@ fn compute_stats(state: &AppState, rows: &[&Endpoint], now: Timestamp) -> Endpoi
         stats.total += 1;
         if is_managed(row) {
             stats.managed += 1;
-        } else {
+        } else if !state.fault(Fault::StatsInconsistent) {
             stats.unmanaged += 1;
         }
         if is_online(state, row, now) {
