@@ -170,6 +170,27 @@ pub fn exit_code(
     }
 }
 
+/// The summary's last line when `exit` is not the verdict's own exit code: the exit
+/// code and why, and the verdict it overrides with the case counts.
+pub fn overriding_exit_line(exit: ExitCode, verdict: &Verdict) -> Option<String> {
+    if exit == verdict.exit() {
+        return None;
+    }
+    let n = &verdict.counts;
+    Some(format!(
+        "exit {} ({}) over the verdict {} (exit {}): {}; {} passed, {} failed, {} errored, {} skipped",
+        exit as i32,
+        exit.meaning(),
+        verdict.status.as_str().to_uppercase(),
+        verdict.exit_code,
+        crate::report::console::terminal_safe(&verdict.message),
+        n.pass,
+        n.fail,
+        n.error,
+        n.skip,
+    ))
+}
+
 /// The checks that need no request: the expectations ledger loads, the filters select
 /// a case, the selection (shard, rerun) is valid.
 pub fn prepare(project: &Project, opts: &SessionOptions) -> Result<(Ledger, Selection), RunError> {
@@ -478,6 +499,19 @@ pub async fn run(
         for s in &stale {
             c.eprint(&s.to_string());
         }
+        // The verdict line is the table's last; when cleanup, a report or a stale
+        // expectation sets the exit code instead, the summary ends with both, so exit
+        // 6 never hides the cases that failed. (A leak, 5, is found by the scan after.)
+        let exit = exit_code(
+            &verdict,
+            &stale,
+            &[],
+            matches!(&cleanup, Ok(c) if c.complete),
+            !report_errors.is_empty(),
+        );
+        if let Some(line) = overriding_exit_line(exit, &verdict) {
+            c.print(&line);
+        }
     }
     let console_out = console.as_ref().map(|c| c.printed()).unwrap_or_default();
     // The ledger holds what the server answered to the settings snapshot: scanned too.
@@ -527,5 +561,38 @@ fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
             tokio::task::block_in_place(work)
         }
         _ => work(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{Counts, RunStatus};
+
+    #[test]
+    fn an_exit_code_over_the_verdict_names_both() {
+        let verdict = Verdict {
+            status: RunStatus::Failed,
+            exit_code: 1,
+            message: "5 case(s) failed: the target broke a requirement".into(),
+            counts: Counts {
+                pass: 48,
+                fail: 5,
+                error: 25,
+                skip: 10,
+                disabled: 0,
+                total: 88,
+            },
+        };
+        assert_eq!(
+            overriding_exit_line(ExitCode::RequirementFailed, &verdict),
+            None
+        );
+        let line = overriding_exit_line(ExitCode::CleanupIncomplete, &verdict).unwrap();
+        assert_eq!(
+            line,
+            "exit 6 (cleanup incomplete) over the verdict FAILED (exit 1): 5 case(s) failed: \
+             the target broke a requirement; 48 passed, 5 failed, 25 errored, 10 skipped"
+        );
     }
 }

@@ -78,6 +78,9 @@ pub enum TargetError {
 pub struct MockOptions {
     /// Fault mode names (kebab-case), validated against mock-govapi's list.
     pub faults: Vec<String>,
+    /// Lists answer at most this many rows per page (the mock's `--page-size`), as a
+    /// busy tenant's do: suites must page to find their rows.
+    pub page_size: Option<usize>,
 }
 
 /// Options for `--target live`; every `None` falls back to the runbook env var.
@@ -240,6 +243,10 @@ impl Target {
             ],
             faults: faults.clone(),
             sync_job_duration: MOCK_SYNC_JOB_DURATION,
+            realism: mock_govapi::Realism {
+                page_size: opts.page_size,
+                ..mock_govapi::Realism::default()
+            },
             ..mock_govapi::MockConfig::dev_default()
         };
         // The enforcer on its own listener, as a tenant's `enforce.` host is not its

@@ -19,6 +19,7 @@ async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
     let redactor = Redactor::new();
     let opts = MockOptions {
         faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..MockOptions::default()
     };
     let target = Target::start_mock(&opts, &redactor)
         .await

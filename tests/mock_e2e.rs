@@ -21,6 +21,7 @@ async fn run_with_faults(faults: &[&str]) -> thoth_conformance::outcome::RunResu
     let redactor = Redactor::new();
     let opts = MockOptions {
         faults: faults.iter().map(|s| s.to_string()).collect(),
+        ..MockOptions::default()
     };
     let target = Target::start_mock(&opts, &redactor).await.unwrap();
     let run = run_project(&project, &target, &RunOptions::default(), &redactor).await;
@@ -85,6 +86,7 @@ async fn unknown_fault_is_refused_with_the_known_list() {
     let err = Target::start_mock(
         &MockOptions {
             faults: vec!["no-such-fault".into()],
+            ..MockOptions::default()
         },
         &Redactor::new(),
     )

@@ -108,10 +108,16 @@ impl Shared {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect();
-                let target = Target::start_mock(&MockOptions { faults }, &redactor)
-                    .await
-                    .expect("start the in-process mock")
-                    .with_thothctl(thothctl());
+                let target = Target::start_mock(
+                    &MockOptions {
+                        faults,
+                        ..MockOptions::default()
+                    },
+                    &redactor,
+                )
+                .await
+                .expect("start the in-process mock")
+                .with_thothctl(thothctl());
                 let reports = tempfile::tempdir().expect("a reports directory");
                 let opts = SessionOptions {
                     phases: Some(self.phases.clone()),

@@ -408,3 +408,45 @@ fn the_readme_exit_code_table_matches_the_code() {
         "precedence line"
     );
 }
+
+/// A settings PUT that is stored but answered 500: the case that PUTs fails, the
+/// cleanup restore fails too (exit 6), and the summary still ends with the verdict and
+/// its counts, so exit 6 never hides the failing case.
+#[test]
+fn exit_6_from_cleanup_still_shows_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("r");
+    let out = cli(
+        &[
+            "run",
+            "--mock-fault",
+            "settings-put-answers-500",
+            "--reports",
+            s(&reports),
+            "-q",
+            "bootstrap::settings_upsert",
+        ],
+        &[],
+    );
+    let all = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(ExitCode::CleanupIncomplete as i32),
+        "{all}"
+    );
+    assert!(all.contains("FAIL"), "{all}");
+    assert!(
+        all.contains("settings settings: FAILED (PUT /thoth/settings): answered 500"),
+        "the cleanup says what it could not restore: {all}"
+    );
+    let printed = cli_support::stdout(&out);
+    let last = printed.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "exit 6 (cleanup incomplete) over the verdict FAILED (exit 1): 1 case(s) failed"
+        ),
+        "the summary ends with the exit code and the verdict it overrides: {last}\n{all}"
+    );
+    let results = json(&reports.join("results.json"));
+    assert_eq!(results["verdict"]["status"], "failed", "{results}");
+}

@@ -33,8 +33,14 @@ macro_rules! faults {
 faults! {
     SettingsNotPersisted => "settings-not-persisted",
         "Settings PUT answers 200 but the stored document is not changed.";
+    SettingsFieldDropped => "settings-field-dropped",
+        "Settings PUT stores pam.request_timeout_seconds as the server default (60), not as sent.";
+    SettingsPutAnswers500 => "settings-put-answers-500",
+        "Settings PUT stores the document but answers 500.";
     SecretsEchoed => "secrets-echoed",
         "Settings GET returns webhook, SIEM and PAM secrets in plaintext.";
+    SecretsEchoedEncoded => "secrets-echoed-encoded",
+        "Settings GETs return every set secret base64-encoded instead of hidden.";
     WebhookNeverDelivered => "webhook-never-delivered",
         "Webhook test reports delivered but no request is sent.";
     WebhookUnsigned => "webhook-unsigned",
@@ -47,6 +53,10 @@ faults! {
         "MDM sync jobs never leave the running state.";
     CheckinIgnoresStats => "checkin-ignores-stats",
         "Endpoint check-ins answer 200 but last_seen and stats do not change.";
+    StatsInconsistent => "stats-inconsistent",
+        "Endpoint stats count manually enrolled endpoints in total but in neither managed nor unmanaged.";
+    EmptyListNull => "empty-list-null",
+        "The endpoint list answers `\"data\": null` instead of `[]` when no row matches.";
     KeyScopeIgnored => "key-scope-ignored",
         "API key authorize reports scope_allowed=true for any resource.";
     KeyPermissionIgnored => "key-permission-ignored",

@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// Start the mock with this defect mode (repeatable).
     #[arg(long = "mock-fault", value_name = "NAME")]
     pub mock_faults: Vec<String>,
+    /// Start the mock with lists that answer at most N rows per page.
+    #[arg(long = "mock-page-size", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub mock_page_size: Option<u64>,
     /// Run only cases whose `phase::case` contains this (or matches this glob).
     #[arg(value_name = "FILTER")]
     pub filter_args: Vec<String>,
@@ -120,6 +123,9 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
         TargetArg::Mock => {
             let opts = MockOptions {
                 faults: args.mock_faults.clone(),
+                page_size: args
+                    .mock_page_size
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             };
             Target::start_mock(&opts, redactor).await.map_err(|e| {
                 if matches!(e, crate::target::TargetError::UnknownFault { .. }) {
@@ -129,8 +135,10 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
             })?
         }
         TargetArg::Live => {
-            if !args.mock_faults.is_empty() {
-                return Err(config_error("--mock-fault only applies to --target mock"));
+            if !args.mock_faults.is_empty() || args.mock_page_size.is_some() {
+                return Err(config_error(
+                    "--mock-fault and --mock-page-size only apply to --target mock",
+                ));
             }
             let opts = LiveOptions {
                 other_tenant_id: args.other_tenant_id.clone(),

@@ -73,6 +73,7 @@ pub async fn load(args: &LoadArgs) -> i32 {
         TargetArg::Mock => {
             let opts = MockOptions {
                 faults: args.mock_faults.clone(),
+                ..MockOptions::default()
             };
             match Target::start_mock(&opts, &redactor).await {
                 Ok(t) => t,

@@ -385,3 +385,21 @@ fn stored_bodies_are_capped_with_size_and_hash_and_redacted_before_the_cut() {
         &kept[kept.len() - 200..]
     );
 }
+
+#[test]
+fn every_encoding_the_redactor_knows_counts_for_a_secret_assertion() {
+    // The "never returned" cases name the secret; a target that answers it base64-,
+    // URL- or JSON-encoded returns it all the same. The short live-check secrets too.
+    for needle in ["whsec_x", "pamsec_x", "conformance-jamf-20261201-abc/+=?&"] {
+        for (form, encoded) in secret_forms(needle) {
+            let body = serde_json::json!({ "webhook": { "secret": encoded } }).to_string();
+            assert!(
+                contains_any_form(&body, needle),
+                "{needle} as {}: {body}",
+                form.as_str()
+            );
+        }
+        let escaped = serde_json::to_string(&needle.replace('/', "\\/")).unwrap();
+        assert!(contains_any_form(&escaped, needle), "{escaped}");
+    }
+}

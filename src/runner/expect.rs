@@ -445,6 +445,49 @@ pub fn check_json(a: &JsonAssert, doc: &Value, vars: &Vars) -> Result<(), Failur
             }
         }
     }
+    if let Some(want) = a.is {
+        let got = crate::suite::model::JsonType::of(node);
+        if got != want {
+            return Err(Failure {
+                shape: true,
+                ..Failure::fail(format!(
+                    "{p}: expected a JSON {}, got {} {}",
+                    want.as_str(),
+                    got.as_str(),
+                    show(node)
+                ))
+            });
+        }
+    }
+    if let Some(parts) = &a.sum_of {
+        let x = number(node, p, "sum_of")?;
+        let mut sum = 0.0;
+        let mut shown = Vec::new();
+        for part in parts {
+            let part_text = render(part, vars)?;
+            let part_path = JsonPath::parse(&part_text)
+                .map_err(|e| Failure::error(format!("{part_text}: invalid JSONPath: {e}")))?;
+            let found = part_path.query(doc).all();
+            let [one] = found.as_slice() else {
+                return Err(no_node(
+                    &part_text,
+                    doc,
+                    "sum_of: expected exactly one node",
+                ));
+            };
+            let v = number(one, &part_text, "sum_of")?;
+            shown.push(format!("{part_text} {}", fmt_num(v)));
+            sum += v;
+        }
+        if (x - sum).abs() > 1e-9 {
+            return Err(Failure::fail(format!(
+                "{p}: expected the sum of {} = {}, got {}",
+                shown.join(" + "),
+                fmt_num(sum),
+                show(node)
+            )));
+        }
+    }
     if let Some(delta) = &a.delta {
         let base = vars.get(&delta.var).ok_or_else(|| {
             Failure::error(format!("{p}: delta: no captured variable `{}`", delta.var))

@@ -14,7 +14,7 @@ use crate::client::{HttpClient, HttpRequest};
 use crate::outcome::{Exchange, Status, StepResult};
 use crate::redact::Redactor;
 use crate::suite::model::{
-    Action, Auth, Base, Expect, PamCallback, Request, ResourceKind, StatusSet, Step, Tamper,
+    Action, Auth, Base, Expect, Pages, PamCallback, Request, ResourceKind, StatusSet, Step, Tamper,
     SINK_PREFIX,
 };
 use crate::target::Target;
@@ -258,20 +258,17 @@ impl StepExec<'_> {
         let Some(pages) = &r.pages else {
             return Attempt::failed(Failure::error("not a paged request"));
         };
+        if pages.all {
+            return self.paged_all(r, pages, vars).await;
+        }
         let mut exchanges = Vec::new();
         let mut previous: Option<String> = None;
         let mut last = Err(Failure::error("pages: no page read"));
         for page in 1..=pages.max {
-            let mut paged = r.clone();
-            paged.query.insert("page".into(), page.to_string());
-            paged
-                .query
-                .insert("per_page".into(), pages.per_page.to_string());
-            let req = match self.prepare_request(&paged, vars, false) {
-                Ok(req) => req,
+            let attempt = match self.send_page(r, pages, page, vars).await {
+                Ok(a) => a,
                 Err(f) => return Attempt::failed(f),
             };
-            let attempt = self.send(&req).await;
             exchanges.extend(attempt.exchanges);
             let obs = match attempt.result {
                 Ok(obs) => obs,
@@ -281,14 +278,8 @@ impl StepExec<'_> {
                 }
             };
             let holds = check(self.expect, self.kind, &obs, vars).is_ok();
-            let rows = obs
-                .json
-                .as_ref()
-                .and_then(|j| j.get("data"))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
             let repeated = previous.as_deref() == Some(obs.body.as_str());
-            let end = holds || rows < pages.per_page as usize || repeated;
+            let end = holds || last_page(&obs, pages, None) || repeated;
             previous = Some(obs.body.clone());
             last = Ok(obs);
             if end {
@@ -299,6 +290,118 @@ impl StepExec<'_> {
             exchanges,
             result: last,
         }
+    }
+
+    /// Sends page `page` of the paged request `r`.
+    async fn send_page(
+        &self,
+        r: &Request,
+        pages: &Pages,
+        page: u32,
+        vars: &Vars,
+    ) -> Result<Attempt, Failure> {
+        let mut paged = r.clone();
+        paged.query.insert("page".into(), page.to_string());
+        paged
+            .query
+            .insert("per_page".into(), pages.per_page.to_string());
+        let req = self.prepare_request(&paged, vars, false)?;
+        Ok(self.send(&req).await)
+    }
+
+    /// `pages: {all: true}`: reads every page to the end of the list and answers one
+    /// observation of all the rows (`{"data": [...], "total": N}`, the bodies joined for
+    /// `body_not_contains`). A row seen twice, or fewer or more rows than a `total`
+    /// every page agreed on, fails the step: the target's paging loses or duplicates
+    /// rows. A list longer than `pages.max` pages is an error (raise `max`), never a
+    /// verdict on the part that was read.
+    async fn paged_all(&mut self, r: &Request, pages: &Pages, vars: &Vars) -> Attempt {
+        let mut exchanges = Vec::new();
+        let mut rows: Vec<Value> = Vec::new();
+        let mut bodies: Vec<String> = Vec::new();
+        let mut totals: Vec<u64> = Vec::new();
+        let mut first: Option<Observed> = None;
+        let mut ended = false;
+        for page in 1..=pages.max {
+            let attempt = match self.send_page(r, pages, page, vars).await {
+                Ok(a) => a,
+                Err(f) => return Attempt::failed(f),
+            };
+            exchanges.extend(attempt.exchanges);
+            let obs = match attempt.result {
+                Ok(obs) => obs,
+                Err(f) => {
+                    return Attempt {
+                        exchanges,
+                        result: Err(f),
+                    }
+                }
+            };
+            if !(200..300).contains(&obs.status) {
+                // Not a list page: the expectations judge this answer as it is.
+                return Attempt {
+                    exchanges,
+                    result: Ok(obs),
+                };
+            }
+            let data = obs
+                .json
+                .as_ref()
+                .and_then(|j| j.get("data"))
+                .and_then(Value::as_array)
+                .cloned();
+            let Some(data) = data else {
+                let f = Failure::fail(format!(
+                    "pages: page {page} has no `data` array (body: {})",
+                    super::expect::cut(obs.body.trim())
+                ));
+                return Attempt {
+                    exchanges,
+                    result: Err(Failure { shape: true, ..f }),
+                };
+            };
+            if let Some(t) = obs
+                .json
+                .as_ref()
+                .and_then(|j| j.get("total"))
+                .and_then(Value::as_u64)
+            {
+                totals.push(t);
+            }
+            rows.extend(data);
+            let end = last_page(&obs, pages, Some(rows.len()));
+            bodies.push(obs.body.clone());
+            first.get_or_insert(obs);
+            if end {
+                ended = true;
+                break;
+            }
+        }
+        let Some(first) = first else {
+            return Attempt {
+                exchanges,
+                result: Err(Failure::error("pages: no page read")),
+            };
+        };
+        if !ended {
+            return Attempt {
+                exchanges,
+                result: Err(Failure::error(format!(
+                    "pages: the list did not end within {} pages of {} rows; raise `pages.max`",
+                    pages.max, pages.per_page
+                ))),
+            };
+        }
+        let result = page_accounting(&rows, &totals, pages.key.as_deref()).map(|()| {
+            let total = totals.last().copied().unwrap_or(rows.len() as u64);
+            Observed {
+                status: first.status,
+                headers: first.headers,
+                body: bodies.join("\n"),
+                json: Some(serde_json::json!({ "data": rows, "total": total })),
+            }
+        });
+        Attempt { exchanges, result }
     }
 
     /// Sends through the client's retry policy when the request is idempotent and the
@@ -564,4 +667,94 @@ fn flip_mac_char(signature: &str, prefix_len: usize) -> String {
         *c = if *c == 'a' { 'b' } else { 'a' };
     }
     chars.into_iter().collect()
+}
+
+/// Whether `obs` is the last page of its list: it has no rows, or fewer than a page
+/// holds, or (with `read`, the rows read so far) the rows read reach its `total`. A
+/// page holds the `per_page` the server reports (it may cap what was asked for, as a
+/// busy tenant does), else the `per_page` asked for.
+fn last_page(obs: &Observed, pages: &Pages, read: Option<usize>) -> bool {
+    let json = obs.json.as_ref();
+    let field = |name: &str| json.and_then(|j| j.get(name)).and_then(Value::as_u64);
+    let rows = json
+        .and_then(|j| j.get("data"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let size = field("per_page")
+        .filter(|n| *n > 0)
+        .unwrap_or(u64::from(pages.per_page));
+    let read_all = matches!((read, field("total")), (Some(r), Some(t)) if r as u64 >= t);
+    rows == 0 || (rows as u64) < size || read_all
+}
+
+/// What a walk of every page must add up to: no row twice (by `key`, else the whole
+/// row), and, when every page reported the same `total`, exactly that many rows. A
+/// `total` that moved between pages means others wrote meanwhile (a live tenant), and
+/// then only duplicates are a defect.
+fn page_accounting(rows: &[Value], totals: &[u64], key: Option<&str>) -> Result<(), Failure> {
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        let id = match key {
+            Some(k) => row.get(k).map_or_else(|| row.to_string(), Value::to_string),
+            None => row.to_string(),
+        };
+        if !seen.insert(id.clone()) {
+            return Err(Failure::fail(format!(
+                "pages: a row is listed twice across pages ({}: {})",
+                key.unwrap_or("row"),
+                super::expect::cut(&id)
+            )));
+        }
+    }
+    if let (Some(first), true) = (totals.first(), totals.windows(2).all(|w| w[0] == w[1])) {
+        if rows.len() as u64 != *first {
+            return Err(Failure::fail(format!(
+                "pages: every page reported total {first}, but the pages held {} distinct rows",
+                rows.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pages() -> Pages {
+        Pages {
+            per_page: 100,
+            max: 10,
+            all: true,
+            key: Some("id".into()),
+        }
+    }
+
+    fn page(body: Value) -> Observed {
+        Observed::new(200, Vec::new(), body.to_string())
+    }
+
+    #[test]
+    fn a_capped_page_is_not_the_last_one() {
+        // Asked for 100, the server capped at 5: a full page of 5 is not the end.
+        let capped = page(json!({"data": [1, 2, 3, 4, 5], "per_page": 5, "total": 12}));
+        assert!(!last_page(&capped, &pages(), Some(5)));
+        assert!(last_page(&capped, &pages(), Some(12)), "all rows read");
+        let short = page(json!({"data": [1, 2], "per_page": 5, "total": 12}));
+        assert!(last_page(&short, &pages(), Some(12)));
+        assert!(last_page(&page(json!({"data": []})), &pages(), None));
+    }
+
+    #[test]
+    fn paging_that_loses_or_repeats_rows_fails() {
+        let rows = |ids: &[u32]| ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>();
+        assert!(page_accounting(&rows(&[1, 2, 3]), &[3, 3], Some("id")).is_ok());
+        let twice = page_accounting(&rows(&[1, 2, 2]), &[3, 3], Some("id")).unwrap_err();
+        assert!(twice.message.contains("twice"), "{}", twice.message);
+        let lost = page_accounting(&rows(&[1, 2]), &[3, 3], Some("id")).unwrap_err();
+        assert!(lost.message.contains("total 3"), "{}", lost.message);
+        // A total that moved between pages (others writing): only duplicates count.
+        assert!(page_accounting(&rows(&[1, 2]), &[3, 4], Some("id")).is_ok());
+    }
 }

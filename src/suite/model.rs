@@ -378,6 +378,17 @@ pub struct Pages {
     /// than this is not one to test on).
     #[serde(default = "default_max_pages")]
     pub max: u32,
+    /// Read every page (to the end of the list) and check `expect` once, on all the
+    /// rows together (`{"data": [every row], "total": N}`), instead of stopping at the
+    /// first page where it holds: `count` and `absent` then mean the whole list. The
+    /// walk also asserts that paging neither loses nor duplicates rows: no row twice
+    /// (by `key`), and as many rows as the pages' `total` when it stayed the same.
+    #[serde(default)]
+    pub all: bool,
+    /// The field that identifies a row (`endpoint_id`, `id`), for the duplicate check
+    /// of `all`; without it a row is identified by its whole JSON value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 fn default_per_page() -> u32 {
@@ -544,6 +555,50 @@ pub struct JsonAssert {
     /// The node equals a captured number plus `by`: `{var: total_before, by: 1}`.
     #[serde(default)]
     pub delta: Option<Delta>,
+    /// The (number) node equals the sum of the numbers at these JSONPaths of the same
+    /// answer, each selecting one node: `{path: "$.total", sum_of: ["$.online",
+    /// "$.stale"]}`. Counters that must agree with each other.
+    #[serde(default)]
+    pub sum_of: Option<Vec<String>>,
+    /// The node's JSON type: `array`, `object`, `string`, `number`, `boolean` or `null`
+    /// (a list that answers `null` for "no rows" is not a list).
+    #[serde(default)]
+    pub is: Option<JsonType>,
+}
+
+/// A JSON value's type, for `is`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonType {
+    Array,
+    Object,
+    String,
+    Number,
+    Boolean,
+    Null,
+}
+
+impl JsonType {
+    pub fn of(v: &Value) -> JsonType {
+        match v {
+            Value::Array(_) => JsonType::Array,
+            Value::Object(_) => JsonType::Object,
+            Value::String(_) => JsonType::String,
+            Value::Number(_) => JsonType::Number,
+            Value::Bool(_) => JsonType::Boolean,
+            Value::Null => JsonType::Null,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Boolean => "boolean",
+            JsonType::Null => "null",
+        }
+    }
 }
 
 /// One assertion operator: its key and whether it needs the path to select exactly
@@ -622,6 +677,16 @@ pub const OPERATORS: &[Operator] = &[
         key: "delta",
         needs_one_node: true,
         set: |a| a.delta.is_some(),
+    },
+    Operator {
+        key: "sum_of",
+        needs_one_node: true,
+        set: |a| a.sum_of.is_some(),
+    },
+    Operator {
+        key: "is",
+        needs_one_node: true,
+        set: |a| a.is.is_some(),
     },
 ];
 

@@ -254,6 +254,38 @@ impl Api {
             .into_ok(&format!("GET {path}"))
     }
 
+    /// Every row of a paged list (`{"data": [...], "total": N}`), read page by page as
+    /// a CLI that lists "all" must on a tenant whose server caps the page size.
+    pub async fn get_all(&self, path: &str, query: &[(&str, String)]) -> Result<Value, SimError> {
+        const PER_PAGE: u64 = 100;
+        const MAX_PAGES: u64 = 100;
+        let mut rows: Vec<Value> = Vec::new();
+        let mut total = None;
+        for page in 1..=MAX_PAGES {
+            let mut q = query.to_vec();
+            q.push(("page", page.to_string()));
+            q.push(("per_page", PER_PAGE.to_string()));
+            let body = self.get(path, &q).await?;
+            let Some(data) = body.get("data").and_then(Value::as_array) else {
+                // Not a paged answer: shown as it came.
+                return Ok(body);
+            };
+            let size = body
+                .get("per_page")
+                .and_then(Value::as_u64)
+                .filter(|n| *n > 0)
+                .unwrap_or(PER_PAGE);
+            total = body.get("total").and_then(Value::as_u64).or(total);
+            let short = (data.len() as u64) < size || data.is_empty();
+            rows.extend(data.iter().cloned());
+            if short || total.is_some_and(|t| rows.len() as u64 >= t) {
+                break;
+            }
+        }
+        let total = total.unwrap_or(rows.len() as u64);
+        Ok(serde_json::json!({ "data": rows, "total": total }))
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, SimError> {
         self.send(Method::POST, "thoth", path, &[], Some(body))
             .await?

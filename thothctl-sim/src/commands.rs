@@ -39,7 +39,7 @@ pub async fn dispatch(cli: &Cli, env: Env<'_>, faults: &Faults) -> Result<Outcom
         }
         Cmd::Endpoints(EndpointsCmd::List { env: e, fleet_id }) => {
             let query = query(&[("env", e.clone()), ("fleet_id", fleet_id.clone())]);
-            let mut body = api.get("/endpoints", &query).await?;
+            let mut body = api.get_all("/endpoints", &query).await?;
             if faults.contains(&Fault::EndpointsListEmpty) {
                 body = json!({ "data": [] });
             }

@@ -59,6 +59,24 @@ pub fn redacted(doc: &Map<String, Value>) -> Map<String, Value> {
     crate::secrets::hide_at(doc, SECRET_PATHS, crate::secrets::SecretReadback::Mask)
 }
 
+/// The document with each set secret base64-encoded (`secrets-echoed-encoded`).
+fn encoded(doc: &Map<String, Value>) -> Map<String, Value> {
+    use base64::Engine as _;
+    let mut out = Value::Object(doc.clone());
+    for path in SECRET_PATHS {
+        let pointer = format!("/{}", path.join("/"));
+        if let Some(Value::String(secret)) = out.pointer_mut(&pointer) {
+            if !secret.is_empty() {
+                *secret = base64::engine::general_purpose::STANDARD.encode(secret.as_bytes());
+            }
+        }
+    }
+    match out {
+        Value::Object(map) => map,
+        _ => doc.clone(),
+    }
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_settings", message)
 }
@@ -136,6 +154,8 @@ fn merge_put(
 fn shown(state: &AppState, doc: &Map<String, Value>) -> Value {
     let mut doc = if state.fault(Fault::SecretsEchoed) {
         doc.clone()
+    } else if state.fault(Fault::SecretsEchoedEncoded) {
+        encoded(doc)
     } else {
         redacted(doc)
     };
@@ -162,10 +182,22 @@ async fn put_settings(
     validate(&new)?;
     let now = state.now().to_string();
     let mut data = state.tenant(&principal.tenant)?;
-    let stored = merge_put(&data.settings, new, now, state.config().secret_readback);
+    let mut stored = merge_put(&data.settings, new, now, state.config().secret_readback);
+    if state.fault(Fault::SettingsFieldDropped) {
+        if let Some(Value::Object(pam)) = stored.get_mut("pam") {
+            pam.insert("request_timeout_seconds".into(), json!(60));
+        }
+    }
     let answer = shown(&state, &stored);
     if !state.fault(Fault::SettingsNotPersisted) {
         data.settings = stored;
+    }
+    if state.fault(Fault::SettingsPutAnswers500) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the settings were stored, but the answer failed",
+        ));
     }
     Ok(Json(answer))
 }
