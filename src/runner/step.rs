@@ -159,6 +159,12 @@ pub async fn run_step(
             }
         }
     }
+    // A 4xx the step expected is a refusal: nothing was created.
+    let refused = polled
+        .exchanges
+        .last()
+        .and_then(|x| x.status)
+        .is_some_and(|s| (400..500).contains(&s));
     let mut record_tried = false;
     let result = polled
         .result
@@ -168,7 +174,7 @@ pub async fn run_step(
             // the ledger.
             Some(rec) if !step.creates.is_empty() => {
                 record_tried = true;
-                rec.record_step(step, name, env.phase, case_id.as_deref(), vars)
+                rec.record_step(step, name, env.phase, case_id.as_deref(), vars, refused)
                     .map_err(|e| Failure::error(e.to_string()))
             }
             _ => Ok(()),
