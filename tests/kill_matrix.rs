@@ -111,8 +111,12 @@ async fn run_against_mock(
     // (e.g. `hold-allow-after-deny` leaves records behind; to be reviewed per fault).
     assert!(
         !faults.is_empty() || matches!(&outcome.cleanup, Ok(c) if c.complete),
-        "{faults:?}: cleanup incomplete: {:?}",
-        outcome.cleanup.as_ref().map(|c| c.complete)
+        "{faults:?} (stand-in fault {stand_in_fault:?}): cleanup incomplete: {:?}",
+        outcome.cleanup.as_ref().map(|c| c
+            .entries
+            .iter()
+            .filter(|e| e.outcome == thoth_conformance::safety::undo::CleanupOutcome::Failed)
+            .collect::<Vec<_>>())
     );
     outcome.result
 }

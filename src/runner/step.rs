@@ -159,12 +159,15 @@ pub async fn run_step(
             }
         }
     }
-    // A 4xx the step expected is a refusal: nothing was created.
-    let refused = polled
-        .exchanges
-        .last()
-        .and_then(|x| x.status)
-        .is_some_and(|s| (400..500).contains(&s));
+    // An HTTP request the server answered 4xx (and the step expected it) is a refusal:
+    // nothing was created. Only for a `request` step: a thothctl command makes several
+    // requests, and its last one failing says nothing about the records it made first.
+    let refused = matches!(step.action, Action::Request(_))
+        && polled
+            .exchanges
+            .last()
+            .and_then(|x| x.status)
+            .is_some_and(|s| (400..500).contains(&s));
     let mut record_tried = false;
     let result = polled
         .result
