@@ -11,6 +11,8 @@
 //! marked not idempotent is sent once whatever comes back.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::outcome::Exchange;
@@ -114,29 +116,77 @@ impl HttpResponse {
     }
 }
 
+/// Clients with a root store built by this process (see [`tls_clients_built`]).
+static TLS_CLIENTS_BUILT: AtomicUsize = AtomicUsize::new(0);
+
+/// How many HTTP clients that trust the system's roots this process has built: each one
+/// reads the system CA store (hundreds of files). A run whose targets are all plain
+/// http builds none.
+pub fn tls_clients_built() -> usize {
+    TLS_CLIENTS_BUILT.load(Ordering::Relaxed)
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    inner: reqwest::Client,
+    /// For `http://` URLs: built with an empty root store, so a run against plain-http
+    /// targets (a loopback mock) never reads the system CA store.
+    plain: reqwest::Client,
+    /// For `https://` URLs: the system roots plus `--ca-cert`, built on the first https
+    /// request and shared by the clones.
+    tls: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    extra_roots: Arc<Vec<reqwest::Certificate>>,
     opts: ClientOptions,
 }
 
 impl HttpClient {
+    /// Reads and checks `--ca-cert` now (a bad file is a configuration error before
+    /// anything is sent); the system roots are read only when an https URL is used.
     pub fn new(opts: ClientOptions) -> Result<HttpClient, ClientError> {
-        let mut builder = reqwest::Client::builder()
+        let extra_roots = match &opts.ca_cert {
+            Some(path) => load_ca(path)?,
+            None => Vec::new(),
+        };
+        let plain = Self::builder(&opts)
+            .tls_certs_only(Vec::new())
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(HttpClient {
+            plain,
+            tls: Arc::new(OnceLock::new()),
+            extra_roots: Arc::new(extra_roots),
+            opts,
+        })
+    }
+
+    fn builder(opts: &ClientOptions) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .retry(reqwest::retry::never())
             .timeout(opts.request_timeout)
             .connect_timeout(opts.request_timeout)
-            .user_agent(concat!("thoth-conformance/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &opts.ca_cert {
-            for cert in load_ca(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
+            .user_agent(concat!("thoth-conformance/", env!("CARGO_PKG_VERSION")))
+    }
+
+    /// The client for `url`: the root-less one for plain http, the TLS one otherwise.
+    fn inner_for(&self, url: &reqwest::Url) -> Result<&reqwest::Client, TransportError> {
+        if url.scheme() == "http" {
+            return Ok(&self.plain);
         }
-        let inner = builder
-            .build()
-            .map_err(|e| ClientError::Build(e.to_string()))?;
-        Ok(HttpClient { inner, opts })
+        self.tls
+            .get_or_init(|| {
+                TLS_CLIENTS_BUILT.fetch_add(1, Ordering::Relaxed);
+                Self::builder(&self.opts)
+                    .tls_certs_merge(self.extra_roots.iter().cloned())
+                    .build()
+                    .map_err(|e| format!("failed to build the TLS client: {}", error_chain(&e)))
+            })
+            .as_ref()
+            .map_err(|e| TransportError::Other(e.clone()))
+    }
+
+    /// Whether this client (or a clone) has built its TLS client.
+    pub fn tls_built(&self) -> bool {
+        self.tls.get().is_some()
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -236,7 +286,7 @@ impl HttpClient {
             .map_err(|e| TransportError::Invalid(e.to_string()))?;
         let url = reqwest::Url::parse(&req.url)
             .map_err(|e| TransportError::Invalid(format!("url `{}`: {e}", req.url)))?;
-        let mut builder = self.inner.request(method, url);
+        let mut builder = self.inner_for(&url)?.request(method, url);
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }

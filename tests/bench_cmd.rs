@@ -75,7 +75,15 @@ async fn the_curl_script_passes_on_a_healthy_mock_and_fails_on_a_defect() {
 fn bench_with_one_iteration_prints_every_figure() {
     let out = Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
         .current_dir(root())
-        .args(["bench", "--iterations", "1", "--requests", "20"])
+        .args([
+            "bench",
+            "--iterations",
+            "1",
+            "--requests",
+            "20",
+            "--scale",
+            "2",
+        ])
         .output()
         .expect("run thoth-conformance bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -92,6 +100,17 @@ fn bench_with_one_iteration_prints_every_figure() {
         "per request (20 sequential GETs): raw reqwest round trip ",
         "through the engine ",
         "harness overhead ",
+        "floor: longest chain ",
+        " steps x ",
+        "; floor ",
+        "ratio: harness run ",
+        "x the floor",
+        "whole process (`run --target mock --thothctl-stand-in off`, reports written): ",
+        "; run only ",
+        "; outside the run ",
+        "| copies | cases | wall | wall / x1 | peak RSS | results.json | exit |",
+        "| x1 | ",
+        "| x2 | ",
     ] {
         assert!(stdout.contains(field), "missing `{field}` in:\n{stdout}");
     }
@@ -103,6 +122,6 @@ fn bench_with_one_iteration_prints_every_figure() {
         assert!(stdout.contains("ratio: harness "), "{stdout}");
     } else {
         assert!(stdout.contains("curl script: skipped: "), "{stdout}");
-        assert!(!stdout.contains("ratio:"), "{stdout}");
+        assert!(!stdout.contains("than the curl script"), "{stdout}");
     }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use thoth_conformance::outcome::{RunResult, Status};
 use thoth_conformance::redact::Redactor;
+use thoth_conformance::safety::undo::CleanupOutcome;
 use thoth_conformance::session::{self, SessionOptions};
 use thoth_conformance::suite::load::{load_project, Project};
 use thoth_conformance::target::{MockOptions, Target};
@@ -111,11 +112,14 @@ async fn run_against_mock(
     // (e.g. `hold-allow-after-deny` leaves records behind; to be reviewed per fault).
     assert!(
         !faults.is_empty() || matches!(&outcome.cleanup, Ok(c) if c.complete),
-        "{faults:?} (stand-in fault {stand_in_fault:?}): cleanup incomplete: {:?}",
+        "{faults:?} (stand-in fault {stand_in_fault:?}): cleanup incomplete: {:#?}",
         outcome.cleanup.as_ref().map(|c| c
             .entries
             .iter()
-            .filter(|e| e.outcome == thoth_conformance::safety::undo::CleanupOutcome::Failed)
+            .filter(|e| !matches!(
+                e.outcome,
+                CleanupOutcome::Undone | CleanupOutcome::AlreadyUndone
+            ))
             .collect::<Vec<_>>())
     );
     outcome.result
@@ -225,6 +229,19 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
         results.push(joined.expect("a kill-matrix run panicked"));
     }
     results.sort_by_key(|(name, sim, _)| (*sim, *name));
+    // Time to red, printed (never asserted: the machine is shared): when the first case
+    // failed, and when the run ended with its verdict.
+    for (fault, sim, result) in &results {
+        let red = first_failure_after_start(result).map_or_else(
+            || "never".to_owned(),
+            |d| format!("{:.2} s", d.as_secs_f64()),
+        );
+        println!(
+            "time to red: {}{fault}: first failing case done at {red}, run ended at {:.2} s",
+            if *sim { "stand-in " } else { "" },
+            result.duration_ms as f64 / 1000.0
+        );
+    }
     for (fault, sim, result) in &results {
         let failed = names_with(result, Status::Fail);
         if !failed.is_empty() {
@@ -285,4 +302,20 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
         results.len(),
         "every fault must be caught by at least one case (or be marked `awaiting`)"
     );
+}
+
+/// From the run's start to the end of its first failing case.
+fn first_failure_after_start(result: &RunResult) -> Option<std::time::Duration> {
+    use time::format_description::well_known::Rfc3339;
+    let at = |s: &str| time::OffsetDateTime::parse(s, &Rfc3339).ok();
+    let start = at(&result.started_at)?;
+    result
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .filter_map(|c| {
+            let done = at(&c.started_at)? + time::Duration::milliseconds(c.duration_ms as i64);
+            std::time::Duration::try_from(done - start).ok()
+        })
+        .min()
 }

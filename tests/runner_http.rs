@@ -541,3 +541,36 @@ cases:
     let stats = requests_to(&on_govapi, "/acme/thoth/endpoints/stats");
     assert_eq!(stats[0].url.query(), Some("s=suite-level-apr_1"));
 }
+
+/// Once a poll of a phase timed out, a later poll of the same phase waits at most
+/// `AFTER_A_TIMEOUT` and says so; its verdict is still its own (it would pass if the
+/// state held).
+#[tokio::test]
+async fn a_poll_after_a_timed_out_poll_of_the_phase_is_shortened() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/acme/thoth/endpoints/stats"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 0})))
+        .mount(&server)
+        .await;
+    let f = target_at(&server.uri());
+    let poll = |id: &str, timeout: &str| {
+        format!(
+            "  - id: {id}\n    title: t\n    capability: cap\n    effect: read\n    steps:\n      - request: {{method: GET, path: /thoth/endpoints/stats}}\n        eventually: {{timeout: {timeout}, interval: 100ms}}\n        expect: {{status: 200, json: [{{path: \"$.total\", gte: 1}}]}}\n"
+        )
+    };
+    let yaml = format!(
+        "phase: p\ntitle: t\nrunbook: r\ncases:\n{}{}  - id: holds\n    title: t\n    capability: cap\n    effect: read\n    steps:\n      - request: {{method: GET, path: /thoth/endpoints/stats}}\n        eventually: {{timeout: 30s}}\n        expect: {{status: 200, json: [{{path: \"$.total\", equals: 0}}]}}\n",
+        poll("first", "1500ms"),
+        poll("second", "30s")
+    );
+    let run = run(&f, vec![suite(&yaml)], &quick_opts()).await;
+    let first = assert_status(&run, "first", Status::Fail);
+    assert!(!first.contains("shortened"), "{first}");
+    let second = assert_status(&run, "second", Status::Fail);
+    assert!(
+        second.contains("shortened: an earlier poll of this phase already timed out"),
+        "{second}"
+    );
+    assert_status(&run, "holds", Status::Pass);
+}

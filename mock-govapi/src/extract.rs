@@ -125,33 +125,73 @@ pub fn paginate<T>(
     query: PageQuery,
     forced_page_size: Option<usize>,
 ) -> Result<Page<T>, ApiError> {
+    let window = page_window(items.len(), query, forced_page_size)?;
+    let data = items
+        .into_iter()
+        .skip(window.rows.start)
+        .take(window.rows.len())
+        .collect();
+    Ok(window.with(data))
+}
+
+/// Which rows of a list of `total` a page query selects, without the rows: a list kept
+/// elsewhere (an index) is cut to `rows` at the cost of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageWindow {
+    pub rows: std::ops::Range<usize>,
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl PageWindow {
+    pub fn with<T>(&self, data: Vec<T>) -> Page<T> {
+        Page {
+            data,
+            total: self.total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+/// The window of [`paginate`]: same validation, same page sizes.
+pub fn page_window(
+    total: usize,
+    query: PageQuery,
+    forced_page_size: Option<usize>,
+) -> Result<PageWindow, ApiError> {
     if query.page == Some(0) || query.per_page == Some(0) {
         return Err(ApiError::bad_request(
             "invalid_pagination",
             "page and per_page start at 1",
         ));
     }
-    let total = items.len();
     let requested = query.per_page.unwrap_or(total.max(1));
     let per_page = match forced_page_size {
         Some(forced) => requested.min(forced.max(1)),
         None => requested,
     };
     let page = query.page.unwrap_or(1);
-    let data = items
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .collect();
-    Ok(Page {
-        data,
+    let start = (page - 1).saturating_mul(per_page).min(total);
+    let end = start.saturating_add(per_page).min(total);
+    Ok(PageWindow {
+        rows: start..end,
         total,
         page,
         per_page,
     })
 }
 
-/// Convenience for handlers: paginate with the state's forced page size.
+/// [`page_window`] with this server's forced page size.
+pub fn page_window_for(
+    state: &AppState,
+    total: usize,
+    query: PageQuery,
+) -> Result<PageWindow, ApiError> {
+    page_window(total, query, state.config().realism.page_size)
+}
+
 pub fn paginate_for<T>(
     state: &AppState,
     items: Vec<T>,

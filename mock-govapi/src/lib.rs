@@ -36,6 +36,7 @@ use tokio::task::JoinHandle;
 
 pub mod auth;
 pub mod clock;
+pub mod endpoint_index;
 pub mod error;
 pub mod extract;
 pub mod faults;

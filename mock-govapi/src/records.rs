@@ -32,6 +32,11 @@ pub struct TenantState {
     /// and integration records: typed, in their own module.
     #[serde(flatten)]
     pub gov: crate::gov::GovState,
+    /// The id lists `GET /endpoints` pages through; derived from `endpoints`, so not
+    /// part of the dump. Whatever adds an endpoint or changes its `environment` or
+    /// `fleet_id` calls `endpoint_lists.touch()` (`upsert_endpoint` does).
+    #[serde(skip)]
+    pub endpoint_lists: crate::endpoint_index::EndpointLists,
 }
 
 /// A permission an API key can hold.

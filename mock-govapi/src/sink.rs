@@ -27,10 +27,11 @@ pub struct SinkDelivery {
 pub struct Sink {
     /// Status the sink answers deliveries with.
     pub status: u16,
-    /// A bounded override of `status`: the status and how many more deliveries get it.
-    /// A suite that makes the sink fail for one delivery needs no cleanup to heal it, so
-    /// a run killed mid-case does not leave the next run's deliveries failing.
-    pub for_next: Option<(u16, u32)>,
+    /// A bounded override of `status`: the next few deliveries (of one event type, when
+    /// it names one) get another status. A suite that makes the sink fail one webhook
+    /// test needs no cleanup to heal it, so a run killed mid-case does not leave the next
+    /// run's deliveries failing, and the other phases' events are not caught by it.
+    pub for_next: Option<BoundedStatus>,
     pub secret: Option<String>,
     pub deliveries: Vec<SinkDelivery>,
 }
@@ -44,6 +45,15 @@ impl Default for Sink {
             deliveries: Vec::new(),
         }
     }
+}
+
+/// A status for the next `left` deliveries whose event type is `event_type` (any when
+/// `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundedStatus {
+    pub status: u16,
+    pub left: u32,
+    pub event_type: Option<String>,
 }
 
 /// All sinks by name, plus the delivery counter shared by them.
@@ -88,33 +98,53 @@ impl Sinks {
         if sink.deliveries.len() > MAX_DELIVERIES_PER_SINK {
             sink.deliveries.remove(0);
         }
-        match sink.for_next {
-            Some((status, left)) => {
-                sink.for_next = (left > 1).then(|| (status, left - 1));
-                status
+        let event = sink
+            .deliveries
+            .last()
+            .and_then(|d| d.headers.get(signing::EVENT_HEADER))
+            .cloned();
+        match sink.for_next.take() {
+            Some(b) if b.event_type.is_none() || b.event_type == event => {
+                if b.left > 1 {
+                    sink.for_next = Some(BoundedStatus {
+                        left: b.left - 1,
+                        ..b.clone()
+                    });
+                }
+                b.status
             }
-            None => sink.status,
+            other => {
+                sink.for_next = other;
+                sink.status
+            }
         }
     }
 
-    /// Sets the status for every delivery, or (`for_deliveries`) only for the next few,
-    /// after which the sink answers its standing status again.
+    /// Sets the status for every delivery, or (`bounded`, whose status is used; `status`
+    /// is then ignored) only for the next few, after which the sink answers its standing
+    /// status again.
     pub fn configure(
         &mut self,
         name: &str,
         status: u16,
-        for_deliveries: Option<u32>,
+        bounded: Option<BoundedStatus>,
         secret: Option<String>,
     ) {
         let sink = self.by_name.entry(name.to_string()).or_default();
-        match for_deliveries {
-            Some(n) => sink.for_next = Some((status, n)),
+        match bounded {
+            // A temporary status leaves the standing status and, unless given, the secret.
+            Some(b) => {
+                sink.for_next = Some(b);
+                if secret.is_some() {
+                    sink.secret = secret;
+                }
+            }
             None => {
                 sink.status = status;
                 sink.for_next = None;
+                sink.secret = secret;
             }
         }
-        sink.secret = secret;
     }
 
     pub fn deliveries(&self, name: &str) -> Vec<SinkDelivery> {
@@ -150,13 +180,27 @@ mod tests {
     fn a_bounded_status_heals_by_itself() {
         let now = Timestamp::default();
         let mut sinks = Sinks::default();
-        sinks.configure("a", 500, Some(2), None);
+        let bounded = |left, event_type: Option<&str>| BoundedStatus {
+            status: 500,
+            left,
+            event_type: event_type.map(str::to_string),
+        };
+        sinks.configure("a", 200, Some(bounded(2, None)), None);
         let got: Vec<u16> = (0..4)
             .map(|_| sinks.record("a", BTreeMap::new(), b"{}", now))
             .collect();
         assert_eq!(got, vec![500, 500, 200, 200]);
+        // Only deliveries of the named event type use it up.
+        sinks.configure("a", 200, Some(bounded(1, Some("webhook.test"))), None);
+        let of =
+            |event: &str| BTreeMap::from([(signing::EVENT_HEADER.to_string(), event.to_string())]);
+        let got: Vec<u16> = ["decision", "webhook.test", "webhook.test"]
+            .iter()
+            .map(|e| sinks.record("a", of(e), b"{}", now))
+            .collect();
+        assert_eq!(got, vec![200, 500, 200]);
         // A standing status clears a pending bounded one.
-        sinks.configure("a", 503, Some(5), None);
+        sinks.configure("a", 200, Some(bounded(5, None)), None);
         sinks.configure("a", 202, None, None);
         assert_eq!(sinks.record("a", BTreeMap::new(), b"{}", now), 202);
     }

@@ -434,6 +434,22 @@ async fn endpoint_list_filters_get_and_errors() {
         ["ep-c"]
     );
     assert_eq!(h.get("endpoints").await.body["total"], 3);
+    // Pages come from the list index; a row moving into the filter between two pages
+    // is in the next one (the index is rebuilt, not served stale).
+    let first = h.get("endpoints?env=prod&page=1&per_page=1").await.body;
+    assert_eq!(
+        (ids(&first), &first["total"]),
+        (vec!["ep-a".into()], &json!(2))
+    );
+    h.register("ep-b", json!({"environment": "prod"})).await;
+    let second = h.get("endpoints?env=prod&page=2&per_page=1").await.body;
+    assert_eq!(
+        (ids(&second), &second["total"]),
+        (vec!["ep-b".into()], &json!(3))
+    );
+    let past = h.get("endpoints?env=prod&page=9&per_page=2").await.body;
+    assert_eq!((ids(&past).len(), &past["total"]), (0, &json!(3)));
+    h.register("ep-b", json!({"environment": "dev"})).await;
 
     // Unknown fields are kept; server-owned ones cannot be spoofed.
     let spoof = h

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::floor::{floor, longest_chain};
+use super::process::{run_timed, scale_suites, ProcRun};
 use super::{harness_once, median, missing_tools, request_cost, run_script_once, Timed};
 use crate::outcome::ExitCode;
+use crate::target::MOCK_SYNC_JOB_DURATION;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -19,8 +22,52 @@ pub struct BenchArgs {
     /// GETs in the per-request cost loops (raw reqwest, and through the engine).
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub requests: usize,
+    /// Also time the growth: the suites copied N times (phases renamed), each size run
+    /// as a whole `run --target mock` process; prints wall, peak memory, results.json.
+    #[arg(long, value_name = "N")]
+    pub scale: Option<usize>,
     #[command(flatten)]
     pub project: crate::cli::ProjectArgs,
+}
+
+fn mb(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "?".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
+}
+
+/// The project flags a child `run` needs to load what this bench loaded.
+fn project_flags(project: &crate::cli::ProjectArgs) -> Vec<std::ffi::OsString> {
+    let mut flags = Vec::new();
+    if let Some(s) = &project.suites {
+        flags.extend(["--suites".into(), s.clone().into_os_string()]);
+    }
+    if let Some(f) = &project.fixtures {
+        flags.extend(["--fixtures".into(), f.clone().into_os_string()]);
+    }
+    flags
+}
+
+/// `thoth-conformance run --target mock` as a child process: the whole process a user
+/// starts (loading, the run, reports, the final scan).
+async fn whole_run(
+    flags: &[std::ffi::OsString],
+    reports: &std::path::Path,
+) -> Result<ProcRun, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = tokio::process::Command::new(exe);
+    // The stand-in off: the in-process runs above have no thothctl either, so both
+    // sides do the same work.
+    cmd.args([
+        "run",
+        "--target",
+        "mock",
+        "--thothctl-stand-in",
+        "off",
+        "--reports",
+    ])
+    .arg(reports)
+    .args(flags)
+    .env("CI", "true");
+    run_timed(&mut cmd).await.map_err(|e| e.to_string())
 }
 
 fn ms(d: Duration) -> String {
@@ -129,17 +176,120 @@ pub async fn bench(args: &BenchArgs) -> i32 {
         script_median = med;
     }
 
-    match request_cost(args.requests).await {
-        Ok(c) => println!(
-            "per request ({} sequential GETs): raw reqwest round trip {}, through the engine {}, harness overhead {}",
-            c.requests,
-            us(c.raw),
-            us(c.engine),
-            us(c.overhead())
-        ),
+    let rtt = match request_cost(args.requests).await {
+        Ok(c) => {
+            println!(
+                "per request ({} sequential GETs): raw reqwest round trip {}, through the engine {}, harness overhead {}",
+                c.requests,
+                us(c.raw),
+                us(c.engine),
+                us(c.overhead())
+            );
+            c.raw
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::TargetUnreachable as i32;
+        }
+    };
+
+    let job = MOCK_SYNC_JOB_DURATION;
+    let jobs = crate::runner::effective_jobs(0);
+    let chain = longest_chain(&project, rtt, job);
+    let floor = floor(&chain, rtt, job, jobs);
+    println!(
+        "floor: longest chain {} = {} steps x {} round trip + {} sync job(s) x {}; all phases {} steps over {jobs} slot(s); floor {}",
+        chain.phases.join(" -> "),
+        chain.work.steps,
+        us(rtt),
+        chain.work.job_waits,
+        ms(job),
+        chain.total.steps,
+        ms(floor)
+    );
+    if let Some(h) = harness_median {
+        println!(
+            "ratio: harness run {:.2}x the floor ({} vs {})",
+            h.wall.as_secs_f64() / floor.as_secs_f64().max(1e-9),
+            ms(h.wall),
+            ms(floor)
+        );
+    }
+
+    let flags = project_flags(&args.project);
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: failed to make a temporary directory: {e}");
+            return ExitCode::ConfigError as i32;
+        }
+    };
+    let mut whole = Vec::new();
+    for i in 0..args.iterations {
+        match whole_run(&flags, &tmp.path().join(format!("whole-{i}"))).await {
+            Ok(r) => whole.push(r),
+            Err(e) => {
+                eprintln!("error: failed to start `run --target mock`: {e}");
+                return ExitCode::ConfigError as i32;
+            }
+        }
+    }
+    whole.sort_by_key(|r| r.wall);
+    if let (Some(w), Some(h)) = (whole.get(whole.len().saturating_sub(1) / 2), harness_median) {
+        println!(
+            "whole process (`run --target mock --thothctl-stand-in off`, reports written): {}; median {} (exit {:?}, peak RSS {}); run only {}; outside the run {}",
+            whole.iter().map(|r| ms(r.wall)).collect::<Vec<_>>().join(", "),
+            ms(w.wall),
+            w.exit,
+            mb(w.peak_rss_bytes),
+            ms(h.wall),
+            ms(w.wall.saturating_sub(h.wall))
+        );
+    }
+
+    if let Some(n) = args.scale.filter(|n| *n > 1) {
+        let dirs = match args.project.dirs() {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        let cases: usize = project.suites.iter().map(|s| s.suite.cases.len()).sum();
+        println!("growth (suites copied, one `run --target mock` process each):");
+        println!("| copies | cases | wall | wall / x1 | peak RSS | results.json | exit |");
+        println!("|---|---|---|---|---|---|---|");
+        let mut base: Option<std::time::Duration> = None;
+        for k in [1, n] {
+            let suites = tmp.path().join(format!("suites-x{k}"));
+            if let Err(e) = scale_suites(&dirs.suites, &suites, k) {
+                eprintln!("error: failed to write the suite copies: {e}");
+                return ExitCode::ConfigError as i32;
+            }
+            let reports = tmp.path().join(format!("reports-x{k}"));
+            let flags: Vec<std::ffi::OsString> = vec![
+                "--suites".into(),
+                suites.into_os_string(),
+                "--fixtures".into(),
+                dirs.fixtures.clone().into_os_string(),
+            ];
+            let r = match whole_run(&flags, &reports).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: failed to start `run --target mock`: {e}");
+                    return ExitCode::ConfigError as i32;
+                }
+            };
+            let size = std::fs::metadata(reports.join("results.json"))
+                .ok()
+                .map(|m| m.len());
+            let ratio = base.map_or(1.0, |b| r.wall.as_secs_f64() / b.as_secs_f64().max(1e-9));
+            base.get_or_insert(r.wall);
+            println!(
+                "| x{k} | {} | {} | {ratio:.1}x | {} | {} | {:?} |",
+                cases * k,
+                ms(r.wall),
+                mb(r.peak_rss_bytes),
+                mb(size),
+                r.exit
+            );
         }
     }
 

@@ -13,6 +13,8 @@
 
 pub mod cli;
 mod curl;
+pub mod floor;
+pub mod process;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

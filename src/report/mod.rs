@@ -151,13 +151,26 @@ pub fn write_reports_each(
         return (paths, errors);
     }
     let coverage = coverage::build_coverage(run, project_catalogue, redactor);
-    let rendered: [(&PathBuf, Result<String, ReportError>); 5] = [
-        (&paths.results, results::render_results(run, redactor)),
-        (&paths.junit, junit::render_junit(run, redactor)),
-        (&paths.coverage_json, coverage::render_json(&coverage)),
-        (&paths.coverage_md, Ok(coverage::render_markdown(&coverage))),
-        (&paths.html, Ok(html::render(&coverage, run, redactor))),
-    ];
+    // Each report is a pass over the whole run with its own redaction: rendered side by
+    // side, the reports cost about the slowest of them, not their sum.
+    let rendered: [(&PathBuf, Result<String, ReportError>); 5] = std::thread::scope(|s| {
+        let joined = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        let results = s.spawn(|| results::render_results(run, redactor));
+        let junit = s.spawn(|| junit::render_junit(run, redactor));
+        let html = s.spawn(|| Ok(html::render(&coverage, run, redactor)));
+        let coverage_json = coverage::render_json(&coverage);
+        let coverage_md = coverage::render_markdown(&coverage);
+        [
+            (&paths.results, joined(results)),
+            (&paths.junit, joined(junit)),
+            (&paths.coverage_json, coverage_json),
+            (&paths.coverage_md, Ok(coverage_md)),
+            (&paths.html, joined(html)),
+        ]
+    });
     for (path, text) in rendered {
         if let Err(e) = text.and_then(|t| write_atomic(path, t.as_bytes())) {
             errors.push((path.clone(), with_cause(&e)));

@@ -164,6 +164,7 @@ impl RunCtx<'_> {
             cancel,
             recorder: self.opts.recorder.as_deref(),
             phase: "",
+            poll_timed_out: None,
         }
     }
 
@@ -472,9 +473,11 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
             return out;
         }
     };
+    let poll_timed_out = AtomicBool::new(false);
     let mut env = ctx.env(&ctx.step_token);
     let mut cleanup_env = ctx.env(&ctx.cleanup_token);
     env.phase = phase;
+    env.poll_timed_out = Some(&poll_timed_out);
     cleanup_env.phase = phase;
     let mut setup_state = CaseState::default();
     let (setup_steps, setup_failure) =

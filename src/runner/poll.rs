@@ -78,6 +78,12 @@ pub async fn once(
     }
 }
 
+/// The longest a poll waits once an earlier poll of the same phase ran out of time. The
+/// target then already had a full timeout to settle and the run is red; giving every
+/// later poll its full timeout again only delays the verdict (three 10 s timeouts in a
+/// row under one fault). A poll that holds within this still passes.
+pub const AFTER_A_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Polls until `expect` holds, a `fail_if` holds, or the timeout passes.
 pub async fn eventually(
     exec: &mut StepExec<'_>,
@@ -93,10 +99,19 @@ pub async fn eventually(
     };
     let (timeout, interval) = (policy.timeout.get(), policy.interval.get());
     let timeout = effective_timeout(timeout, exec.env.target.poll_timeout_cap);
+    let flag = exec.env.poll_timed_out;
+    let shortened = flag.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+        && timeout > AFTER_A_TIMEOUT;
+    let timeout = if shortened { AFTER_A_TIMEOUT } else { timeout };
     let started = Instant::now();
     let deadline = started + timeout;
     loop {
         polled.attempts += 1;
+        // The next attempt is due a pause after this one *started*, not after its
+        // answer: a slow answer then does not push every later poll back by its own
+        // round trip, so a state that settles at t is seen at most one pause after t.
+        let attempt_started = Instant::now();
+        let due = attempt_started + next_pause(attempt_started - started, interval);
         let Attempt { exchanges, result } = exec.attempt(vars).await;
         keep_exchanges(&mut polled.exchanges, exchanges);
         let last = match result {
@@ -132,15 +147,23 @@ pub async fn eventually(
             polled.result = Err(Failure::error("interrupted"));
             return polled;
         }
-        let wait = next_pause(started.elapsed(), interval);
-        if Instant::now() + wait > deadline {
+        let wait = due.saturating_duration_since(Instant::now());
+        if due.max(Instant::now()) > deadline {
             let mut f = last;
             f.message = format!(
-                "{} (still not holding after {} attempt(s) over {:.1}s)",
+                "{} (still not holding after {} attempt(s) over {:.1}s{})",
                 f.message,
                 polled.attempts,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                if shortened {
+                    "; shortened: an earlier poll of this phase already timed out"
+                } else {
+                    ""
+                }
             );
+            if let Some(flag) = flag {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             polled.result = Err(f);
             return polled;
         }

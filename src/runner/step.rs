@@ -32,6 +32,9 @@ pub struct StepEnv<'a> {
     pub recorder: Option<&'a crate::safety::Recorder>,
     /// The phase running, for the ledger.
     pub phase: &'a str,
+    /// Set once an `eventually` poll of this phase ran out of time (see
+    /// [`super::poll::AFTER_A_TIMEOUT`]); None outside a phase.
+    pub poll_timed_out: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// State shared by the steps of one case: the PAM callbacks sent, for `replay_of`.

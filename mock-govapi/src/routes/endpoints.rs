@@ -21,8 +21,9 @@ use serde_json::{json, Map, Value};
 use super::created_or_updated;
 use crate::auth::Principal;
 use crate::clock::Timestamp;
+use crate::endpoint_index::ListKey;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
+use crate::extract::{page_window_for, ApiJson, OptionalJson, Page, PageQuery};
 use crate::faults::Fault;
 use crate::records::{Checkin, Endpoint, PendingCheckin, TenantState};
 use crate::scope::scope_allows;
@@ -119,6 +120,7 @@ pub fn upsert_endpoint(
         }
     }
     let created = !data.endpoints.contains_key(&body.endpoint_id);
+    data.endpoint_lists.touch();
     let row = data
         .endpoints
         .entry(body.endpoint_id.clone())
@@ -279,35 +281,59 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Page<Value>>> {
     let now = state.now();
-    let mut data = state.tenant(&principal.tenant)?;
-    apply_due_checkins(&mut data, now);
-    let rows: Vec<&Endpoint> = visible(&principal, &data)
-        .filter(|r| {
-            query
+    let mut guard = state.tenant(&principal.tenant)?;
+    let data = &mut *guard;
+    let key = ListKey {
+        scope_level: principal.scope_level,
+        scope_target_id: principal.scope_target_id.clone(),
+        env: query.env.clone(),
+        fleet_id: query.fleet_id.clone(),
+    };
+    let selects = |row: &Endpoint, data: &TenantState| {
+        principal.covers("endpoint", &row.endpoint_id, data)
+            && query
                 .env
                 .as_ref()
-                .is_none_or(|env| r.environment.as_ref() == Some(env))
-        })
-        .filter(|r| {
-            query
+                .is_none_or(|env| row.environment.as_ref() == Some(env))
+            && query
                 .fleet_id
                 .as_ref()
-                .is_none_or(|f| r.fleet_id.as_ref() == Some(f))
+                .is_none_or(|f| row.fleet_id.as_ref() == Some(f))
+    };
+    // The filtered ids come from the index (built once per change of the fleet), and
+    // only the page's rows are read, brought up to date and rendered: paging through a
+    // fleet of n costs n rows in all, not n per page.
+    let mut page_ids = Vec::new();
+    let mut window = None;
+    for attempt in 0..2 {
+        // Taken out for the build, so the filter can read the tenant (scope by fleet).
+        let mut lists = std::mem::take(&mut data.endpoint_lists);
+        let ids = lists.ids(&data.endpoints, key.clone(), |row| selects(row, data));
+        data.endpoint_lists = lists;
+        let w = page_window_for(&state, ids.len(), query.page)?;
+        page_ids = ids[w.rows.clone()].to_vec();
+        window = Some(w);
+        // A row changed behind the index's back (a route that did not touch it): the
+        // list is rebuilt once rather than served stale.
+        let fresh = page_ids
+            .iter()
+            .all(|id| data.endpoints.get(id).is_some_and(|row| selects(row, data)));
+        if fresh || attempt == 1 {
+            break;
+        }
+        data.endpoint_lists.touch();
+    }
+    let rows = page_ids
+        .iter()
+        .filter_map(|id| {
+            let row = data.endpoints.get_mut(id)?;
+            apply_due_checkins_of(row, now);
+            Some(row_json(&state, row, now))
         })
         .collect();
-    // Paginate before rendering: paging through a large fleet renders each row once,
-    // not every row once per page.
-    let page = paginate_for(&state, rows, query.page)?;
-    Ok(Json(Page {
-        data: page
-            .data
-            .into_iter()
-            .map(|r| row_json(&state, r, now))
-            .collect(),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
-    }))
+    Ok(Json(
+        window.expect("the loop runs at least once").with(rows),
+    ))
 }
 
 async fn register(
@@ -492,5 +518,58 @@ mod tests {
         assert_eq!(compare_versions("v0.2.8", "0.2.8"), Ordering::Equal);
         assert_eq!(compare_versions("0.3", "0.2.9"), Ordering::Greater);
         assert_eq!(compare_versions("1.0.0-rc1", "0.9.9"), Ordering::Greater);
+    }
+
+    fn register(data: &mut TenantState, id: &str, env: &str) {
+        let body = serde_json::from_value(json!({
+            "endpoint_id": id, "hostname": "h", "environment": env,
+        }))
+        .unwrap();
+        upsert_endpoint(data, body, Timestamp::default()).unwrap();
+    }
+
+    fn key(env: &str) -> ListKey {
+        ListKey {
+            scope_level: crate::records::ScopeLevel::Organization,
+            scope_target_id: None,
+            env: Some(env.into()),
+            fleet_id: None,
+        }
+    }
+
+    /// Paging the whole list visits each row once, not once per page; a registration
+    /// (new row, or a row moved to another environment) rebuilds it.
+    #[test]
+    fn the_list_index_is_built_once_per_change() {
+        let mut data = TenantState::default();
+        for i in 0..1000 {
+            register(&mut data, &format!("ep-{i:04}"), "prod");
+        }
+        let visits = std::cell::Cell::new(0usize);
+        let prod = |row: &Endpoint| {
+            visits.set(visits.get() + 1);
+            row.environment.as_deref() == Some("prod")
+        };
+        let mut lists = std::mem::take(&mut data.endpoint_lists);
+        for _page in 0..10 {
+            let ids = lists.ids(&data.endpoints, key("prod"), prod);
+            assert_eq!(ids.len(), 1000);
+            assert_eq!(ids[0], "ep-0000");
+        }
+        assert_eq!(visits.get(), 1000, "one build for ten pages");
+        data.endpoint_lists = lists;
+
+        register(&mut data, "ep-0001", "dev");
+        let mut lists = std::mem::take(&mut data.endpoint_lists);
+        let ids = lists.ids(&data.endpoints, key("prod"), prod);
+        assert_eq!(ids.len(), 999);
+        assert!(!ids.contains(&"ep-0001".to_string()));
+        assert_eq!(visits.get(), 2000);
+        // A row added without a touch (a route that forgot it) still rebuilds: the
+        // number of rows changed.
+        let mut row = data.endpoints["ep-0002"].clone();
+        row.endpoint_id = "ep-9999".into();
+        data.endpoints.insert("ep-9999".into(), row);
+        assert_eq!(lists.ids(&data.endpoints, key("prod"), prod).len(), 1000);
     }
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::sink::BoundedStatus;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -59,6 +60,9 @@ struct SinkConfig {
     /// Only the next N deliveries get `status` (N >= 1); then the standing status again.
     #[serde(default)]
     for_deliveries: Option<u32>,
+    /// With `for_deliveries`: count only deliveries of this event type (`x-thoth-event`).
+    #[serde(default)]
+    event_type: Option<String>,
     #[serde(default)]
     secret: Option<String>,
 }
@@ -84,14 +88,26 @@ async fn configure(
             "for_deliveries must be at least 1 (leave it out for every delivery)",
         ));
     }
+    if config.event_type.is_some() && config.for_deliveries.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid_sink_config",
+            "event_type needs for_deliveries (it bounds a temporary status)",
+        ));
+    }
     let secret = config.secret.filter(|s| !s.is_empty());
     let secret_set = secret.is_some();
+    let bounded = config.for_deliveries.map(|left| BoundedStatus {
+        status: config.status,
+        left,
+        event_type: config.event_type.clone(),
+    });
     state
         .sinks()
-        .configure(&name, config.status, config.for_deliveries, secret);
+        .configure(&name, config.status, bounded, secret);
     Ok(Json(json!({
         "status": config.status,
         "for_deliveries": config.for_deliveries,
+        "event_type": config.event_type,
         "secret_set": secret_set,
     })))
 }

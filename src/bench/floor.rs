@@ -1,0 +1,206 @@
+//! The physical floor of a full run: the longest chain of requests that must happen one
+//! after another, computed from the loaded suites, times the measured loopback round
+//! trip, plus the waits the target itself imposes on that chain.
+//!
+//! Within a phase everything is sequential (cases run in file order and share
+//! captures; `needs` only ever points backwards in the same order), so a phase costs
+//! the sum of its steps: setup, each case's steps and cleanup, the suite's cleanup.
+//! Phases are ordered only by `after`, so the chain is the longest path through that
+//! graph. An `eventually` poll costs one request at best, except a poll of an MDM sync
+//! job, which cannot succeed before the job has run (the mock's job duration). With
+//! `--jobs J`, the floor is also at least the whole work divided over J slots.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::suite::load::Project;
+use crate::suite::model::{Step, Suite};
+
+/// What one phase (or one chain of phases) must do in sequence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Steps, each at least one round trip.
+    pub steps: usize,
+    /// Polls of a sync job, each at least the job's duration.
+    pub job_waits: usize,
+}
+
+impl Work {
+    fn add(&mut self, other: &Work) {
+        self.steps += other.steps;
+        self.job_waits += other.job_waits;
+    }
+
+    /// The least time this work can take.
+    pub fn time(&self, rtt: Duration, job: Duration) -> Duration {
+        rtt * u32::try_from(self.steps).unwrap_or(u32::MAX)
+            + job * u32::try_from(self.job_waits).unwrap_or(u32::MAX)
+    }
+}
+
+fn step_work(step: &Step) -> Work {
+    let polls_a_job = step.eventually.is_some()
+        && step
+            .action
+            .http()
+            .is_some_and(|r| r.path.contains("/sync-jobs/"));
+    Work {
+        steps: 1,
+        job_waits: usize::from(polls_a_job),
+    }
+}
+
+/// The sequential work of one phase.
+pub fn phase_work(suite: &Suite) -> Work {
+    let mut work = Work::default();
+    let steps = suite
+        .setup
+        .iter()
+        .chain(
+            suite
+                .cases
+                .iter()
+                .flat_map(|c| c.steps.iter().chain(&c.cleanup)),
+        )
+        .chain(&suite.cleanup);
+    for step in steps {
+        work.add(&step_work(step));
+    }
+    work
+}
+
+/// The longest chain of phases by `after`, and the work along it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chain {
+    pub phases: Vec<String>,
+    pub work: Work,
+    /// Every phase's work together.
+    pub total: Work,
+}
+
+/// The longest `after` chain, weighed by [`Work::time`] with the given costs. Phases
+/// named in `after` but not loaded are ignored (the scheduler does the same).
+pub fn longest_chain(project: &Project, rtt: Duration, job: Duration) -> Chain {
+    let by_phase: BTreeMap<&str, &Suite> = project
+        .suites
+        .iter()
+        .map(|s| (s.suite.phase.as_str(), &s.suite))
+        .collect();
+    // Memoised longest path ending at each phase; `after` is acyclic (validation).
+    fn end_at<'a>(
+        phase: &'a str,
+        by_phase: &BTreeMap<&'a str, &'a Suite>,
+        memo: &mut BTreeMap<&'a str, (Vec<String>, Work)>,
+        cost: &dyn Fn(&Work) -> Duration,
+        depth: usize,
+    ) -> (Vec<String>, Work) {
+        if let Some(done) = memo.get(phase) {
+            return done.clone();
+        }
+        let suite = by_phase[phase];
+        let mut best: (Vec<String>, Work) = (Vec::new(), Work::default());
+        if depth < by_phase.len() {
+            for before in &suite.after {
+                if let Some((name, _)) = by_phase.get_key_value(before.as_str()) {
+                    let cand = end_at(name, by_phase, memo, cost, depth + 1);
+                    if cost(&cand.1) > cost(&best.1) {
+                        best = cand;
+                    }
+                }
+            }
+        }
+        best.0.push(phase.to_string());
+        best.1.add(&phase_work(suite));
+        memo.insert(phase, best.clone());
+        best
+    }
+    let cost = |w: &Work| w.time(rtt, job);
+    let mut memo = BTreeMap::new();
+    let mut chain = Chain::default();
+    for phase in by_phase.keys() {
+        let (phases, work) = end_at(phase, &by_phase, &mut memo, &cost, 0);
+        if cost(&work) > cost(&chain.work) || chain.phases.is_empty() {
+            chain.phases = phases;
+            chain.work = work;
+        }
+        chain.total.add(&phase_work(by_phase[phase]));
+    }
+    chain
+}
+
+/// The floor of a run with `jobs` phase slots: the chain, or the whole work spread over
+/// the slots, whichever is longer.
+pub fn floor(chain: &Chain, rtt: Duration, job: Duration, jobs: usize) -> Duration {
+    let spread = chain.total.time(rtt, job) / u32::try_from(jobs.max(1)).unwrap_or(1);
+    chain.work.time(rtt, job).max(spread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::load::LoadedSuite;
+
+    fn suite(phase: &str, after: &[&str], steps: usize, job_poll: bool) -> LoadedSuite {
+        let mut yaml = format!(
+            "phase: {phase}\ntitle: t\nrunbook: r\nafter: [{}]\ncases:\n  - id: c\n    title: c\n    capability: cap\n    effect: read\n    steps:\n",
+            after.join(", ")
+        );
+        for _ in 0..steps {
+            yaml.push_str("      - request: {method: GET, path: /thoth/endpoints/stats}\n        expect: {status: 200}\n");
+        }
+        if job_poll {
+            yaml.push_str("      - request: {method: GET, path: \"/thoth/mdm/sync-jobs/j1\"}\n        eventually: {timeout: 10s}\n        expect: {status: 200}\n");
+        }
+        LoadedSuite {
+            path: format!("{phase}.yaml").into(),
+            suite: serde_saphyr::from_str(&yaml).unwrap(),
+        }
+    }
+
+    fn project(suites: Vec<LoadedSuite>) -> Project {
+        Project {
+            suites,
+            catalogue: crate::catalogue::Catalogue {
+                capabilities: Vec::new(),
+                requirements: Vec::new(),
+            },
+            fixtures_dir: ".".into(),
+            suites_dir: ".".into(),
+        }
+    }
+
+    #[test]
+    fn the_chain_follows_after_and_counts_job_waits() {
+        // a(5) -> c(2); b(1 + job poll) -> c; d(4) alone.
+        let p = project(vec![
+            suite("a", &[], 5, false),
+            suite("b", &[], 1, true),
+            suite("c", &["a", "b"], 2, false),
+            suite("d", &[], 4, false),
+        ]);
+        let ms = Duration::from_millis;
+        // With cheap jobs the long path is a -> c (7 steps) ...
+        let chain = longest_chain(&p, ms(1), ms(0));
+        assert_eq!(chain.phases, ["a", "c"]);
+        assert_eq!(
+            chain.work,
+            Work {
+                steps: 7,
+                job_waits: 0
+            }
+        );
+        assert_eq!(
+            chain.total,
+            Work {
+                steps: 13,
+                job_waits: 1
+            }
+        );
+        // ... with a 100 ms job it is b -> c.
+        let chain = longest_chain(&p, ms(1), ms(100));
+        assert_eq!(chain.phases, ["b", "c"]);
+        assert_eq!(floor(&chain, ms(1), ms(100), 8), ms(104));
+        // One slot: everything in sequence.
+        assert_eq!(floor(&chain, ms(1), ms(100), 1), ms(113));
+    }
+}
