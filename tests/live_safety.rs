@@ -372,6 +372,7 @@ fn every_creating_step_in_the_suites_declares_what_it_creates() {
         (Method::Post, "/thoth/browser/policies"),
         (Method::Post, "/thoth/browser/enrollments"),
         (Method::Post, "/thoth/endpoints"),
+        (Method::Post, "/thoth/fleets"),
     ];
     let mut missing = Vec::new();
     for s in &project().suites {

@@ -20,6 +20,12 @@ pub struct TenantState {
     pub sync_jobs: BTreeMap<String, SyncJob>,
     pub endpoints: BTreeMap<String, Endpoint>,
     pub api_keys: BTreeMap<String, ApiKey>,
+    /// Fleets (`T/fleets`), by `fleet_id`.
+    pub fleets: BTreeMap<String, Fleet>,
+    /// Recent `POST T/api-keys/{id}/authorize` decisions, for `GET T/api-keys/metrics`:
+    /// only the trailing 24 hours are kept.
+    #[serde(skip)]
+    pub key_authorizations: std::collections::VecDeque<KeyAuthorization>,
     /// Outgoing webhook attempts, newest last.
     pub webhook_deliveries: Vec<WebhookDelivery>,
     /// Approvals, governance events, alerts, evidence, the PAM replay cache, browser
@@ -78,6 +84,40 @@ impl ApiKey {
     pub fn is_active(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none() && !self.is_expired(now)
     }
+}
+
+/// One authorize decision: when, and how long the mock took to reach it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyAuthorization {
+    pub at: Timestamp,
+    pub latency_ms: f64,
+}
+
+/// A fleet, as the vendor's Terraform `thoth_fleet` resource writes and reads it
+/// (`fleet_resource.go:fleetPayload`, `flattenFleet`). The computed counters that
+/// need a rollout engine (`drift_pct`, `drifted_endpoint_count`, `compliance_pct`,
+/// `last_deployed_*`) read 0 or `null` on the mock [C]; `endpoint_count` is counted
+/// from the endpoints naming the fleet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fleet {
+    pub fleet_id: String,
+    pub name: String,
+    pub fleet_code: String,
+    pub region: Option<String>,
+    pub policy_id: Option<String>,
+    pub policy_name: Option<String>,
+    /// `active`, `paused`, `deploying` or `error` (TF schema); `active` by default [C].
+    pub status: String,
+    /// `canary` or `staged` (TF schema).
+    pub rollout_strategy: Option<String>,
+    pub rollout_pct: i64,
+    /// TF's `provider_name` goes over the wire as `provider`.
+    pub provider: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Fields the mock does not interpret, kept and returned as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// An MDM provider row, keyed by `provider`.

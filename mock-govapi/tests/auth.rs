@@ -299,6 +299,11 @@ async fn scoped_keys_reach_only_their_resources() {
         1
     );
 
+    // A fleet key must name an existing fleet.
+    let fleet = h
+        .post("fleets", json!({"fleet_id": "fleet-a", "name": "Fleet A"}))
+        .await;
+    assert_eq!(fleet.status, 201, "{:?}", fleet.body);
     let (_, fleet_key) = h
         .create_key("fleet", Some("fleet-a"), &["read", "write"])
         .await;

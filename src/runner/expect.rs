@@ -545,9 +545,9 @@ pub fn capture(
     redactor: &Redactor,
 ) -> Result<(), Failure> {
     for (name, cap) in captures {
-        let (path, header, secret) = match cap {
-            Capture::Path(p) => (Some(p.as_str()), None, false),
-            Capture::Spec(s) => (s.path.as_deref(), s.header.as_deref(), s.secret),
+        let (path, header, secret, optional) = match cap {
+            Capture::Path(p) => (Some(p.as_str()), None, false, false),
+            Capture::Spec(s) => (s.path.as_deref(), s.header.as_deref(), s.secret, s.optional),
         };
         let value = match (path, header) {
             (Some(path), None) => {
@@ -564,6 +564,7 @@ pub fn capture(
                 };
                 match jp.query(doc).all().as_slice() {
                     [one] => (*one).clone(),
+                    [] if optional => continue,
                     [] => {
                         return Err(Failure::fail(format!(
                             "capture `{name}`: {path_text} selected no node"

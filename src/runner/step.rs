@@ -162,6 +162,15 @@ pub async fn run_step(
             }
         }
     }
+    // An HTTP request the server answered 4xx (and the step expected it) is a refusal:
+    // nothing was created. Only for a `request` step: a thothctl command makes several
+    // requests, and its last one failing says nothing about the records it made first.
+    let refused = matches!(step.action, Action::Request(_))
+        && polled
+            .exchanges
+            .last()
+            .and_then(|x| x.status)
+            .is_some_and(|s| (400..500).contains(&s));
     let mut record_tried = false;
     let result = polled
         .result
@@ -171,7 +180,7 @@ pub async fn run_step(
             // the ledger.
             Some(rec) if !step.creates.is_empty() => {
                 record_tried = true;
-                rec.record_step(step, name, env.phase, case_id.as_deref(), vars)
+                rec.record_step(step, name, env.phase, case_id.as_deref(), vars, refused)
                     .map_err(|e| Failure::error(e.to_string()))
             }
             _ => Ok(()),

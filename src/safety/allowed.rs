@@ -51,6 +51,11 @@ pub fn refuse(c: &Created, undo: &UndoRequest, tenant: &str) -> Option<String> {
                 None => Some("a settings restore needs the document".into()),
             }
         }
+        ResourceKind::Fleet => {
+            let expected = format!("/thoth/fleets/{}", c.id);
+            (undo.method != "DELETE" || undo.path != expected || !is_plain_id(&c.id))
+                .then(|| "a fleet is undone by DELETE /thoth/fleets/<its plain id>".into())
+        }
         ResourceKind::ApiKey => {
             let expected = format!("/thoth/api-keys/{}", c.id);
             (undo.method != "DELETE" || undo.path != expected || !is_plain_id(&c.id))
@@ -135,6 +140,13 @@ mod tests {
                 "/thoth/settings",
                 Some(json!({"compliance_profile": "soc2"})),
             ),
+            entry(
+                ResourceKind::Fleet,
+                "conformance-fleet-r1",
+                "DELETE",
+                "/thoth/fleets/conformance-fleet-r1",
+                None,
+            ),
         ];
         for (c, u) in &ok {
             assert_eq!(refuse(c, u, "acme"), None, "{c:?}");
@@ -188,6 +200,35 @@ mod tests {
                 "ep",
                 "DELETE",
                 "/thoth/endpoints/ep",
+                None,
+            ),
+            // A fleet's undo deletes that fleet and nothing else.
+            entry(
+                ResourceKind::Fleet,
+                "fleet-a",
+                "DELETE",
+                "/thoth/fleets/fleet-b",
+                None,
+            ),
+            entry(
+                ResourceKind::Fleet,
+                "fleet-a",
+                "PUT",
+                "/thoth/fleets/fleet-a",
+                Some(json!({"name": "x"})),
+            ),
+            entry(
+                ResourceKind::Fleet,
+                "..",
+                "DELETE",
+                "/thoth/fleets/..",
+                None,
+            ),
+            entry(
+                ResourceKind::Fleet,
+                "fleet-a",
+                "DELETE",
+                "/../globex/thoth/fleets/fleet-a",
                 None,
             ),
         ];

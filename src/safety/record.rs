@@ -319,6 +319,11 @@ impl Recorder {
     }
 
     /// Writes the ledger entries of a step that just passed (its captures are in `vars`).
+    /// `refused`: the step passed because the server refused the request (a 4xx the
+    /// case expected), so it created nothing; only the settings entry, which stands for
+    /// the snapshot rather than for a record, is still written. A case that expects a
+    /// create to be refused declares `creates` for the server that wrongly accepts it
+    /// (the step then fails, and `record_after_failure` learns the id from the answer).
     pub fn record_step(
         &self,
         step: &Step,
@@ -326,8 +331,12 @@ impl Recorder {
         phase: &str,
         case: Option<&str>,
         vars: &Vars,
+        refused: bool,
     ) -> Result<(), RecordError> {
         for c in &step.creates {
+            if refused && c.kind != ResourceKind::Settings {
+                continue;
+            }
             self.record_one(c, step_name, phase, case, vars)?;
         }
         Ok(())
@@ -370,9 +379,15 @@ impl Recorder {
             }
             match answer.as_ref().and_then(|a| created_id(c.kind, a)) {
                 Some(id) => {
-                    // Fill what the failed captures left unset, for this entry only.
+                    // Fill what the failed captures (or, for a create the case expected
+                    // to be refused, the id template itself) left unset, for this entry
+                    // only.
                     let mut filled = vars.clone();
-                    for name in step.capture.keys() {
+                    let template_names =
+                        c.id.as_deref()
+                            .and_then(|t| crate::template::placeholders(t).ok())
+                            .unwrap_or_default();
+                    for name in step.capture.keys().chain(template_names.iter()) {
                         if vars.get(name).is_none() {
                             filled.set(name, Value::String(id.clone()));
                         }
@@ -499,6 +514,7 @@ fn id_fields(kind: ResourceKind) -> &'static [&'static str] {
         ResourceKind::BrowserEnrollment => &["enrollment_id", "id"],
         ResourceKind::Endpoint => &["endpoint_id", "id"],
         ResourceKind::Approval => &["approval_id", "id"],
+        ResourceKind::Fleet => &["fleet_id", "id"],
         ResourceKind::Settings => &[],
     }
 }

@@ -207,6 +207,7 @@ fn listed(c: &Created) -> Option<(&'static str, &'static str, &'static str)> {
         ResourceKind::BrowserProvider => ("/thoth/browser/providers", "data", "provider"),
         ResourceKind::BrowserPolicy => ("/thoth/browser/policies", "data", "policy_id"),
         ResourceKind::BrowserEnrollment => ("/thoth/browser/enrollments", "data", "enrollment_id"),
+        ResourceKind::Fleet => ("/thoth/fleets", "data", "fleet_id"),
         // The quarantined canary and the resolved approval are checked by the undo's
         // own status: their rows stay, in a state the read-back would not judge.
         ResourceKind::Settings | ResourceKind::Endpoint | ResourceKind::Approval => return None,
@@ -267,6 +268,13 @@ async fn verify(
     let row = rows
         .iter()
         .find(|r| r.get(key).and_then(Value::as_str) == Some(c.id.as_str()));
+    // A deleted fleet must be gone from the list.
+    if c.kind == ResourceKind::Fleet {
+        return match row {
+            None => Ok(()),
+            Some(_) => Err(format!("fleet `{}` is still listed after its delete", c.id)),
+        };
+    }
     if c.kind == ResourceKind::ApiKey {
         return match row {
             None => Ok(()),

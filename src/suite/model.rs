@@ -254,6 +254,9 @@ pub enum ResourceKind {
     /// A pending approval the run opened (a STEP_UP); its undo resolves it (deny), so
     /// a run that stops half-way leaves no approval pending. The resolved row stays.
     Approval,
+    /// A fleet the run created (`POST /thoth/fleets`); its undo deletes it
+    /// (`DELETE /thoth/fleets/<id>`, as the vendor's Terraform `thoth_fleet` does).
+    Fleet,
 }
 
 impl ResourceKind {
@@ -267,6 +270,7 @@ impl ResourceKind {
             ResourceKind::BrowserEnrollment => "browser_enrollment",
             ResourceKind::Endpoint => "endpoint",
             ResourceKind::Approval => "approval",
+            ResourceKind::Fleet => "fleet",
         }
     }
 
@@ -283,7 +287,8 @@ impl ResourceKind {
             | ResourceKind::MdmProvider
             | ResourceKind::BrowserProvider
             | ResourceKind::BrowserPolicy
-            | ResourceKind::BrowserEnrollment => None,
+            | ResourceKind::BrowserEnrollment
+            | ResourceKind::Fleet => None,
         }
     }
 }
@@ -729,6 +734,11 @@ pub struct CaptureSpec {
     /// Redact this value in every output from now on.
     #[serde(default)]
     pub secret: bool,
+    /// A path that selects no node leaves the variable unset instead of failing the
+    /// step: for the id of a record a refusal should not have created (a `creates`
+    /// entry that only matters when the target wrongly accepts the request).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 impl Capture {

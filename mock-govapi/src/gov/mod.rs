@@ -8,6 +8,7 @@
 pub mod approvals;
 pub mod backfill;
 pub mod browser;
+pub mod chain;
 pub mod decisions;
 pub mod events;
 pub mod holds;

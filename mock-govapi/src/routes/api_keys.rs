@@ -1,5 +1,6 @@
 //! Scoped API keys: create (plaintext shown once, only its SHA-256 kept), list, authorize
-//! (the real scope and permission decision), revoke.
+//! (the real scope and permission decision), revoke, and the usage metrics the
+//! vendor's Terraform `thoth_api_key_metrics` data source reads.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +18,7 @@ use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::faults::Fault;
-use crate::records::{ApiKey, Permission, ScopeLevel, TenantState};
+use crate::records::{ApiKey, KeyAuthorization, Permission, ScopeLevel, TenantState};
 use crate::scope::scope_allows;
 use crate::signing::{constant_time_eq, sha256_hex};
 use crate::state::AppState;
@@ -30,6 +31,7 @@ const PREFIX_CHARS: usize = 12;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api-keys", get(list).post(create))
+        .route("/api-keys/metrics", get(metrics))
         .route("/api-keys/{key_id}", delete(revoke))
         .route("/api-keys/{key_id}/authorize", post(authorize))
 }
@@ -162,10 +164,18 @@ async fn create(
     };
     let mut answer = row_json(&key, now);
     answer["api_key"] = Value::String(plaintext);
-    state
-        .tenant(&principal.tenant)?
-        .api_keys
-        .insert(key.key_id.clone(), key);
+    let mut data = state.tenant(&principal.tenant)?;
+    // A fleet key must name a fleet of this tenant: a key scoped to nothing that
+    // exists would authorize nothing, or whatever fleet later takes the id.
+    if let (ScopeLevel::Fleet, Some(fleet)) = (key.scope_level, key.scope_target_id.as_deref()) {
+        if !data.fleets.contains_key(fleet) {
+            return Err(ApiError::bad_request(
+                "fleet_not_found",
+                format!("scope_target_id `{fleet}`: fleet does not exist"),
+            ));
+        }
+    }
+    data.api_keys.insert(key.key_id.clone(), key);
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -259,11 +269,71 @@ async fn authorize(
     if body.resource_type.trim().is_empty() {
         return Err(invalid("resource_type must not be empty"));
     }
+    let started = std::time::Instant::now();
     let now = state.now();
-    let data = state.tenant(&principal.tenant)?;
+    let mut data = state.tenant(&principal.tenant)?;
     let key = data
         .api_keys
         .get(&path.key_id)
         .ok_or_else(|| key_not_found(&path.key_id))?;
-    Ok(Json(decide(&state, &data, key, &body, permission, now)))
+    let answer = decide(&state, &data, key, &body, permission, now);
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    note_authorization(&mut data, now, latency_ms);
+    Ok(Json(answer))
+}
+
+/// The window `GET /api-keys/metrics` counts over ("trailing 24h" in the vendor's
+/// schema).
+const METRICS_WINDOW_HOURS: u64 = 24;
+
+/// Keeps the authorize decisions of the trailing 24 hours only, so the record stays
+/// bounded however long the mock runs.
+fn note_authorization(data: &mut TenantState, now: Timestamp, latency_ms: f64) {
+    let since = crate::gov::window_start(now, METRICS_WINDOW_HOURS);
+    while data
+        .key_authorizations
+        .front()
+        .is_some_and(|a| a.at < since)
+    {
+        data.key_authorizations.pop_front();
+    }
+    data.key_authorizations.push_back(KeyAuthorization {
+        at: now,
+        latency_ms,
+    });
+}
+
+/// `GET /api-keys/metrics` (Terraform `client.go:GetAPIKeyMetrics`, retried; the data
+/// source reads `key_usage_24h`, `red_team_tests` (int), `avg_latency_ms` (float),
+/// `active_sdk_keys` (int)). What the mock counts [C]: `key_usage_24h` = authorize
+/// decisions in the trailing 24 h, `avg_latency_ms` = their mean time in the mock,
+/// `active_sdk_keys` = active keys holding `execute` (what the SDK's `/v1/enforce`
+/// needs), `red_team_tests` = 0 (the mock runs none).
+async fn metrics(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {
+    let now = state.now();
+    let data = state.tenant(&principal.tenant)?;
+    let since = crate::gov::window_start(now, METRICS_WINDOW_HOURS);
+    let recent: Vec<&KeyAuthorization> = data
+        .key_authorizations
+        .iter()
+        .filter(|a| a.at >= since)
+        .collect();
+    let avg_latency_ms = if recent.is_empty() {
+        0.0
+    } else {
+        recent.iter().map(|a| a.latency_ms).sum::<f64>() / recent.len() as f64
+    };
+    let active_sdk_keys = data
+        .api_keys
+        .values()
+        .filter(|k| k.is_active(now) && k.permissions.contains(&Permission::Execute))
+        .count();
+    Ok(Json(json!({
+        "key_usage_24h": recent.len(),
+        "red_team_tests": 0,
+        "avg_latency_ms": avg_latency_ms,
+        "active_sdk_keys": active_sdk_keys,
+        "window_hours": METRICS_WINDOW_HOURS,
+        "generated_at": now,
+    })))
 }

@@ -18,12 +18,15 @@ pub mod browser;
 pub mod dataplane;
 pub mod decisions;
 pub mod endpoints;
+pub mod evidence_chain;
 pub mod feed;
+pub mod fleets;
 pub mod integrations;
 pub mod mdm;
 pub mod settings;
 pub mod sink;
 pub mod tools;
+pub mod violations;
 
 /// The status of an upsert: 201 when it created the record, 200 when it replaced one.
 pub(crate) fn created_or_updated(created: bool) -> axum::http::StatusCode {
@@ -69,12 +72,16 @@ pub fn router(state: AppState) -> Router {
         .merge(approvals::router())
         .merge(feed::thoth_router())
         .merge(browser::router())
-        .merge(tools::router());
+        .merge(tools::router())
+        .merge(fleets::router())
+        .merge(evidence_chain::thoth_router())
+        .merge(violations::router());
     // Other route groups are merged here too: add `.merge(<module>::router())`.
 
     let governance: Router<AppState> = Router::new()
         .merge(feed::governance_router())
-        .merge(integrations::router());
+        .merge(integrations::router())
+        .merge(evidence_chain::governance_router());
     // Routes of the `governance` area are merged here.
 
     let tenant_api = Router::new()
