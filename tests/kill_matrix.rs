@@ -56,6 +56,11 @@ struct KilledBy {
     /// run, which is not a verdict of their own); every other case must not error.
     #[serde(default)]
     errors: Vec<String>,
+    /// Cases that fail or pass under this fault depending on how the phases interleave
+    /// (another phase rewrites what they read meanwhile); `why` says how. Never a case
+    /// of `fails`: those must fail on every run.
+    #[serde(default)]
+    may_fail: Vec<String>,
     /// Set (with `fails: []`) for a fault no shipped case can see yet, saying what will
     /// catch it. Such a fault must fail nothing (checked like any other row) and is
     /// reported as not caught, never counted as caught.
@@ -356,6 +361,12 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
             &matrix.faults[*fault]
         };
         let expected: BTreeSet<String> = reviewed.fails.iter().cloned().collect();
+        let maybe: BTreeSet<String> = reviewed.may_fail.iter().cloned().collect();
+        assert!(
+            expected.is_disjoint(&maybe),
+            "{fault}: a case is both in fails and may_fail"
+        );
+        let failed: BTreeSet<String> = failed.difference(&maybe).cloned().collect();
         if failed != expected {
             problems.push(format!(
                 "{fault} (reviewed: {}): expected to fail {:?}\n  but failed {:?}\n  missing: {:?}\n  unexpected: {:?}\n{}",
@@ -623,7 +634,7 @@ async fn every_fault_against_the_mock_binary_as_a_live_target() {
             }
         };
         let row = &matrix.faults[fault];
-        let reviewed: BTreeSet<String> = row.fails.iter().cloned().collect();
+        let reviewed: BTreeSet<String> = row.fails.iter().chain(&row.may_fail).cloned().collect();
         let failed = names_with(&result, Status::Fail);
         let unexpected: Vec<_> = failed.difference(&reviewed).collect();
         if !unexpected.is_empty() {
