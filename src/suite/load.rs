@@ -359,9 +359,6 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
             "invalid type: expected {}",
             expected.trim_end_matches(" start")
         )),
-        serde_saphyr::Error::Message { msg, .. } if msg.contains("untagged enum") => {
-            Cow::Owned(untagged_message(msg))
-        }
         other => DefaultMessageFormatter.format_message(other),
     };
     if msg.chars().any(char::is_control) {
@@ -369,19 +366,6 @@ fn message_of(err: &serde_saphyr::Error) -> Cow<'_, str> {
     } else {
         msg
     }
-}
-
-/// Serde's "did not match any variant of untagged enum X" names a Rust type; say instead
-/// what the field accepts.
-fn untagged_message(msg: &str) -> String {
-    let accepted = if msg.ends_with("StatusSet") {
-        "an HTTP status code (e.g. `200`) or a list of them (e.g. `[200, 204]`)"
-    } else if msg.ends_with("Capture") {
-        "a JSONPath (e.g. `$.id`) or a mapping with `path` or `header` (and optionally `secret: true`)"
-    } else {
-        return msg.to_string();
-    };
-    format!("invalid value: expected {accepted}")
 }
 
 fn list(items: &[&str]) -> String {

@@ -514,13 +514,54 @@ pub struct Expect {
     pub headers: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+/// The statuses a step accepts: absent means any 2xx. Untagged for the schema and for
+/// serialising; deserialised by hand, so that a wrong value is named by what the field
+/// accepts and what it got, rather than by serde's "did not match any variant".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StatusSet {
     #[default]
     AnySuccess,
     One(u16),
     Many(Vec<u16>),
+}
+
+impl<'de> Deserialize<'de> for StatusSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl<'de> serde::de::Visitor<'de> for StatusVisitor {
+            type Value = StatusSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "an HTTP status code (e.g. `200`) or a list of them (e.g. `[200, 204]`)",
+                )
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<StatusSet, E> {
+                Ok(StatusSet::AnySuccess)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<StatusSet, E> {
+                Ok(StatusSet::AnySuccess)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<StatusSet, E> {
+                u16::try_from(v)
+                    .map(StatusSet::One)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<StatusSet, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<StatusSet, A::Error> {
+                Vec::<u16>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(StatusSet::Many)
+            }
+        }
+        d.deserialize_any(StatusVisitor)
+    }
 }
 
 /// One JSONPath assertion. `path` selects nodes; exactly the given checks apply.
@@ -714,12 +755,36 @@ pub struct Delta {
     pub shared: bool,
 }
 
-/// A capture: a JSONPath into the response body, or a full spec.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// A capture: a JSONPath into the response body, or a full spec. Deserialised by hand
+/// (see [`StatusSet`]): a mapping is read as a [`CaptureSpec`], so a typo inside it is
+/// reported as that field, not as "neither form".
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Capture {
     Path(String),
     Spec(CaptureSpec),
+}
+
+impl<'de> Deserialize<'de> for Capture {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CaptureVisitor;
+        impl<'de> serde::de::Visitor<'de> for CaptureVisitor {
+            type Value = Capture;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a JSONPath (e.g. `$.id`) or a mapping with `path` or `header` (and optionally `secret: true`)",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Capture, E> {
+                Ok(Capture::Path(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Capture, A::Error> {
+                CaptureSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Capture::Spec)
+            }
+        }
+        d.deserialize_any(CaptureVisitor)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
