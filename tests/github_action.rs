@@ -334,5 +334,5 @@ fn install_only_puts_the_harness_on_path_and_runs_nothing() {
             .exists(),
         "install_only ran the suites"
     );
-    assert!(r.outputs.get("exit_code").is_none(), "{:?}", r.outputs);
+    assert!(!r.outputs.contains_key("exit_code"), "{:?}", r.outputs);
 }
