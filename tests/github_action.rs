@@ -96,14 +96,28 @@ impl Runner {
         out
     }
 
-    /// Whether a step's `if:` holds: the forms action.yml uses, with a cache hit.
+    /// Whether a step's `if:` holds: the forms action.yml uses (clauses joined by
+    /// `&&`), with a cache hit.
     fn condition(&self, cond: Option<&str>) -> bool {
-        match cond.map(str::trim) {
-            None => true,
-            Some("${{ !cancelled() }}") => true,
-            Some("steps.cache.outputs.cache-hit != 'true'") => false,
-            Some(other) => panic!("the test does not know the condition `{other}`"),
-        }
+        let Some(cond) = cond else {
+            return true;
+        };
+        let cond = cond.trim();
+        let cond = cond
+            .strip_prefix("${{")
+            .and_then(|c| c.strip_suffix("}}"))
+            .unwrap_or(cond);
+        cond.split("&&").all(|clause| match clause.trim() {
+            "!cancelled()" => true,
+            "steps.cache.outputs.cache-hit != 'true'" => false,
+            other => match other
+                .strip_prefix("inputs.")
+                .and_then(|c| c.strip_suffix(" != 'true'"))
+            {
+                Some(input) => self.eval(&format!("inputs.{input}")) != "true",
+                None => panic!("the test does not know the condition `{other}`"),
+            },
+        })
     }
 
     /// Runs every step; returns (exit code of the last step, stdout of every step).
@@ -296,4 +310,29 @@ async fn a_failing_case_is_annotated_at_its_line_with_requirement_and_route() {
         );
         assert!(summary.contains(&format!("`{file}:{line}`")), "{summary}");
     }
+}
+
+/// `install_only: true` (how the release-gate example installs the harness in each
+/// job): the harness is on PATH afterwards, and nothing runs, uploads or gates.
+#[test]
+fn install_only_puts_the_harness_on_path_and_runs_nothing() {
+    let mut r = Runner::new(&[("install_only", "true")]);
+    let (code, stdout) = r.run(&[]);
+    assert_eq!(code, 0, "{stdout}");
+    let bin = r
+        .path
+        .iter()
+        .map(|p| p.join("thoth-conformance"))
+        .find(|b| b.is_file())
+        .expect("the harness on PATH");
+    let version = Command::new(&bin).arg("--version").output().unwrap();
+    assert!(version.status.success(), "{version:?}");
+    assert_eq!(std::fs::read_to_string(r.file("summary")).unwrap(), "");
+    assert!(
+        !r.file("workspace")
+            .join("thoth-conformance-reports")
+            .exists(),
+        "install_only ran the suites"
+    );
+    assert!(!r.outputs.contains_key("exit_code"), "{:?}", r.outputs);
 }

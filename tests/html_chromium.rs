@@ -393,3 +393,205 @@ fn a_passing_run_prints_its_verdict_and_an_empty_failure_list_on_page_one() {
         pages[0]
     );
 }
+
+/// Measures the laid-out page in the browser and writes the figures as JSON into the
+/// title, where `--dump-dom` shows them. Appended to a copy of the report (the report
+/// itself carries no script); it runs at the end of the body, after the inline styles,
+/// and reads layout synchronously.
+const PROBE: &str = r#"<script>
+(function () {
+  var iw = window.innerWidth, ih = window.innerHeight;
+  var top = function (el) { return el ? el.getBoundingClientRect().top + window.scrollY : -1; };
+  var wide = [];
+  document.querySelectorAll('body *').forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.right > iw + 1 && wide.length < 5) {
+      wide.push(el.tagName + (el.className ? '.' + el.className : '') + ' right=' + Math.round(r.right));
+    }
+  });
+  var verdict = Array.prototype.find.call(document.querySelectorAll('h1, h2, p, div'),
+    function (el) { return el.textContent.indexOf('Verdict:') === 0; });
+  var failures = document.getElementById('failures');
+  var first = failures && (failures.querySelector('.failure') || failures.querySelector('p'));
+  document.title = JSON.stringify({
+    inner_width: iw, inner_height: ih,
+    scroll_width: document.documentElement.scrollWidth,
+    body_scroll_width: document.body.scrollWidth,
+    wide: wide,
+    verdict_top: top(verdict),
+    failures_top: top(failures),
+    first_failure_top: top(first),
+    first_failure_bottom: first ? first.getBoundingClientRect().bottom + window.scrollY : -1
+  });
+})();
+</script>"#;
+
+/// The screens a report is read on: desktop and laptop, each its first screen's height.
+const SCREENS: &[(&str, u32, u32)] = &[("desktop", 1440, 900), ("laptop", 1024, 768)];
+
+/// What a person would see go wrong on the first screen of `html` at `width` x
+/// `height`: a horizontal scroll bar, no verdict, or the failure list below the fold.
+/// `spoil` is inserted right after `<body>` (the checks' own positive control).
+fn screen_problems(
+    binary: &Path,
+    dir: &Path,
+    html: &Path,
+    (screen, width, height): (&str, u32, u32),
+    spoil: &str,
+) -> Vec<String> {
+    let page = std::fs::read_to_string(html).expect("failed to read report.html");
+    // The report's policy forbids scripts; the copy lets the probe (and only inline
+    // script) run, and changes nothing else.
+    let csp = "default-src 'none'; style-src 'unsafe-inline'";
+    assert!(
+        page.contains(csp),
+        "report.html's policy changed: update the probe"
+    );
+    let page = page
+        .replacen(csp, &format!("{csp}; script-src 'unsafe-inline'"), 1)
+        .replacen("<body>", &format!("<body>{spoil}"), 1)
+        .replacen("</body>", &format!("{PROBE}</body>"), 1);
+    std::fs::create_dir_all(dir).unwrap();
+    let probe = dir.join(format!("probe-{screen}.html"));
+    std::fs::write(&probe, page).unwrap();
+    let out = chromium(
+        binary,
+        &dir.join(format!("profile-{screen}")),
+        &[
+            format!("--window-size={width},{height}"),
+            "--dump-dom".into(),
+            format!("file://{}", probe.display()),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "chromium --dump-dom at {screen} width failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let title = dom
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(t, _)| {
+            t.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        })
+        .expect("no title in the dumped DOM");
+    let m: serde_json::Value = serde_json::from_str(&title)
+        .unwrap_or_else(|e| panic!("the probe did not run ({e}): title {title:?}"));
+    let num = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {m}"));
+    // The window really is this wide, or nothing below means anything. Its inner
+    // height is what the first screen shows: a little less than the window (measured:
+    // 757 of 900 px in headless Chromium 156), never more.
+    assert_eq!(
+        num("inner_width"),
+        f64::from(width),
+        "{screen}: the viewport is not the width asked for: {m}"
+    );
+    let fold = num("inner_height");
+    assert!(
+        fold > 0.0 && fold <= f64::from(height),
+        "{screen}: a first screen of {fold} px in a {height} px window: {m}"
+    );
+    eprintln!("{screen} ({width}x{height}): {m}");
+    let mut problems = Vec::new();
+    let scroll = num("scroll_width").max(num("body_scroll_width"));
+    if scroll > f64::from(width) {
+        problems.push(format!(
+            "{screen}: the page scrolls sideways ({scroll} px wide in a {width} px window; \
+             widest: {})",
+            m["wide"]
+        ));
+    }
+    let verdict = num("verdict_top");
+    if !(0.0..fold).contains(&verdict) {
+        problems.push(format!(
+            "{screen}: the verdict is not on the first screen (top {verdict})"
+        ));
+    }
+    let failures = num("failures_top");
+    let first = num("first_failure_top");
+    if !(0.0..fold).contains(&failures) || !(0.0..fold).contains(&first) {
+        problems.push(format!(
+            "{screen}: the failure list is not on the first screen (heading at {failures} px, \
+             first entry at {first} px; the screen ends at {fold} px)"
+        ));
+    }
+    if let Ok(keep) = std::env::var("THOTH_HTML_SCREENSHOT_DIR") {
+        let png = Path::new(&keep).join(format!("report-{screen}.png"));
+        chromium(
+            binary,
+            &dir.join(format!("profile-{screen}-png")),
+            &[
+                format!("--screenshot={}", png.display()),
+                format!("--window-size={width},{height}"),
+                format!("file://{}", html.display()),
+            ],
+        );
+    }
+    problems
+}
+
+/// report.html at desktop (1440) and laptop (1024) width, for a failing and a passing
+/// full-size run: no sideways scrolling, and verdict and failure list (or "No case
+/// failed") on the first screen. A spoiled copy (a too-wide, too-tall block at the top)
+/// must be caught at both, so the checks can fail.
+#[test]
+fn the_first_screen_shows_verdict_and_failures_at_desktop_and_laptop_width() {
+    let test = "the_first_screen_shows_verdict_and_failures_at_desktop_and_laptop_width";
+    let Some(binary) = support::required_tool(
+        test,
+        &[
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ],
+        INSTALL,
+    ) else {
+        return;
+    };
+    let failing = full_size_run();
+    let mut passing = full_size_run();
+    passing
+        .cases
+        .retain(|c| c.status == thoth_conformance::outcome::Status::Pass);
+    let dir = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for (name, run) in [("failing", &failing), ("passing", &passing)] {
+        let out = dir.path().join(name);
+        let paths = write_reports(
+            run,
+            &fixture::catalogue(),
+            &out.join("reports"),
+            &Redactor::new(),
+        )
+        .unwrap();
+        for &screen in SCREENS {
+            problems.extend(
+                screen_problems(&binary, &out, &paths.html, screen, "")
+                    .into_iter()
+                    .map(|p| format!("{name} run, {p}")),
+            );
+        }
+        if name == "failing" {
+            for &screen in SCREENS {
+                let spoiled = screen_problems(
+                    &binary,
+                    &out.join("spoiled"),
+                    &paths.html,
+                    screen,
+                    r#"<div style="width:3000px;height:3000px"></div>"#,
+                );
+                assert!(
+                    spoiled.iter().any(|p| p.contains("scrolls sideways"))
+                        && spoiled.iter().any(|p| p.contains("failure list")),
+                    "the checks missed a spoiled page at {} width: {spoiled:?}",
+                    screen.0
+                );
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

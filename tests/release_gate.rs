@@ -1,7 +1,8 @@
 //! The release-gate workflow, executed: its own `run:` lines, taken from the YAML (not
 //! re-typed), against a `mock-govapi` binary with latency jitter standing in for the
 //! staging tenant. Jobs run in the workflow's order (prepare, the shards at once with a
-//! stagger, restore), with the `uses:` steps emulated (checkout = this repository,
+//! stagger, restore), with the `uses:` steps emulated (the harness's own action with
+//! `install_only` = this build of the harness put on PATH, which no job has before it,
 //! artifacts = directories) and `${{ ... }}` filled from test secrets.
 //!
 //! Issue 12's repro: the tenant's settings (a `healthcare` profile and a marker key the
@@ -158,12 +159,13 @@ struct Context {
     run_id: String,
     /// Where uploaded artifacts live (one directory per artifact name).
     artifacts: PathBuf,
-    /// What `actions/checkout` gives the jobs.
-    checkout: PathBuf,
+    /// What the harness's action (`install_only`) puts on PATH: a directory holding
+    /// `thoth-conformance`.
+    harness: PathBuf,
 }
 
 impl Context {
-    fn new(base: &str, run_id: u64, artifacts: PathBuf, checkout: PathBuf) -> Context {
+    fn new(base: &str, run_id: u64, artifacts: PathBuf, harness: PathBuf) -> Context {
         let mut secrets = BTreeMap::from([
             ("THOTH_TENANT_ID", TENANT.to_string()),
             ("THOTH_APEX_DOMAIN", String::new()),
@@ -191,7 +193,7 @@ impl Context {
             vars,
             run_id: run_id.to_string(),
             artifacts,
-            checkout,
+            harness,
         }
     }
 
@@ -291,7 +293,9 @@ fn run_job(
     dir: &Path,
     kill_after: Option<Duration>,
 ) -> bool {
-    let (artifacts, checkout) = (ctx.artifacts.as_path(), ctx.checkout.as_path());
+    let artifacts = ctx.artifacts.as_path();
+    // The harness is on PATH only once the job's install step ran.
+    let mut installed = false;
     std::fs::create_dir_all(dir).unwrap();
     let runner_temp = dir.join("runner-temp");
     std::fs::create_dir_all(&runner_temp).unwrap();
@@ -317,11 +321,13 @@ fn run_job(
         if let Some(uses) = step["uses"].as_str() {
             let with = &step["with"];
             let expand = |k: &str| ctx.expand(with[k].as_str().unwrap_or(""), shard, &env);
-            if uses.starts_with("actions/checkout@") {
-                let to = dir.join(expand("path"));
-                if !to.exists() {
-                    std::os::unix::fs::symlink(checkout, &to).unwrap();
-                }
+            if uses.contains("/thoth-conformance@") {
+                assert_eq!(
+                    with["install_only"].as_str(),
+                    Some("true"),
+                    "job {job}: the harness action is used to install only"
+                );
+                installed = true;
             } else if uses.starts_with("actions/upload-artifact@") {
                 let from = dir.join(expand("path"));
                 if from.is_dir() {
@@ -343,10 +349,10 @@ fn run_job(
             continue;
         }
         let script = step["run"].as_str().expect("a step runs or uses");
-        if script.contains("rustup ") || script.contains("cargo build") {
-            // The test provides the binaries on PATH (its own build of them).
-            continue;
-        }
+        assert!(
+            !script.contains("rustup ") && !script.contains("cargo build"),
+            "job {job} builds the harness itself instead of installing it with the action"
+        );
         let mut step_env = env.clone();
         if let Ok(text) = std::fs::read_to_string(&github_env) {
             for line in text.lines() {
@@ -366,11 +372,14 @@ fn run_job(
             .envs(&step_env)
             .env(
                 "PATH",
-                format!(
-                    "{}:{}",
-                    bin_dir().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
+                match installed {
+                    true => format!(
+                        "{}:{}",
+                        ctx.harness.display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                    false => std::env::var("PATH").unwrap_or_default(),
+                },
             )
             .env("HOME", dir)
             .env("CI", "true")
@@ -418,16 +427,20 @@ fn shards(wf: &Value) -> Vec<u64> {
         .collect()
 }
 
-/// A checkout of the harness with only these suite files (the rest of it linked).
-fn partial_checkout(dir: &Path, suites: &[&str]) -> PathBuf {
-    let co = dir.join("checkout");
-    std::fs::create_dir_all(co.join("suites")).unwrap();
-    for e in std::fs::read_dir(root()).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() != "suites" {
-            std::os::unix::fs::symlink(e.path(), co.join(e.file_name())).unwrap();
-        }
-    }
+/// The harness the action installs: this build, on PATH from a directory of its own.
+/// With `suites`, a build whose built-in suites are only these phases (a round stays a
+/// few seconds): `run` and `merge` read the suite files from a directory holding just
+/// them, the fixtures from this checkout.
+fn harness_dir(dir: &Path, suites: Option<&[&str]>) -> PathBuf {
+    let bin = dir.join("harness-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = bin_dir().join("thoth-conformance");
+    let Some(suites) = suites else {
+        std::os::unix::fs::symlink(&real, bin.join("thoth-conformance")).unwrap();
+        return bin;
+    };
+    let only = dir.join("suites");
+    std::fs::create_dir_all(&only).unwrap();
     for e in std::fs::read_dir(root().join("suites")).unwrap() {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().to_string();
@@ -437,10 +450,23 @@ fn partial_checkout(dir: &Path, suites: &[&str]) -> PathBuf {
             || phase == "requirements"
             || phase == "expectations"
         {
-            std::os::unix::fs::symlink(e.path(), co.join("suites").join(&name)).unwrap();
+            std::os::unix::fs::symlink(e.path(), only.join(&name)).unwrap();
         }
     }
-    co
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in\n  run|merge) sub=$1; shift; exec '{real}' \"$sub\" --suites '{only}' --fixtures '{fixtures}' \"$@\" ;;\nesac\nexec '{real}' \"$@\"\n",
+        real = real.display(),
+        only = only.display(),
+        fixtures = root().join("fixtures").display(),
+    );
+    let wrapper = bin.join("thoth-conformance");
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    bin
 }
 
 /// What one gate did: whether each shard job and the restore job succeeded.
@@ -467,11 +493,8 @@ fn one_gate(
     let work = tempfile::tempdir().unwrap();
     let artifacts = work.path().join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let checkout = match suites {
-        Some(list) => partial_checkout(work.path(), list),
-        None => root(),
-    };
-    let ctx = Context::new(base, 9_000_000 + round, artifacts, checkout);
+    let harness = harness_dir(work.path(), suites);
+    let ctx = Context::new(base, 9_000_000 + round, artifacts, harness);
     let job_dir = |name: &str| work.path().join(name);
     assert!(
         run_job(wf, "prepare", None, &ctx, &job_dir("prepare"), None),

@@ -47,6 +47,8 @@ faults! {
         "Webhooks are sent without the timestamp and signature headers.";
     WebhookStaleTimestamp => "webhook-stale-timestamp",
         "Webhooks are correctly signed over a timestamp an hour old (a replayable delivery).";
+    WebhookTestIgnoresDisabled => "webhook-test-ignores-disabled",
+        "The webhook test delivers to the SIEM URL when `webhook` is disabled or has no URL, instead of refusing.";
     MdmSyncRefused => "mdm-sync-refused",
         "Starting an MDM sync answers 503.";
     MdmSyncStuck => "mdm-sync-stuck",

@@ -51,6 +51,17 @@ pub fn target_from_settings(settings: &Map<String, Value>) -> Option<WebhookTarg
         })
 }
 
+/// Whether `POST /settings/webhook/test` may deliver: the `webhook` block itself is
+/// enabled and has a URL. The vendor's answer otherwise is "Webhook is not enabled or URL
+/// is not set" (TF `acceptance_stubs_test.go:TestAccWebhookTest_requiresConfiguredWebhook`),
+/// so, unlike event deliveries, the test never falls back to `siem.webhook`. A block
+/// without `enabled` counts as enabled [C].
+pub fn webhook_test_configured(settings: &Map<String, Value>) -> bool {
+    object_at(settings, &["webhook"]).is_some_and(|node| {
+        node.get("enabled") != Some(&Value::Bool(false)) && non_empty_str(node, "url").is_some()
+    })
+}
+
 /// Delivers one event to the tenant's webhook. `payload` (an object) gets
 /// `event_type`, `tenant_id` and `occurred_at` added. Returns `None` when the tenant
 /// has no webhook configured. The attempt is recorded in the tenant's

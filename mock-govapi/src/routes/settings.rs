@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::faults::Fault;
 use crate::state::AppState;
-use crate::webhook::{deliver_webhook, DeliveryOutcome};
+use crate::webhook::{deliver_webhook, webhook_test_configured, DeliveryOutcome};
 
 /// What a set secret looks like on GET (before `--secret-readback` reshapes it).
 pub const REDACTED: &str = crate::secrets::MASK;
@@ -207,6 +207,17 @@ async fn test_webhook(
     principal: Principal,
     OptionalJson(_body): OptionalJson<Value>,
 ) -> ApiResult<Json<DeliveryOutcome>> {
+    // The vendor's code and message; the 409 is our choice [C] (docs/interfaces.md).
+    let not_configured = || {
+        ApiError::conflict(
+            "webhook_not_configured",
+            "Webhook is not enabled or URL is not set",
+        )
+    };
+    let configured = webhook_test_configured(&state.tenant(&principal.tenant)?.settings);
+    if !configured && !state.fault(Fault::WebhookTestIgnoresDisabled) {
+        return Err(not_configured());
+    }
     let payload = json!({
         "message": "Thoth webhook test",
         "test": true,
@@ -214,12 +225,7 @@ async fn test_webhook(
     deliver_webhook(&state, &principal.tenant, "webhook.test", payload)
         .await
         .map(Json)
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "webhook_not_configured",
-                "the tenant settings have no webhook.url (or siem.webhook.url)",
-            )
-        })
+        .ok_or_else(not_configured)
 }
 
 #[cfg(test)]
