@@ -103,5 +103,9 @@ if ! "$SDK_VENV/bin/python" -c 'import thoth.enforcer_client, thoth.step_up' >/d
   fi
 fi
 
+# Every locked package, for every target: tests/repo_hygiene.rs reads `cargo metadata
+# --offline`, which needs the ones a build on this platform never downloads too.
+cargo fetch --locked --quiet
+
 echo "== cargo test --workspace --locked"
 cargo test --workspace --locked "$@"
