@@ -394,24 +394,41 @@ fn suite_format_examples_are_taken_from_the_suites() {
     );
 }
 
-/// The commands the guide in docs/suite-format.md gives name test targets that exist,
-/// so "the commands that prove it" still run.
+/// The commands the guide in docs/suite-format.md gives name test targets that exist
+/// (a `[[test]]` of the manifest) and, for `--test integration NAME::`, a module that
+/// target links, so "the commands that prove it" still run.
 #[test]
 fn suite_format_guide_commands_name_real_tests() {
     let doc = fs::read_to_string(root().join("docs/suite-format.md")).unwrap();
+    let manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let targets: Vec<&str> = manifest
+        .split("[[test]]")
+        .skip(1)
+        .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("name = ")))
+        .map(|n| n.trim_matches('"'))
+        .collect();
+    let integration = fs::read_to_string(root().join("tests/integration.rs")).unwrap();
     let mut named = 0;
     for (i, line) in doc.lines().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
-        for w in words.windows(2) {
+        for (j, w) in words.windows(2).enumerate() {
             let name = w[1].trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'));
             if w[0] == "--test" {
-                let exists = root().join(format!("tests/{name}.rs")).is_file()
-                    || root().join(format!("tests/{name}/main.rs")).is_file();
                 assert!(
-                    exists,
-                    "docs/suite-format.md:{}: `cargo test --test {name}`: no such test target",
+                    targets.contains(&name),
+                    "docs/suite-format.md:{}: `cargo test --test {name}`: no such test target (the manifest has {targets:?})",
                     i + 1
                 );
+                if let Some(module) = words
+                    .get(j + 2)
+                    .and_then(|m| m.trim_matches('`').strip_suffix("::"))
+                {
+                    assert!(
+                        integration.contains(&format!("mod {module};")),
+                        "docs/suite-format.md:{}: `--test {name} {module}::`: tests/integration.rs links no module `{module}`",
+                        i + 1
+                    );
+                }
                 named += 1;
             }
             if w[0] == "-p" {
