@@ -8,5 +8,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/test-tools.sh
 
+# Every locked package, for every target: tests/repo_hygiene.rs reads `cargo metadata
+# --offline`, which needs the ones a build on this platform never downloads too.
+cargo fetch --locked --quiet
+
 echo "== cargo test --workspace --locked"
 cargo test --workspace --locked "$@"

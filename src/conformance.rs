@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::Catalogue;
 use crate::outcome::{CaseResult, RunResult, Status};
 pub use crate::outcome::{Conformance, Level, Unverified};
-use crate::runner::filter;
+use crate::suite::filter;
 
 /// The aggregate status of the cases behind a requirement or a matrix cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

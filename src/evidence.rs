@@ -26,9 +26,9 @@ use tokio::sync::mpsc;
 use crate::client::{ClientOptions, HttpClient, HttpRequest};
 use crate::outcome::{CaseResult, EvidenceDelivery};
 use crate::redact::Redactor;
-use crate::runner::case::now_rfc3339;
-use crate::runner::suites_hash;
 use crate::signing::SignatureScheme;
+use crate::stamp::now_rfc3339;
+use crate::suite::load::suites_hash;
 use crate::suite::load::Project;
 use crate::target::{require_secure, Target};
 

@@ -33,11 +33,7 @@ use crate::outcome::{
     CaseResult, ExpectationKind, ExpectationNote, ExpectationOutcome, RunResult, Status,
 };
 use crate::suite::diag::{Diagnostic, Diagnostics};
-use crate::suite::load::{parse_file, Project};
-
-/// Looked for inside the suites directory when `--expectations` is not given; never
-/// loaded as a suite.
-pub const DEFAULT_EXPECTATIONS_FILE: &str = "expectations.yaml";
+use crate::suite::load::{parse_file, Project, DEFAULT_EXPECTATIONS_FILE};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -23,6 +23,7 @@ pub mod safety;
 pub mod schema;
 pub mod session;
 pub mod signing;
+pub mod stamp;
 pub mod suite;
 pub mod target;
 pub mod template;

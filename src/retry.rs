@@ -89,6 +89,13 @@ pub fn idempotent(method: &str, url: &str) -> bool {
     }
 }
 
+/// A `Retry-After` value in its delta-seconds form only; None for an HTTP date or
+/// garbage. Declared step retries and the load mode's pacing read it so: an HTTP date
+/// falls back to their own backoff, the conservative reading.
+pub fn delta_seconds(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
 /// How long a `Retry-After` value asks to wait: delta-seconds or an HTTP date
 /// (RFC 9110 §10.2.3); a date in the past means "now". None for anything else.
 pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {

@@ -23,8 +23,9 @@ use crate::preflight::{self, PreflightError};
 use crate::redact::{scan_for_secrets, Redactor, SecretHit};
 use crate::report::progress::{Console, Verbosity};
 use crate::report::{console, write_reports_each, ReportPaths};
-use crate::runner::{filter, run_project, RunOptions};
+use crate::runner::{run_project, RunOptions};
 use crate::safety::{CleanupReport, Profile};
+use crate::suite::filter;
 use crate::suite::load::Project;
 use crate::target::{Target, TargetKind};
 use crate::verdict::Verdict;
@@ -74,7 +75,7 @@ impl SessionOptions {
             fail_fast: false,
             jobs: 0,
             client: ClientOptions::default(),
-            thothctl_timeout: crate::thothctl::DEFAULT_THOTHCTL_TIMEOUT,
+            thothctl_timeout: crate::runner::thothctl::DEFAULT_THOTHCTL_TIMEOUT,
             run_timeout: None,
             profile: None,
             ledger: None,
@@ -256,10 +257,7 @@ pub async fn preflight(
 pub fn plan(project: &Project, target: &Target, opts: &SessionOptions) -> Result<String, RunError> {
     let (_, selection) = prepare(project, opts)?;
     let profile = opts.profile_for(target);
-    let run_id = opts
-        .run_id
-        .clone()
-        .unwrap_or_else(crate::runner::new_run_id);
+    let run_id = opts.run_id.clone().unwrap_or_else(crate::stamp::new_run_id);
     let mut text =
         crate::safety::plan::render_plan(project, &opts.filters, profile, target, &run_id);
     let need = preflight::variables_needed(
@@ -293,10 +291,7 @@ pub async fn run(
     console: Option<Arc<Console>>,
 ) -> Result<Outcome, RunError> {
     let (ledger, selection) = prepare(project, opts)?;
-    let run_id = opts
-        .run_id
-        .clone()
-        .unwrap_or_else(crate::runner::new_run_id);
+    let run_id = opts.run_id.clone().unwrap_or_else(crate::stamp::new_run_id);
     // A bad evidence flag is configuration too: reported before any request.
     let evidence = open_for_run(
         &opts.evidence,
@@ -323,7 +318,7 @@ pub async fn run(
     };
     // The tenant's settings have one owner (src/safety/lease.rs): taken, or refused with
     // the reason, before anything that changes the tenant is sent.
-    crate::safety::cli::take_tenant(
+    crate::safety::session::take_tenant(
         &recorder,
         project,
         &opts.filters,
@@ -336,7 +331,7 @@ pub async fn run(
     if target.thothctl.is_some() {
         // Sweeps what a killed run left (token files, orphaned thothctl children) before
         // this run starts any; an error here resurfaces on each thothctl step.
-        let _ = crate::thothctl::workdir::Workdir::get();
+        let _ = crate::runner::thothctl::workdir::Workdir::get();
     }
     let say = |text: &str| {
         if let Some(c) = &console {
@@ -402,7 +397,7 @@ pub async fn run(
     let mut result = run_project(project, target, &run_opts, redactor).await;
     let stale = ledger.apply(&mut result, today);
     // Undone after the run whatever happened (pass, fail, Ctrl-C).
-    let cleanup = crate::safety::cli::undo_after_run(&recorder, target, &opts.client).await;
+    let cleanup = crate::safety::session::undo_after_run(&recorder, target, &opts.client).await;
     if let Some(t) = ticker {
         t.abort();
     }
@@ -468,9 +463,12 @@ pub async fn run(
     });
     let failed_paths: Vec<PathBuf> = report_errors.iter().map(|(p, _)| p.clone()).collect();
     if !failed_paths.contains(&paths.results) {
-        if let Err(e) =
-            crate::safety::cli::add_cleanup_block(&paths, &result, cleanup.as_ref().ok(), redactor)
-        {
+        if let Err(e) = crate::report::results::add_cleanup_block(
+            &paths,
+            &result,
+            cleanup.as_ref().ok(),
+            redactor,
+        ) {
             report_errors.push((
                 paths.results.clone(),
                 format!("failed to {e}: {}", source_of(&e)),

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::outcome::TargetInfo;
 use crate::redact::Redactor;
 use crate::signing::Schemes;
-use crate::suite::model::{Feature, Surface};
+use crate::suite::model::{Case, Feature, Surface};
 
 /// Tenants of the in-process mock (interfaces.md §3).
 pub const MOCK_TENANT: &str = "conformance";
@@ -417,6 +417,14 @@ impl Target {
             Feature::OtherTenant => self.other_tenant.is_some(),
             Feature::Enforcer => self.api_url.is_some(),
         }
+    }
+
+    /// Why `case` cannot run on this target, if it cannot.
+    pub fn missing_feature(&self, case: &Case) -> Option<&'static str> {
+        case.required_features()
+            .into_iter()
+            .find(|f| !self.has_feature(*f))
+            .map(|f| self.missing_reason(f))
     }
 
     /// Why a case that needs `feature` cannot run here.

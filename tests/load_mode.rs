@@ -3,9 +3,9 @@
 //! realism switches, and the CLI's exit codes.
 
 use clap::Parser as _;
+use thoth_conformance::cli::load::credential_of;
 use thoth_conformance::cli::{dispatch, Cli};
 use thoth_conformance::client::{ClientOptions, HttpClient};
-use thoth_conformance::load::cli::credential_of;
 use thoth_conformance::load::latency::Op;
 use thoth_conformance::load::{run_load, LoadOptions, LoadReport, LoadTarget};
 use thoth_conformance::redact::Redactor;

@@ -264,9 +264,9 @@ printf 'progress...\n{"args":"%s","mode":"%s","token_len":%s}\n' "$*" "$mode" "$
         dir,
     } = f;
     let f = Fixture {
-        target: target.with_thothctl(thoth_conformance::thothctl::resolve::resolve(
+        target: target.with_thothctl(thoth_conformance::thothctl::resolve(
             Some(&bin),
-            thoth_conformance::target::TargetKind::Live,
+            false,
             thoth_conformance::thothctl::StandInUse::Off,
         )),
         redactor,

@@ -165,3 +165,126 @@ fn requirements_schema_knows_severities_and_kinds() {
         );
     }
 }
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The suite files, the catalogue last.
+fn suite_files() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("suites"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 5, "suites/ holds {files:?}");
+    files
+}
+
+/// `docs/interfaces.md`: suite files start with the modeline that points an editor
+/// (yaml-language-server) at the schema, the catalogue at its own.
+#[test]
+fn every_suite_file_starts_with_its_schema_modeline() {
+    for file in suite_files() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let schema = if name == "requirements.yaml" {
+            REQUIREMENTS_SCHEMA_PATH
+        } else {
+            SUITE_SCHEMA_PATH
+        };
+        let want = format!(
+            "# yaml-language-server: $schema=../{}",
+            schema.trim_start_matches("./")
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(
+            first, want,
+            "suites/{name}: the first line is not the modeline"
+        );
+        let named = first.split_once("$schema=").unwrap().1;
+        assert!(
+            file.parent().unwrap().join(named).is_file(),
+            "suites/{name}: the modeline names {named}, which does not exist"
+        );
+    }
+}
+
+fn yaml_as_json(text: &str) -> Value {
+    serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("not YAML: {e}"))
+}
+
+fn suite_validator() -> jsonschema::Validator {
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join(SUITE_SCHEMA_PATH)).unwrap())
+            .unwrap();
+    jsonschema::validator_for(&committed).expect("the committed suite schema compiles")
+}
+
+/// What an editor shows (the committed schema, by a JSON Schema validator) and what
+/// `thoth-conformance validate` says agree: every shipped suite passes both, and one typo
+/// (an unknown case field) fails both, each naming the field.
+#[test]
+fn the_schema_rejects_the_typo_validate_rejects() {
+    let validator = suite_validator();
+    for file in suite_files() {
+        if file.ends_with("requirements.yaml") {
+            continue;
+        }
+        let doc = yaml_as_json(&std::fs::read_to_string(&file).unwrap());
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} passes `validate` but not its schema:\n{}",
+            file.display(),
+            errors.join("\n")
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let suites = dir.path().join("suites");
+    std::fs::create_dir(&suites).unwrap();
+    for file in suite_files() {
+        std::fs::copy(&file, suites.join(file.file_name().unwrap())).unwrap();
+    }
+    let mdm = suites.join("mdm.yaml");
+    let text = std::fs::read_to_string(&mdm).unwrap();
+    let typo = text.replacen("    requirements: [", "    requirement: [", 1);
+    assert_ne!(
+        typo, text,
+        "mdm.yaml has no case `requirements` to misspell"
+    );
+    std::fs::write(&mdm, &typo).unwrap();
+    let line = typo
+        .lines()
+        .position(|l| l.starts_with("    requirement: ["))
+        .unwrap()
+        + 1;
+
+    let errors: Vec<String> = validator
+        .iter_errors(&yaml_as_json(&typo))
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.contains("'requirement'")),
+        "the schema accepts the typo: {errors:?}"
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+        .args(["validate", "--suites"])
+        .arg(&suites)
+        .arg("--fixtures")
+        .arg(repo().join("fixtures"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "validate: {stderr}");
+    assert!(
+        stderr.contains(&format!("mdm.yaml:{line}:")) && stderr.contains("requirement"),
+        "validate does not name the file, line {line} and field: {stderr}"
+    );
+}

@@ -240,3 +240,205 @@ fn kill_matrix_names_real_cases_for_every_mock_fault() {
         "the kill matrix must list exactly the mock's fault modes"
     );
 }
+
+/// One example of `docs/suite-format.md`: the marker line
+/// `<!-- example: suites/FILE.yaml#WHERE -->` and the fenced block after it.
+struct DocExample {
+    doc_line: usize,
+    file: String,
+    at: String,
+    lines: Vec<String>,
+}
+
+fn doc_examples(doc: &str) -> Vec<DocExample> {
+    let lines: Vec<&str> = doc.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(marker) = line
+            .strip_prefix("<!-- example: ")
+            .and_then(|m| m.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let (file, at) = marker
+            .split_once('#')
+            .unwrap_or_else(|| panic!("docs/suite-format.md:{}: marker without #", i + 1));
+        assert_eq!(
+            lines.get(i + 1).copied(),
+            Some("```yaml"),
+            "docs/suite-format.md:{}: an example marker must be followed by a ```yaml block",
+            i + 1
+        );
+        let body: Vec<String> = lines[i + 2..]
+            .iter()
+            .take_while(|l| **l != "```")
+            .map(|l| l.to_string())
+            .collect();
+        assert!(
+            !body.is_empty(),
+            "docs/suite-format.md:{}: empty example",
+            i + 1
+        );
+        out.push(DocExample {
+            doc_line: i + 1,
+            file: file.to_owned(),
+            at: at.to_owned(),
+            lines: body,
+        });
+    }
+    out
+}
+
+/// The lines of `file` that `at` names: a top-level key (`setup`, `templates`, ...; the
+/// mapping from `phase` to the first other key for `phase`) up to the next top-level
+/// key, or a case (`- id: at`) up to the next case.
+fn region(text: &str, at: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let top_level = |l: &str| l.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let case_start = |l: &str| l.trim_start().starts_with("- id: ") && l.starts_with("  - ");
+    let start = if at == "phase" {
+        0
+    } else {
+        lines.iter().position(|l| {
+            *l == format!("{at}:") || l.trim_start() == format!("- id: {at}") && case_start(l)
+        })?
+    };
+    let is_case = at != "phase" && case_start(lines[start]);
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| {
+            if at == "phase" {
+                top_level(l)
+                    && !["phase:", "title:", "runbook:", "after:"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+            } else if is_case {
+                case_start(l) || top_level(l)
+            } else {
+                top_level(l)
+            }
+        })
+        .map_or(lines.len(), |p| start + 1 + p);
+    Some((start, end))
+}
+
+/// The example's lines appear in order, one after the other, in the region, each with
+/// the same extra indentation (the doc may show a nested block unindented).
+fn appears_in(example: &[String], lines: &[&str]) -> bool {
+    let first = example[0].as_str();
+    (0..lines.len()).any(|k| {
+        let Some(indent) = lines[k].strip_suffix(first).filter(|p| p.trim().is_empty()) else {
+            return false;
+        };
+        example.iter().enumerate().all(|(j, want)| {
+            lines.get(k + j).is_some_and(|have| {
+                if want.is_empty() {
+                    have.trim().is_empty()
+                } else {
+                    *have == format!("{indent}{want}")
+                }
+            })
+        })
+    })
+}
+
+/// Every example in docs/suite-format.md is text of the suite file and case (or key) its
+/// marker names, so the reference shows the format as the shipped suites use it.
+#[test]
+fn suite_format_examples_are_taken_from_the_suites() {
+    let doc = fs::read_to_string(root().join("docs/suite-format.md")).unwrap();
+    let examples = doc_examples(&doc);
+    assert!(examples.len() >= 10, "only {} examples", examples.len());
+    let mut kinds = BTreeSet::new();
+    for ex in &examples {
+        let text = fs::read_to_string(root().join(&ex.file)).unwrap_or_else(|e| {
+            panic!(
+                "docs/suite-format.md:{}: read {}: {e}",
+                ex.doc_line, ex.file
+            )
+        });
+        let (start, end) = region(&text, &ex.at).unwrap_or_else(|| {
+            panic!(
+                "docs/suite-format.md:{}: {} has no case or top-level key `{}`",
+                ex.doc_line, ex.file, ex.at
+            )
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            appears_in(&ex.lines, &lines[start..end]),
+            "docs/suite-format.md:{}: this example is not (or no longer) in {} at `{}`:\n{}",
+            ex.doc_line,
+            ex.file,
+            ex.at,
+            ex.lines.join("\n")
+        );
+        for kind in Action::KEYS {
+            if ex.lines.iter().any(|l| {
+                l.trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with(&format!("{kind}:"))
+            }) {
+                kinds.insert(kind);
+            }
+        }
+    }
+    // The reference shows every step kind the loader accepts.
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        {
+            let mut all = Action::KEYS.to_vec();
+            all.sort();
+            all
+        },
+        "docs/suite-format.md lacks an example of a step kind"
+    );
+}
+
+/// The commands the guide in docs/suite-format.md gives name test targets that exist
+/// (a `[[test]]` of the manifest) and, for `--test integration NAME::`, a module that
+/// target links, so "the commands that prove it" still run.
+#[test]
+fn suite_format_guide_commands_name_real_tests() {
+    let doc = fs::read_to_string(root().join("docs/suite-format.md")).unwrap();
+    let manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let targets: Vec<&str> = manifest
+        .split("[[test]]")
+        .skip(1)
+        .filter_map(|t| t.lines().find_map(|l| l.strip_prefix("name = ")))
+        .map(|n| n.trim_matches('"'))
+        .collect();
+    let integration = fs::read_to_string(root().join("tests/integration.rs")).unwrap();
+    let mut named = 0;
+    for (i, line) in doc.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (j, w) in words.windows(2).enumerate() {
+            let name = w[1].trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'));
+            if w[0] == "--test" {
+                assert!(
+                    targets.contains(&name),
+                    "docs/suite-format.md:{}: `cargo test --test {name}`: no such test target (the manifest has {targets:?})",
+                    i + 1
+                );
+                if let Some(module) = words
+                    .get(j + 2)
+                    .and_then(|m| m.trim_matches('`').strip_suffix("::"))
+                {
+                    assert!(
+                        integration.contains(&format!("mod {module};")),
+                        "docs/suite-format.md:{}: `--test {name} {module}::`: tests/integration.rs links no module `{module}`",
+                        i + 1
+                    );
+                }
+                named += 1;
+            }
+            if w[0] == "-p" {
+                assert!(
+                    root().join(name).join("Cargo.toml").is_file(),
+                    "docs/suite-format.md:{}: `-p {name}`: no such workspace member",
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(named >= 3, "the guide names {named} test targets");
+}

@@ -15,18 +15,17 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use thoth_conformance::outcome::{RunResult, Status};
 use thoth_conformance::redact::Redactor;
 use thoth_conformance::report::transcript::case_transcript;
-use thoth_conformance::runner::case::required_features;
 use thoth_conformance::session::{self, Outcome, SessionOptions};
 use thoth_conformance::suite::load::{load_project, Project, CATALOGUE_FILE};
 use thoth_conformance::suite::model::Feature;
-use thoth_conformance::target::{MockOptions, Target, TargetKind};
-use thoth_conformance::thothctl::{resolve::resolve, StandInUse, ThothctlBin};
+use thoth_conformance::target::{MockOptions, Target};
+use thoth_conformance::thothctl::{resolve, StandInUse, ThothctlBin};
 
 mod stand_in;
 
 /// A real thothctl on PATH wins; else the stand-in, built for this test binary.
 fn thothctl() -> Option<ThothctlBin> {
-    resolve(None, TargetKind::Mock, StandInUse::Off).or_else(|| Some(stand_in::stand_in()))
+    resolve(None, true, StandInUse::Off).or_else(|| Some(stand_in::stand_in()))
 }
 
 fn dir_from_env(var: &str, default: &str) -> PathBuf {
@@ -173,7 +172,7 @@ fn trials(args: &Arguments) -> Vec<Trial> {
         .flat_map(|s| {
             s.suite.cases.iter().map(|c| {
                 // The mock target has every feature except, perhaps, a thothctl binary.
-                let ignored = !have_thothctl && required_features(c).contains(&Feature::Thothctl);
+                let ignored = !have_thothctl && c.required_features().contains(&Feature::Thothctl);
                 (s.suite.phase.clone(), c.id.clone(), ignored)
             })
         })

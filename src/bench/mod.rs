@@ -11,7 +11,6 @@
 //! Request counts come from the mock's journal (every GovAPI request, not the mock's
 //! own admin and sink calls), so both sides are counted the same way.
 
-pub mod cli;
 mod curl;
 pub mod floor;
 pub mod process;

@@ -27,8 +27,6 @@ use crate::outcome::{CaseResult, Status};
 use crate::redact::Redactor;
 use crate::report::results::ResultsFile;
 
-pub mod cli;
-
 pub const MANIFEST: &str = "MANIFEST.sha256";
 pub const SIGNATURE: &str = "MANIFEST.sha256.sig";
 pub const META: &str = "bundle.json";

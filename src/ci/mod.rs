@@ -2,7 +2,6 @@
 //! merge the shards' `results.json` back into one run (`merge`), and re-run only what
 //! failed last time (`run --rerun-failed`).
 
-pub mod command;
 pub mod github;
 pub mod merge;
 pub mod rerun;

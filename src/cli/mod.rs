@@ -1,7 +1,9 @@
-//! The command line: `run`, `list`, `validate`, `merge`. Thin: it parses flags, builds the target,
-//! calls the library, prints through the redactor and chooses the exit code. One file per
-//! command (`run`, `list`, `validate`); the others live with their concern (`ci`, `load`,
-//! `safety`, `bench`) and are only wired in here.
+//! The command line. Thin: it parses flags, builds the target, calls the library, prints
+//! through the redactor and chooses the exit code. One file per command (`run`, `list`,
+//! `validate`, `merge`, `github`, `load`, `bench`, `bundle`, `safety` for `prepare` and
+//! `cleanup`). Every front end lives here and nothing below imports this module, so the
+//! dependencies point one way: cli -> session -> runner/report/safety -> suite, target,
+//! client (tests/repo_hygiene.rs fails on a cycle).
 
 use std::path::PathBuf;
 
@@ -11,9 +13,15 @@ use crate::outcome::ExitCode;
 use crate::suite::embedded::{self, Dirs};
 use crate::suite::load::{load_project, Project};
 
+pub mod bench;
+pub mod bundle;
+pub mod github;
 mod list;
 mod live_args;
+pub mod load;
+pub mod merge;
 mod run;
+pub mod safety;
 mod validate;
 
 pub use list::list_table;
@@ -41,23 +49,23 @@ pub enum Command {
     /// Check suite files without running anything (exit 2 on any diagnostic).
     Validate(ValidateArgs),
     /// Undo what a crashed run left in its ledger (exit 6 while anything is left).
-    Cleanup(Box<crate::safety::cli::CleanupArgs>),
+    Cleanup(Box<safety::CleanupArgs>),
     /// Take a live tenant for the shards of one run (`run --lease-group GROUP`): one
     /// owner of the original settings; `cleanup --ledger` restores them after the shards.
-    Prepare(Box<crate::safety::cli::PrepareArgs>),
+    Prepare(Box<safety::PrepareArgs>),
     /// Merge shard results (`run --shard I/N`) into the reports of one whole run.
-    Merge(crate::ci::command::MergeArgs),
+    Merge(merge::MergeArgs),
     /// Register and check in N run-unique endpoints, then verify stats and list counts.
-    Load(Box<crate::load::cli::LoadArgs>),
+    Load(Box<load::LoadArgs>),
     /// Time the full suite against the in-process mock, the curl runbook script and a raw
     /// request loop, in one run.
-    Bench(crate::bench::cli::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Check an evidence bundle (`run --bundle`) offline: manifest, signature, required
     /// cases, failures, secrets, waivers (exit codes in the README).
-    VerifyBundle(crate::bundle::cli::VerifyBundleArgs),
+    VerifyBundle(bundle::VerifyBundleArgs),
     /// A run's results for GitHub Actions: job summary and `::error` annotations at the
     /// failing case's line.
-    GithubReport(crate::ci::github::GithubReportArgs),
+    GithubReport(github::GithubReportArgs),
     /// The suites, fixtures and catalogue built into this binary.
     #[command(subcommand)]
     Suites(SuitesCommand),
@@ -135,13 +143,13 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => run::run(&args).await,
         Command::List(args) => list::list(&args),
         Command::Validate(args) => validate::validate(&args),
-        Command::Cleanup(args) => crate::safety::cli::cleanup(&args).await,
-        Command::Prepare(args) => crate::safety::cli::prepare(&args).await,
-        Command::Merge(args) => crate::ci::command::merge(&args),
-        Command::Load(args) => crate::load::cli::load(&args).await,
-        Command::Bench(args) => crate::bench::cli::bench(&args).await,
-        Command::GithubReport(args) => crate::ci::github::github_report(&args),
-        Command::VerifyBundle(args) => crate::bundle::cli::verify_bundle(&args),
+        Command::Cleanup(args) => safety::cleanup(&args).await,
+        Command::Prepare(args) => safety::prepare(&args).await,
+        Command::Merge(args) => merge::merge(&args),
+        Command::Load(args) => load::load(&args).await,
+        Command::Bench(args) => bench::bench(&args).await,
+        Command::GithubReport(args) => github::github_report(&args),
+        Command::VerifyBundle(args) => bundle::verify_bundle(&args),
         Command::Suites(SuitesCommand::Export { dir }) => match embedded::export(&dir) {
             Ok(n) => {
                 println!(

@@ -16,7 +16,7 @@ use crate::session::{self, SessionOptions};
 use crate::signing::Schemes;
 use crate::suite::duration::parse_duration;
 use crate::target::{known_faults, LiveOptions, MockOptions, Target, TargetKind};
-use crate::thothctl::{resolve::resolve, StandInUse};
+use crate::thothctl::{resolve, StandInUse};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -78,7 +78,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub sink_name: Option<String>,
     #[command(flatten)]
-    pub safety: crate::safety::cli::SafetyArgs,
+    pub safety: super::safety::SafetyArgs,
     /// Run only shard I of N: whole phases, balanced by case count (see src/ci/shard.rs).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<crate::ci::shard::Shard>,
@@ -111,7 +111,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub require: Option<crate::conformance::Level>,
     #[command(flatten)]
-    pub bundle: crate::bundle::cli::BundleArgs,
+    pub bundle: super::bundle::BundleArgs,
 }
 
 async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32> {
@@ -162,7 +162,11 @@ async fn build_target(args: &RunArgs, redactor: &Redactor) -> Result<Target, i32
         TargetArg::Mock => TargetKind::Mock,
         TargetArg::Live => TargetKind::Live,
     };
-    let thothctl = resolve(args.thothctl.as_deref(), kind, args.thothctl_stand_in);
+    let thothctl = resolve(
+        args.thothctl.as_deref(),
+        kind == TargetKind::Mock,
+        args.thothctl_stand_in,
+    );
     Ok(target.with_schemes(schemes).with_thothctl(thothctl))
 }
 
@@ -285,7 +289,7 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
         target.shutdown().await;
         return code;
     }
-    let run_id = crate::runner::new_run_id();
+    let run_id = crate::stamp::new_run_id();
     let recorder = match args.safety.start(&args.reports, &target, &run_id) {
         Ok(r) => r,
         Err(e) => {
@@ -335,12 +339,12 @@ pub(super) async fn run(args: &RunArgs) -> i32 {
                     args.expectations.as_deref(),
                     &project.suites_dir,
                 ));
-                let evidence = crate::bundle::cli::RunEvidence {
+                let evidence = super::bundle::RunEvidence {
                     result: &o.result,
                     project: &project,
                     reports: o.paths.all(),
                     ledgers,
-                    config: crate::bundle::cli::effective_config(args, profile.as_str(), &o.result),
+                    config: super::bundle::effective_config(args, profile.as_str(), &o.result),
                 };
                 if let Err(e) = args.bundle.write(&evidence, &redactor) {
                     eprintln!("error: failed to write the bundle: {}", redactor.redact(&e));

@@ -5,7 +5,6 @@
 //! Ids are `load-<run_id>-<i>` in environment and fleet `load-<run_id>`, so a run never
 //! collides with another on a shared tenant and its endpoints can be listed alone.
 
-pub mod cli;
 pub mod latency;
 pub mod pace;
 pub mod progress;
@@ -248,10 +247,7 @@ impl FleetTally {
 /// Runs the load. Never panics on a bad target: everything ends up in the report.
 pub async fn run_load(target: LoadTarget, client: HttpClient, opts: &LoadOptions) -> LoadReport {
     let started = Instant::now();
-    let run_id = opts
-        .run_id
-        .clone()
-        .unwrap_or_else(crate::runner::new_run_id);
+    let run_id = opts.run_id.clone().unwrap_or_else(crate::stamp::new_run_id);
     let ctx = Arc::new(Ctx {
         client,
         target,

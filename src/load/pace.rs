@@ -72,7 +72,7 @@ pub fn after(op: Op, status: u16, retry_after: Option<&str>, attempt: u32) -> Af
     match status {
         429 => After::RetryIn(
             retry_after
-                .and_then(crate::runner::poll::parse_retry_after)
+                .and_then(crate::retry::delta_seconds)
                 .unwrap_or(DEFAULT_RETRY_AFTER)
                 .min(MAX_RETRY_AFTER),
         ),

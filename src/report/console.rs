@@ -172,7 +172,7 @@ pub fn summary_table(run: &RunResult, color: bool) -> String {
         verdict_colour,
         color,
     );
-    let thothctl = crate::thothctl::resolve::describe(run.target.thothctl.as_ref());
+    let thothctl = crate::thothctl::describe(run.target.thothctl.as_ref());
     let mut out = format!("thothctl: {thothctl}\n{table}");
     // Which requirements the level left unverified, and why (the verdict names only IDs);
     // above the verdict, which stays the last line. Silent at an implicit `none`.

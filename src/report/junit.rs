@@ -308,9 +308,7 @@ pub fn render_junit_with(
             Property::new("tenant", redactor.redact(&run.target.tenant)),
             Property::new(
                 "thothctl",
-                redactor.redact(&crate::thothctl::resolve::describe(
-                    run.target.thothctl.as_ref(),
-                )),
+                redactor.redact(&crate::thothctl::describe(run.target.thothctl.as_ref())),
             ),
             Property::new(
                 "thothctl_stand_in",

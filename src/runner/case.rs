@@ -4,18 +4,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::step::{run_step, step_name, CaseState, StepEnv};
+use super::attempt::{CaseState, StepEnv};
+use super::step::{run_step, step_name};
 use crate::outcome::{CaseResult, Status, StepResult};
-use crate::suite::model::{Case, Feature, Step, Surface};
-use crate::target::Target;
+use crate::stamp::now_rfc3339;
+use crate::suite::model::{Case, Step};
 use crate::template::Vars;
 use serde_json::Value;
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
 
 /// A result for a case that did not run (skip, disabled, or error before any step).
 pub fn not_run(phase: &str, case: &Case, status: Status, message: impl Into<String>) -> CaseResult {
@@ -35,32 +30,6 @@ pub fn not_run(phase: &str, case: &Case, status: Status, message: impl Into<Stri
         started_at: now_rfc3339(),
         expectation: None,
     }
-}
-
-/// Features a case needs: those it declares plus those its steps imply, so a case that
-/// forgot `requires: [mock_admin]` is skipped on a live target instead of erroring.
-pub fn required_features(case: &Case) -> Vec<Feature> {
-    let mut out = case.requires.clone();
-    if case.surface == Surface::Thothctl {
-        out.push(Feature::Thothctl);
-    }
-    out.extend(
-        case.steps
-            .iter()
-            .chain(&case.cleanup)
-            .filter_map(|s| s.action.feature()),
-    );
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Why the case cannot run on this target, if it cannot.
-pub fn missing_feature(case: &Case, target: &Target) -> Option<&'static str> {
-    required_features(case)
-        .into_iter()
-        .find(|f| !target.has_feature(*f))
-        .map(|f| target.missing_reason(f))
 }
 
 /// Runs steps in order and stops at the first one that does not pass. Returns the step
@@ -114,7 +83,7 @@ pub async fn run_case(
     vars: &mut Vars,
     earlier: &HashMap<String, Status>,
 ) -> CaseResult {
-    if let Some(reason) = missing_feature(case, env.target) {
+    if let Some(reason) = env.target.missing_feature(case) {
         return not_run(phase, case, Status::Skip, reason);
     }
     for need in &case.needs {

@@ -3,13 +3,14 @@
 //! filters. Whatever happens, every case of the project ends up in the [`RunResult`]
 //! with a status and a reason, so the reports are always complete.
 
+pub mod attempt;
 pub mod case;
 pub mod expect;
-pub mod filter;
 pub mod poll;
 pub mod schedule;
 pub mod sink;
 pub mod step;
+pub mod thothctl;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -19,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, ClientOptions, HttpClient, HttpRequest};
@@ -28,12 +28,14 @@ use crate::redact::Redactor;
 use crate::safety::plan::{planned_kinds, suite_plan, Decision};
 use crate::safety::profile::cleanup_allowed;
 use crate::safety::{Profile, Recorder};
+use crate::stamp::{new_run_id, now_rfc3339};
+use crate::suite::load::suites_hash;
 use crate::suite::load::{LoadedSuite, Project};
 use crate::suite::model::Case;
 use crate::target::Target;
 use crate::template::{render, Vars};
-use case::{not_run, now_rfc3339, run_case, run_cleanup, run_steps};
-use step::{CaseState, StepEnv};
+use attempt::{CaseState, StepEnv};
+use case::{not_run, run_case, run_cleanup, run_steps};
 
 /// Called once per finished case, in completion order (console progress).
 pub type CaseCallback = Arc<dyn Fn(&CaseResult) + Send + Sync>;
@@ -79,7 +81,7 @@ impl Default for RunOptions {
             filters: Vec::new(),
             fail_fast: false,
             client: ClientOptions::default(),
-            thothctl_timeout: crate::thothctl::DEFAULT_THOTHCTL_TIMEOUT,
+            thothctl_timeout: thothctl::DEFAULT_THOTHCTL_TIMEOUT,
             cancel: CancellationToken::new(),
             on_case: None,
             run_id: None,
@@ -101,11 +103,6 @@ pub fn effective_jobs(jobs: usize) -> usize {
         return jobs;
     }
     std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-pub fn new_run_id() -> String {
-    use rand::Rng;
-    format!("{:08x}", rand::rng().random::<u32>())
 }
 
 /// The reason every unfinished case gets when `run_timeout` runs out.
@@ -539,52 +536,6 @@ async fn run_phase(ctx: &RunCtx<'_>, s: &LoadedSuite) -> Vec<CaseResult> {
         }
     }
     out
-}
-
-/// SHA-256 over every suite and fixture file (relative path and content, sorted), so a
-/// report names exactly what was run.
-pub fn suites_hash(project: &Project) -> String {
-    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
-    collect_files(
-        &project.suites_dir,
-        &project.suites_dir,
-        "suites",
-        &mut files,
-    );
-    collect_files(
-        &project.fixtures_dir,
-        &project.fixtures_dir,
-        "fixtures",
-        &mut files,
-    );
-    files.sort();
-    let mut h = Sha256::new();
-    for (rel, path) in files {
-        h.update(rel.as_bytes());
-        h.update([0]);
-        h.update(std::fs::read(&path).unwrap_or_default());
-        h.update([0]);
-    }
-    hex::encode(h.finalize())
-}
-
-fn collect_files(
-    root: &Path,
-    dir: &Path,
-    label: &str,
-    out: &mut Vec<(String, std::path::PathBuf)>,
-) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_files(root, &p, label, out);
-        } else if let Ok(rel) = p.strip_prefix(root) {
-            out.push((format!("{label}/{}", rel.to_string_lossy()), p));
-        }
-    }
 }
 
 /// Builds the HTTP client once up front, so a bad `--ca-cert` is a configuration error

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::{Attempt, StepExec};
 use super::expect::{check, check_json, show, Failure, Observed, StatusKind};
-use super::step::{Attempt, StepExec};
 use crate::outcome::Exchange;
 use crate::suite::model::{Eventually, Expect, Retry};
 use crate::template::Vars;
@@ -196,13 +196,7 @@ fn terminal(policy: &Eventually, obs: &Observed, vars: &Vars) -> Option<Failure>
 /// How long a `Retry-After` header asks to wait (delta-seconds form; an HTTP date falls
 /// back to the backoff, which is the conservative reading).
 pub fn retry_after(obs: &Observed) -> Option<Duration> {
-    parse_retry_after(obs.header("retry-after")?)
-}
-
-/// A `Retry-After` value in its delta-seconds form; None for an HTTP date or garbage.
-/// Shared by declared step retries and the load mode's pacing.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    crate::retry::delta_seconds(obs.header("retry-after")?)
 }
 
 /// Sends, and resends on a declared transient status, up to `attempts` times in total.

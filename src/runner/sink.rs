@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::attempt::{Attempt, StepExec};
 use super::expect::{check, check_json, cut, Failure, Observed, StatusKind};
 use super::poll::{self, keep_exchanges, pause, Polled};
-use super::step::{Attempt, StepExec};
 use crate::client::HttpRequest;
 use crate::outcome::Status;
 use crate::suite::model::{JsonAssert, SinkWait};

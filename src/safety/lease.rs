@@ -22,15 +22,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::call::tenant_call;
 use super::ledger::{now, Created, Ledger, LedgerError, UndoRequest};
-use super::record::tenant_call;
-use super::snapshot::read_settings;
+use super::snapshot::{read_settings, LEASE_KEY};
 use crate::client::HttpClient;
 use crate::suite::model::ResourceKind;
 use crate::target::Target;
-
-/// The settings key that carries the lease (and marks a document as not an original).
-pub const LEASE_KEY: &str = "thoth_conformance_lease";
 
 /// How long a lease holds when the owner does not say (a release gate: prepare, build,
 /// shards, restore).

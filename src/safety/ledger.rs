@@ -353,7 +353,7 @@ impl Ledger {
 }
 
 pub fn now() -> String {
-    crate::runner::case::now_rfc3339()
+    crate::stamp::now_rfc3339()
 }
 
 /// A ledger read back: what was created and what has been undone since.

@@ -3,7 +3,7 @@
 //! of the run (or by `thoth-conformance cleanup --ledger FILE` after a crash).
 
 pub mod allowed;
-pub mod cli;
+pub mod call;
 pub mod lease;
 pub mod ledger;
 pub mod plan;

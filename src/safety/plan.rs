@@ -5,8 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::profile::{case_excluded, suite_excluded, Profile};
-use crate::runner::case::missing_feature;
-use crate::runner::filter;
+use crate::suite::filter;
 use crate::suite::load::Project;
 use crate::suite::model::{Action, Base, ResourceKind, Step, Suite};
 use crate::target::Target;
@@ -47,7 +46,7 @@ pub fn suite_plan(
             Decision::Disabled(why.clone())
         } else if let Some(why) = case_excluded(profile, c) {
             Decision::Disabled(why)
-        } else if let Some(why) = missing_feature(c, target) {
+        } else if let Some(why) = target.missing_feature(c) {
             Decision::Skip(why.into())
         } else if let Some(n) = c
             .needs

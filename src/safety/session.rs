@@ -4,9 +4,12 @@
 
 use std::path::Path;
 
+use super::lease::LeaseError;
 use super::ledger::{now, Begin, Claimed, Ledger, LedgerError};
+use super::record::{RecordError, Recorder};
 use super::undo::{undo_pending, CleanupReport};
-use crate::client::HttpClient;
+use super::Profile;
+use crate::client::{ClientOptions, HttpClient};
 use crate::target::{Target, TargetKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -113,4 +116,50 @@ pub async fn cleanup_ledger(
         });
     }
     Ok(undo_pending(&ledger, &replay, target, client).await)
+}
+
+/// Before the run: takes care of the tenant's settings by role (owner: the lease and
+/// the snapshot; member: the group's lease), so a run that may not touch the tenant
+/// refuses before it sends anything that changes it. `Err` is the message for exit 2;
+/// a tenant that cannot be reached is left to the run's own probe (exit 3).
+pub async fn take_tenant(
+    recorder: &Recorder,
+    project: &crate::suite::load::Project,
+    filters: &[String],
+    profile: Profile,
+    target: &Target,
+    client: &ClientOptions,
+) -> Result<(), String> {
+    let kinds = super::plan::planned_kinds(project, filters, profile, target);
+    if !kinds.contains(&crate::suite::model::ResourceKind::Settings) {
+        return Ok(());
+    }
+    let client = HttpClient::new(client.clone()).map_err(|e| e.to_string())?;
+    match recorder.take_settings(&client, target).await {
+        Ok(()) => Ok(()),
+        Err(RecordError::Lease(LeaseError::Read(_)) | RecordError::Snapshot { .. })
+            if !reachable(&client, target).await =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub async fn reachable(client: &HttpClient, target: &Target) -> bool {
+    super::call::tenant_call(client, target, "GET", "/thoth/settings", None)
+        .await
+        .is_ok()
+}
+
+/// Undoes the run's ledger with a client of its own (the run's may be mid-cancel).
+pub async fn undo_after_run(
+    recorder: &Recorder,
+    target: &Target,
+    client: &ClientOptions,
+) -> Result<CleanupReport, String> {
+    let client = HttpClient::new(client.clone()).map_err(|e| e.to_string())?;
+    finish_ledger(&recorder.ledger, target, &client)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Value;
 
+use super::call::tenant_call;
 use super::lease::lease_of;
 use super::ledger::{Created, Ledger, Replay, UndoRequest};
-use super::record::tenant_call;
 use super::snapshot::{comparable, read_list, read_settings};
 use crate::client::HttpClient;
 use crate::redact::Redactor;

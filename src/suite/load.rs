@@ -15,12 +15,15 @@ use serde_saphyr::{DefaultMessageFormatter, DuplicateKeyPolicy, MessageFormatter
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::model::Suite;
-use super::source_index::{Pos, SourceIndex};
+use super::source_index::{Parsed, Pos, SourceIndex};
 use super::validate;
 use crate::catalogue::Catalogue;
 
 /// The catalogue's file name inside the suites directory; never loaded as a suite.
 pub const CATALOGUE_FILE: &str = "requirements.yaml";
+/// The expectations ledger: looked for inside the suites directory when
+/// `--expectations` is not given; lives next to the suites but is never loaded as one.
+pub const DEFAULT_EXPECTATIONS_FILE: &str = "expectations.yaml";
 
 /// One suite file, parsed and validated.
 #[derive(Debug, Clone)]
@@ -38,14 +41,6 @@ pub struct Project {
     pub catalogue: Catalogue,
     pub fixtures_dir: PathBuf,
     pub suites_dir: PathBuf,
-}
-
-/// A parsed document together with where its fields are.
-#[derive(Debug, Clone)]
-pub struct Parsed<T> {
-    pub path: PathBuf,
-    pub value: T,
-    pub index: SourceIndex,
 }
 
 /// Loads every `*.yaml` in `suites_dir` except `requirements.yaml` (the catalogue) and
@@ -158,10 +153,7 @@ fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
             ));
         }
         // The expectations ledger lives next to the suites but is not one.
-        if name.ends_with(".yaml")
-            && name != CATALOGUE_FILE
-            && name != crate::expectations::DEFAULT_EXPECTATIONS_FILE
-        {
+        if name.ends_with(".yaml") && name != CATALOGUE_FILE && name != DEFAULT_EXPECTATIONS_FILE {
             files.push(dir.join(name));
         }
     }
@@ -374,6 +366,53 @@ fn list(items: &[&str]) -> String {
         .map(|i| format!("`{i}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// SHA-256 over every suite and fixture file (relative path and content, sorted), so a
+/// report names exactly what was run.
+pub fn suites_hash(project: &Project) -> String {
+    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
+    collect_files(
+        &project.suites_dir,
+        &project.suites_dir,
+        "suites",
+        &mut files,
+    );
+    collect_files(
+        &project.fixtures_dir,
+        &project.fixtures_dir,
+        "fixtures",
+        &mut files,
+    );
+    files.sort();
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (rel, path) in files {
+        h.update(rel.as_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&path).unwrap_or_default());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    label: &str,
+    out: &mut Vec<(String, std::path::PathBuf)>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(root, &p, label, out);
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            out.push((format!("{label}/{}", rel.to_string_lossy()), p));
+        }
+    }
 }
 
 #[cfg(test)]

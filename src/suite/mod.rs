@@ -3,6 +3,7 @@
 pub mod diag;
 pub mod duration;
 pub mod embedded;
+pub mod filter;
 pub mod fixture;
 pub mod load;
 pub mod locate;

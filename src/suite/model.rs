@@ -77,6 +77,27 @@ pub struct Case {
     pub cleanup: Vec<Step>,
 }
 
+impl Case {
+    /// Features the case needs: those it declares plus those its steps imply, so a case
+    /// that forgot `requires: [mock_admin]` is skipped on a live target instead of
+    /// erroring.
+    pub fn required_features(&self) -> Vec<Feature> {
+        let mut out = self.requires.clone();
+        if self.surface == Surface::Thothctl {
+            out.push(Feature::Thothctl);
+        }
+        out.extend(
+            self.steps
+                .iter()
+                .chain(&self.cleanup)
+                .filter_map(|s| s.action.feature()),
+        );
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 #[derive(
     Debug,
     Clone,

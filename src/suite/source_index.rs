@@ -7,8 +7,17 @@
 //! model means the shared types stay plain data, without span wrappers.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use serde_saphyr::granit_parser::{Event, Parser, Span};
+
+/// A parsed document together with where its fields are.
+#[derive(Debug, Clone)]
+pub struct Parsed<T> {
+    pub path: PathBuf,
+    pub value: T,
+    pub index: SourceIndex,
+}
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use super::diag::{Diagnostic, Diagnostics};
-use super::load::Parsed;
 use super::model::{Step, Suite};
+use super::source_index::Parsed;
 use crate::catalogue::Catalogue;
 
 mod asserts;

@@ -30,6 +30,6 @@ pub fn stand_in() -> ThothctlBin {
             .expect("failed to run cargo build -p thothctl-sim");
         assert!(status.success(), "cargo build -p thothctl-sim failed");
     });
-    thoth_conformance::thothctl::resolve::stand_in()
+    thoth_conformance::thothctl::stand_in()
         .expect("thothctl-sim is not beside the test binary after building it")
 }

@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::target::TargetKind;
-
 /// The stand-in's binary name (the `thothctl-sim` crate).
 pub const STAND_IN_NAME: &str = "thothctl-sim";
 const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -157,7 +155,7 @@ fn found(path: PathBuf, found_by: &str, stand_in: bool) -> ThothctlBin {
 /// The thothctl for a run; `explicit` must exist (the CLI checks it first).
 pub fn resolve(
     explicit: Option<&Path>,
-    kind: TargetKind,
+    on_mock: bool,
     use_stand_in: StandInUse,
 ) -> Option<ThothctlBin> {
     if let Some(p) = explicit {
@@ -169,7 +167,7 @@ pub fn resolve(
         return Some(found(p, "PATH", false));
     }
     let allowed = match use_stand_in {
-        StandInUse::Auto => kind == TargetKind::Mock,
+        StandInUse::Auto => on_mock,
         StandInUse::On => true,
         StandInUse::Off => false,
     };

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::floor::{floor, longest_chain};
-use super::process::{run_timed, scale_suites, ProcRun};
-use super::{harness_once, median, missing_tools, request_cost, run_script_once, Timed};
+use crate::bench::floor::{floor, longest_chain};
+use crate::bench::process::{run_timed, scale_suites, ProcRun};
+use crate::bench::{harness_once, median, missing_tools, request_cost, run_script_once, Timed};
 use crate::outcome::ExitCode;
 use crate::target::MOCK_SYNC_JOB_DURATION;
 
@@ -27,7 +27,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N")]
     pub scale: Option<usize>,
     #[command(flatten)]
-    pub project: crate::cli::ProjectArgs,
+    pub project: super::ProjectArgs,
 }
 
 fn mb(bytes: Option<u64>) -> String {
@@ -35,7 +35,7 @@ fn mb(bytes: Option<u64>) -> String {
 }
 
 /// The project flags a child `run` needs to load what this bench loaded.
-fn project_flags(project: &crate::cli::ProjectArgs) -> Vec<std::ffi::OsString> {
+fn project_flags(project: &super::ProjectArgs) -> Vec<std::ffi::OsString> {
     let mut flags = Vec::new();
     if let Some(s) = &project.suites {
         flags.extend(["--suites".into(), s.clone().into_os_string()]);

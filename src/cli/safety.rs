@@ -1,21 +1,19 @@
-//! The command-line side of live safety: `run --profile/--dry-run/--ledger` and the
-//! `cleanup --ledger FILE` subcommand. Kept here so `src/cli/` only wires them in.
+//! The command-line side of live safety: `run --profile/--dry-run/--ledger`, and the
+//! `prepare` and `cleanup --ledger FILE` subcommands. What they do lives in
+//! [`crate::safety`]; this file parses flags, prints and picks the exit code.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
 
-use super::lease::LeaseError;
-use super::record::{RecordError, Recorder, SettingsRole};
-use super::session::{cleanup_ledger, finish_ledger, start_ledger, SessionError};
-use super::{CleanupReport, Profile};
-use crate::cli::LiveArgs;
-use crate::client::{ClientOptions, HttpClient};
-use crate::outcome::{ExitCode, RunResult};
+use super::LiveArgs;
+use crate::client::HttpClient;
+use crate::outcome::ExitCode;
 use crate::redact::Redactor;
-use crate::report::results::render_results_with_cleanup;
-use crate::report::{write_atomic, ReportPaths};
+use crate::safety::record::{Recorder, SettingsRole};
+use crate::safety::session::{cleanup_ledger, reachable, start_ledger, SessionError};
+use crate::safety::Profile;
 use crate::target::{Target, TargetKind};
 
 /// Flags of `run` about what may touch the tenant.
@@ -74,40 +72,6 @@ impl SafetyArgs {
     }
 }
 
-/// Before the run: takes care of the tenant's settings by role (owner: the lease and
-/// the snapshot; member: the group's lease), so a run that may not touch the tenant
-/// refuses before it sends anything that changes it. `Err` is the message for exit 2;
-/// a tenant that cannot be reached is left to the run's own probe (exit 3).
-pub async fn take_tenant(
-    recorder: &Recorder,
-    project: &crate::suite::load::Project,
-    filters: &[String],
-    profile: Profile,
-    target: &Target,
-    client: &ClientOptions,
-) -> Result<(), String> {
-    let kinds = super::plan::planned_kinds(project, filters, profile, target);
-    if !kinds.contains(&crate::suite::model::ResourceKind::Settings) {
-        return Ok(());
-    }
-    let client = HttpClient::new(client.clone()).map_err(|e| e.to_string())?;
-    match recorder.take_settings(&client, target).await {
-        Ok(()) => Ok(()),
-        Err(RecordError::Lease(LeaseError::Read(_)) | RecordError::Snapshot { .. })
-            if !reachable(&client, target).await =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-async fn reachable(client: &HttpClient, target: &Target) -> bool {
-    super::record::tenant_call(client, target, "GET", "/thoth/settings", None)
-        .await
-        .is_ok()
-}
-
 /// Flags of `prepare`.
 #[derive(Debug, Args)]
 pub struct PrepareArgs {
@@ -161,7 +125,7 @@ pub async fn prepare(args: &PrepareArgs) -> i32 {
         .ledger
         .clone()
         .unwrap_or_else(|| args.reports.join("ledger.jsonl"));
-    let run_id = crate::runner::new_run_id();
+    let run_id = crate::stamp::new_run_id();
     let ledger = match start_ledger(&path, &target, &run_id) {
         Ok(l) => l,
         Err(e) => return config_error(redactor.redact(&e.to_string())),
@@ -189,7 +153,7 @@ pub async fn prepare(args: &PrepareArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("error: {}", redactor.redact(&e.to_string()));
-            let pending = super::ledger::Replay::read(&path)
+            let pending = crate::safety::Replay::read(&path)
                 .map(|r| r.pending().len())
                 .unwrap_or(0);
             if pending > 0 {
@@ -206,29 +170,6 @@ pub async fn prepare(args: &PrepareArgs) -> i32 {
             }
         }
     }
-}
-
-/// Undoes the run's ledger with a client of its own (the run's may be mid-cancel).
-pub async fn undo_after_run(
-    recorder: &Recorder,
-    target: &Target,
-    client: &ClientOptions,
-) -> Result<CleanupReport, String> {
-    let client = HttpClient::new(client.clone()).map_err(|e| e.to_string())?;
-    finish_ledger(&recorder.ledger, target, &client)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-/// Rewrites results.json with the `cleanup` block.
-pub fn add_cleanup_block(
-    paths: &ReportPaths,
-    run: &RunResult,
-    cleanup: Option<&CleanupReport>,
-    redactor: &Redactor,
-) -> Result<(), crate::report::ReportError> {
-    let text = render_results_with_cleanup(run, cleanup, redactor)?;
-    write_atomic(&paths.results, text.as_bytes())
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,6 @@
 //! An argument that contains a registered secret is refused before anything starts.
 //! The child runs in its own process group, killed whole on timeout or cancellation.
 
-pub mod resolve;
 pub mod workdir;
 
 use std::path::Path;
@@ -24,11 +23,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub use resolve::{StandInUse, ThothctlBin, ThothctlInfo};
-
 use crate::outcome::Exchange;
 use crate::redact::Redactor;
 use crate::target::Target;
+use crate::thothctl::ThothctlBin;
 use workdir::Workdir;
 
 pub const DEFAULT_THOTHCTL_TIMEOUT: Duration = Duration::from_secs(60);

@@ -4,10 +4,10 @@ use std::io::IsTerminal as _;
 
 use clap::Args;
 
-use super::progress::ProgressMode;
-use super::{render, run_load, LoadOptions, LoadTarget};
-use crate::cli::{LiveArgs, TargetArg};
+use super::{LiveArgs, TargetArg};
 use crate::client::HttpClient;
+use crate::load::progress::ProgressMode;
+use crate::load::{render, run_load, LoadOptions, LoadTarget};
 use crate::outcome::ExitCode;
 use crate::redact::Redactor;
 use crate::target::{known_faults, MockOptions, Target, TargetError};

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::merge::merge_runs;
+use crate::ci::merge::merge_runs;
 use crate::outcome::ExitCode;
 use crate::redact::Redactor;
 use crate::report::junit::{JunitDialect, JunitOptions};
 use crate::report::{console, read_results, write_reports_with, ReportOptions};
-use crate::runner::suites_hash;
+use crate::suite::load::suites_hash;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -27,7 +27,7 @@ pub struct MergeArgs {
     pub junit_dialect: JunitDialect,
     /// The suites the shards ran (their catalogue fills the coverage report).
     #[command(flatten)]
-    pub project: crate::cli::ProjectArgs,
+    pub project: super::ProjectArgs,
 }
 
 fn config_error(msg: impl std::fmt::Display) -> i32 {

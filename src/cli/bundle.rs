@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::json;
 
-use super::{read_signing_key, read_verifying_key, target_fingerprint, Meta, META, META_SCHEMA};
+use crate::bundle::{
+    read_signing_key, read_verifying_key, target_fingerprint, Meta, META, META_SCHEMA,
+};
 use crate::outcome::RunResult;
 use crate::redact::Redactor;
 use crate::suite::load::Project;
@@ -117,7 +119,7 @@ impl BundleArgs {
             "config.json".into(),
             pretty(&redactor.redact_json(&ev.config)),
         );
-        super::write(out, &files, key.as_ref()).map_err(|e| format!("failed to {e}"))
+        crate::bundle::write(out, &files, key.as_ref()).map_err(|e| format!("failed to {e}"))
     }
 }
 
@@ -125,7 +127,7 @@ impl BundleArgs {
 /// reviewer needs to see how the evidence was produced, never a credential (only which
 /// kinds were given).
 pub fn effective_config(
-    args: &crate::cli::RunArgs,
+    args: &super::RunArgs,
     profile: &str,
     target: &RunResult,
 ) -> serde_json::Value {
@@ -217,7 +219,7 @@ fn secrets_here(
 
 /// Runs `verify-bundle`; prints what holds and what does not; returns the exit code.
 pub fn verify_bundle(args: &VerifyBundleArgs) -> i32 {
-    let unreadable = super::Problem::Unreadable.exit_code();
+    let unreadable = crate::bundle::Problem::Unreadable.exit_code();
     let key = match &args.pubkey {
         Some(p) => match read_verifying_key(p) {
             Ok(k) => Some(k),
@@ -235,7 +237,7 @@ pub fn verify_bundle(args: &VerifyBundleArgs) -> i32 {
             return unreadable;
         }
     };
-    let v = super::verify(
+    let v = crate::bundle::verify(
         &args.file,
         key.as_ref(),
         &redactor,
