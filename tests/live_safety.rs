@@ -2,7 +2,7 @@
 //! tenant routes, and a full run against a mock in "live" mode leaves the tenant's state
 //! as it was found (apart from the documented append-only records).
 
-mod safety_support;
+use crate::safety_support;
 
 use std::sync::Arc;
 
