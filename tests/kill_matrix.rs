@@ -66,6 +66,11 @@ struct KilledBy {
     /// reported as not caught, never counted as caught.
     #[serde(default)]
     awaiting: Option<String>,
+    /// Run this fault against a busy tenant (the [`PRE_EXISTING`] endpoints, sorting
+    /// either side of the run's) instead of a clean one: a paging fault shows only on a
+    /// list longer than a page, and a clean tenant's lists are one page.
+    #[serde(default)]
+    busy: bool,
 }
 
 fn root() -> PathBuf {
@@ -309,12 +314,16 @@ async fn every_fault_fails_exactly_the_reviewed_cases() {
     let mut runs = tokio::task::JoinSet::new();
     for fault in mock_govapi::Fault::ALL {
         let project = Arc::clone(&project);
+        let tenant = Tenant {
+            page_size: None,
+            busy: matrix.faults[fault.name()].busy,
+        };
         runs.spawn(async move {
             let _slot = RUN_SLOTS.acquire().await.expect("semaphore closed");
             (
                 fault.name(),
                 false,
-                run_against_mock(&project, &[fault.name()], None).await,
+                run_against(&project, &[fault.name()], None, tenant).await,
             )
         });
     }
@@ -523,7 +532,11 @@ fn start_mock_binary(fault: Option<&str>, token: &str) -> MockProcess {
 /// stand-in.
 /// `Err` when the run refused to start (a located message, exit 2): a fault that
 /// breaks the settings write is seen before anything else, by the tenant lease.
-async fn run_against_binary(project: &Project, fault: Option<&str>) -> Result<RunResult, String> {
+async fn run_against_binary(
+    project: &Project,
+    fault: Option<&str>,
+    busy: bool,
+) -> Result<RunResult, String> {
     let dir = tempfile::tempdir().expect("a temp dir");
     let token = format!("adm_kill_matrix_{}", uuid_like());
     let token_file = dir.path().join("token");
@@ -540,6 +553,9 @@ async fn run_against_binary(project: &Project, fault: Option<&str>) -> Result<Ru
     .await
     .expect("the mock start panicked");
     let u = mock.url.clone();
+    if busy {
+        register_pre_existing(&format!("{u}/{LIVE_TENANT}"), &token).await;
+    }
     let redactor = Redactor::new();
     let opts = thoth_conformance::target::LiveOptions {
         tenant_id: Some(LIVE_TENANT.into()),
@@ -594,7 +610,7 @@ async fn every_fault_against_the_mock_binary_as_a_live_target() {
     let started = std::time::Instant::now();
     let healthy = {
         let _slot = RUN_SLOTS.acquire().await.expect("semaphore closed");
-        run_against_binary(&project, None)
+        run_against_binary(&project, None, false)
             .await
             .unwrap_or_else(|e| panic!("the healthy live run did not start: {e}"))
     };
@@ -611,11 +627,12 @@ async fn every_fault_against_the_mock_binary_as_a_live_target() {
     let mut runs = tokio::task::JoinSet::new();
     for fault in mock_govapi::Fault::ALL {
         let project = Arc::clone(&project);
+        let busy = matrix.faults[fault.name()].busy;
         runs.spawn(async move {
             let _slot = RUN_SLOTS.acquire().await.expect("semaphore closed");
             (
                 fault.name(),
-                run_against_binary(&project, Some(fault.name())).await,
+                run_against_binary(&project, Some(fault.name()), busy).await,
             )
         });
     }

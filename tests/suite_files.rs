@@ -196,6 +196,9 @@ struct KilledBy {
     may_fail: Vec<String>,
     #[serde(default)]
     awaiting: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // read by tests/kill_matrix.rs; parsed here so the row format is whole
+    busy: bool,
 }
 
 #[test]

@@ -335,9 +335,12 @@ fn check_permission(
 /// SDK with whatever (often endpoint-scoped) execute key it enforces with [C].
 const SCOPE_AWARE_ROUTES: &[&str] = &["endpoints", "tool-inventory"];
 
-fn check_scope(principal: &Principal, tail: &str) -> Result<(), ApiError> {
+fn check_scope(state: &AppState, principal: &Principal, tail: &str) -> Result<(), ApiError> {
     let first = tail.split('/').next().unwrap_or("");
-    if principal.is_organization_wide() || SCOPE_AWARE_ROUTES.contains(&first) {
+    if principal.is_organization_wide()
+        || SCOPE_AWARE_ROUTES.contains(&first)
+        || state.fault(Fault::NarrowKeyOnOrgRoutes)
+    {
         Ok(())
     } else {
         Err(ApiError::forbidden(
@@ -369,7 +372,7 @@ pub async fn authenticate(
     let access = required_access(request.method(), tail);
     let principal = authenticate_request(&state, tenant, request.headers(), access)
         .and_then(|p| check_permission(&state, &p, access).map(|()| p))
-        .and_then(|p| check_scope(&p, tail).map(|()| p));
+        .and_then(|p| check_scope(&state, &p, tail).map(|()| p));
     match principal {
         Ok(principal) => {
             request.extensions_mut().insert(principal);

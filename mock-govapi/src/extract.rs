@@ -189,8 +189,24 @@ pub fn page_window_for(
     total: usize,
     query: PageQuery,
 ) -> Result<PageWindow, ApiError> {
-    page_window(total, query, state.config().realism.page_size)
+    let window = page_window(total, query, state.config().realism.page_size)?;
+    if !state.fault(crate::Fault::PagesSkipRow) {
+        return Ok(window);
+    }
+    // The fault: small pages whose stride is one row longer than a page (off by one).
+    let per_page = window.per_page.min(SKIP_ROW_PAGE_SIZE);
+    let start = (window.page - 1).saturating_mul(per_page + 1).min(total);
+    let end = start.saturating_add(per_page).min(total);
+    Ok(PageWindow {
+        rows: start..end,
+        per_page,
+        ..window
+    })
 }
+
+/// Page size under [`crate::Fault::PagesSkipRow`]: small, so a clean tenant's few
+/// endpoints already span page boundaries.
+const SKIP_ROW_PAGE_SIZE: usize = 2;
 
 pub fn paginate_for<T>(
     state: &AppState,

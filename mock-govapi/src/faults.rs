@@ -95,6 +95,20 @@ faults! {
         "POST /v1/enforce decides ALLOW for every in-scope call, whatever shadow_policy says.";
     StepUpOpensNoApproval => "step-up-opens-no-approval",
         "A STEP_UP answer of /v1/enforce carries a hold token but no approval is opened.";
+    KeyScopeLevelIgnored => "key-scope-level-ignored",
+        "API key authorize also allows any resource whose id equals the key's scope target, whatever its type (an agent key covers the endpoint of the same id).";
+    KeyTtlIgnored => "key-ttl-ignored",
+        "API keys created with ttl_seconds answer an expires_at but never expire.";
+    NarrowKeyOnOrgRoutes => "narrow-key-on-org-routes",
+        "Keys scoped narrower than the organization are served on organization-wide routes (settings, API keys, MDM).";
+    KeyEscalationAllowed => "key-escalation-allowed",
+        "An API key can create a key holding permissions it does not hold itself.";
+    JsonContentTypeWrong => "json-content-type-wrong",
+        "JSON success answers of tenant routes carry Content-Type: text/plain.";
+    ErrorEnvelopeNested => "error-envelope-nested",
+        "Error answers of tenant routes nest the envelope ({\"error\":{\"code\",\"message\"}}) instead of {\"error\",\"message\"}.";
+    PagesSkipRow => "pages-skip-row",
+        "The endpoint list serves at most 2 rows a page and starts each page one row past where the previous one ended (a row lost at every page boundary).";
 }
 
 impl fmt::Display for Fault {

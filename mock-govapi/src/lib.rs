@@ -47,6 +47,7 @@ pub mod records;
 pub mod routes;
 pub mod scope;
 pub mod secrets;
+pub mod shape_faults;
 pub mod signing;
 pub mod sink;
 pub mod state;

@@ -20,6 +20,27 @@ fn list_faults_prints_every_fault_with_its_sentence() {
     }
 }
 
+/// The README's fault table has a row for every fault, and no row for a fault that is
+/// gone: it is where an operator looks a `--fault` name up.
+#[test]
+fn readme_fault_table_lists_every_fault() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("failed to read mock-govapi/README.md");
+    let table = readme
+        .split("## Faults")
+        .nth(1)
+        .expect("README has a `## Faults` section");
+    let rows: std::collections::BTreeSet<&str> = table
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(name, _)| name))
+        .collect();
+    let known: std::collections::BTreeSet<&str> =
+        mock_govapi::Fault::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(rows, known, "mock-govapi/README.md `## Faults` table");
+}
+
 #[test]
 fn bad_flags_exit_with_2_and_say_what_failed() {
     let out = Command::new(BIN).args(["--tenant", "x"]).output().unwrap();

@@ -26,6 +26,13 @@ enum Prop {
     TenantIsolation,
     AuthRequired,
     ReadonlyCannotMutate,
+    ScopeLevelCounts,
+    KeyExpires,
+    NarrowKeyOffOrgRoutes,
+    NoKeyEscalation,
+    JsonContentType,
+    ErrorEnvelope,
+    PagingComplete,
 }
 
 const ALL_PROPS: &[Prop] = &[
@@ -42,6 +49,13 @@ const ALL_PROPS: &[Prop] = &[
     Prop::TenantIsolation,
     Prop::AuthRequired,
     Prop::ReadonlyCannotMutate,
+    Prop::ScopeLevelCounts,
+    Prop::KeyExpires,
+    Prop::NarrowKeyOffOrgRoutes,
+    Prop::NoKeyEscalation,
+    Prop::JsonContentType,
+    Prop::ErrorEnvelope,
+    Prop::PagingComplete,
 ];
 
 /// What a fault is expected to break. Settings that are not persisted also leave the
@@ -57,12 +71,20 @@ fn expected_broken(fault: Fault) -> Vec<Prop> {
         Fault::MdmSyncRefused => vec![Prop::SyncStarts],
         Fault::MdmSyncStuck => vec![Prop::SyncFinishes],
         Fault::CheckinIgnoresStats => vec![Prop::CheckinUpdatesStats],
-        Fault::KeyScopeIgnored => vec![Prop::AuthorizeScope],
+        // Scope ignored altogether ignores its level too.
+        Fault::KeyScopeIgnored => vec![Prop::AuthorizeScope, Prop::ScopeLevelCounts],
         Fault::KeyPermissionIgnored => vec![Prop::AuthorizePermission],
         Fault::RevokedKeyValid => vec![Prop::RevokeInvalidates],
         Fault::TenantIsolationBroken => vec![Prop::TenantIsolation],
         Fault::AuthNotEnforced => vec![Prop::AuthRequired],
         Fault::ReadonlyKeyCanMutate => vec![Prop::ReadonlyCannotMutate],
+        Fault::KeyScopeLevelIgnored => vec![Prop::ScopeLevelCounts],
+        Fault::KeyTtlIgnored => vec![Prop::KeyExpires],
+        Fault::NarrowKeyOnOrgRoutes => vec![Prop::NarrowKeyOffOrgRoutes],
+        Fault::KeyEscalationAllowed => vec![Prop::NoKeyEscalation],
+        Fault::JsonContentTypeWrong => vec![Prop::JsonContentType],
+        Fault::ErrorEnvelopeNested => vec![Prop::ErrorEnvelope],
+        Fault::PagesSkipRow => vec![Prop::PagingComplete],
         // A settings PUT answers 500 (stored all the same): the property checks, whose
         // setups write the settings, stop at that answer. Its effect on the suites is in
         // the kill matrix and `verdicts_cli::exit_6_from_cleanup_still_shows_the_verdict`.
@@ -85,6 +107,18 @@ async fn authorize(
     )
     .await
     .body
+}
+
+/// The status of a GET of `tail` authenticated by the created API key `key`.
+async fn get_with_key(h: &Harness, tail: &str, key: &str) -> u16 {
+    h.call(
+        Method::GET,
+        &Harness::thoth(tail),
+        Cred::Key(key.to_string()),
+        None,
+    )
+    .await
+    .status
 }
 
 async fn holds(h: &Harness, prop: Prop) -> bool {
@@ -145,6 +179,93 @@ async fn holds(h: &Harness, prop: Prop) -> bool {
                 .as_u64()
                 .unwrap();
             after == before + 1 && h.get("endpoints/ep-p").await.body["last_seen"].is_string()
+        }
+        Prop::ScopeLevelCounts => {
+            let (id, key) = h.create_key("agent", Some("ag-1"), &["read"]).await;
+            let answer = h
+                .post(
+                    &format!("api-keys/{id}/authorize"),
+                    json!({"api_key": key, "permission": "read", "resource_type": "agent", "resource_id": "ag-1"}),
+                )
+                .await;
+            answer.body["scope_allowed"] == true
+                && authorize(h, &id, &key, "read", "ag-1").await["scope_allowed"] == false
+        }
+        Prop::KeyExpires => {
+            let answer = h
+                .post(
+                    "api-keys",
+                    json!({"scope_level": "organization", "permissions": ["read"], "ttl_seconds": 60}),
+                )
+                .await;
+            let (id, key) = (
+                answer.body["key_id"].as_str().unwrap().to_string(),
+                answer.body["api_key"].as_str().unwrap().to_string(),
+            );
+            let answered = answer.body["expires_at"].is_string();
+            let before = get_with_key(h, "settings", &key).await;
+            h.mock.state.advance_clock(Duration::from_secs(61));
+            let after = get_with_key(h, "settings", &key).await;
+            let expired = authorize(h, &id, &key, "read", "e").await["expired"] == true;
+            answered && before == 200 && after == 401 && expired
+        }
+        Prop::NarrowKeyOffOrgRoutes => {
+            let (_, key) = h.create_key("endpoint", Some("ep-1"), &["read"]).await;
+            let mut refused = true;
+            for tail in ["settings", "api-keys", "mdm/providers", "fleets"] {
+                refused &= get_with_key(h, tail, &key).await == 403;
+            }
+            refused
+        }
+        Prop::NoKeyEscalation => {
+            let (_, key) = h.create_key("organization", None, &["read", "write"]).await;
+            let body = json!({"scope_level": "organization", "permissions": ["read", "execute"]});
+            let answer = h
+                .call(
+                    Method::POST,
+                    &Harness::thoth("api-keys"),
+                    Cred::Key(key),
+                    Some(body),
+                )
+                .await;
+            answer.status == 403
+        }
+        Prop::JsonContentType => {
+            let answer = h.get("endpoints/stats").await;
+            answer
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json"))
+        }
+        Prop::ErrorEnvelope => {
+            let answer = h.get("endpoints/no-such-endpoint").await;
+            answer.status == 404
+                && answer.body["error"].is_string()
+                && answer.body["message"].is_string()
+        }
+        Prop::PagingComplete => {
+            for i in 0..5 {
+                h.register(&format!("ep-page-{i}"), json!({})).await;
+            }
+            let mut seen = Vec::new();
+            for page in 1..=10 {
+                let rows = h
+                    .get(&format!("endpoints?page={page}&per_page=2"))
+                    .await
+                    .body["data"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if rows.is_empty() {
+                    break;
+                }
+                seen.extend(rows.iter().map(|r| r["endpoint_id"].to_string()));
+            }
+            let total = seen.len();
+            seen.sort_unstable();
+            seen.dedup();
+            total == 5 && seen.len() == 5
         }
         Prop::AuthorizeScope => {
             let (id, key) = h.create_key("endpoint", Some("ep-1"), &["read"]).await;
@@ -234,6 +355,13 @@ fault_tests! {
     tenant_isolation_broken => Fault::TenantIsolationBroken;
     auth_not_enforced => Fault::AuthNotEnforced;
     readonly_key_can_mutate => Fault::ReadonlyKeyCanMutate;
+    key_scope_level_ignored => Fault::KeyScopeLevelIgnored;
+    key_ttl_ignored => Fault::KeyTtlIgnored;
+    narrow_key_on_org_routes => Fault::NarrowKeyOnOrgRoutes;
+    key_escalation_allowed => Fault::KeyEscalationAllowed;
+    json_content_type_wrong => Fault::JsonContentTypeWrong;
+    error_envelope_nested => Fault::ErrorEnvelopeNested;
+    pages_skip_row => Fault::PagesSkipRow;
 }
 
 /// During a secret rotation a sender signs with the retired and the current secret in one

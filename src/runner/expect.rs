@@ -8,7 +8,7 @@ use serde_json_path::JsonPath;
 
 use crate::outcome::Status;
 use crate::redact::Redactor;
-use crate::suite::model::{Capture, Expect, JsonAssert, StatusSet};
+use crate::suite::model::{Capture, Expect, JsonAssert, Shape, StatusSet};
 use crate::template::{render, render_json, Vars};
 
 /// Longest rendering of an actual value in a message.
@@ -147,6 +147,9 @@ pub fn check(
             obs.status
         )));
     }
+    if let Some(shape) = expect.shape {
+        check_shape(shape, obs)?;
+    }
     for (name, want) in &expect.headers {
         let want = render(want, vars)?;
         match obs.header(name) {
@@ -205,6 +208,60 @@ pub fn check(
         };
         for assertion in &expect.json {
             check_json(assertion, json, vars)?;
+        }
+    }
+    Ok(())
+}
+
+/// Is this `Content-Type` value JSON (`application/json`, `application/problem+json`,
+/// with or without parameters)?
+pub fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+/// `expect.shape`: the answer's framing (a shape failure: polling will not change it).
+fn check_shape(shape: Shape, obs: &Observed) -> Result<(), Failure> {
+    let shape_failure = |message: String| Failure {
+        shape: true,
+        ..Failure::fail(format!("shape {}: {message}", shape.as_str()))
+    };
+    match obs.header("content-type") {
+        Some(ct) if is_json_media_type(ct) => {}
+        Some(ct) => {
+            return Err(shape_failure(format!(
+                "Content-Type is {:?}, not JSON",
+                cut(ct)
+            )))
+        }
+        None => return Err(shape_failure("the answer has no Content-Type".into())),
+    }
+    let Some(json) = &obs.json else {
+        return Err(shape_failure(format!(
+            "the body is not JSON (body: {})",
+            cut(obs.body.trim())
+        )));
+    };
+    if shape == Shape::Error {
+        let code = json.get("error").and_then(Value::as_str);
+        let message = json
+            .get("message")
+            .or_else(|| json.get("error_description"))
+            .and_then(Value::as_str);
+        let snake = code.is_some_and(|c| {
+            c.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && c.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        });
+        if !snake || message.is_none() {
+            return Err(shape_failure(format!(
+                "expected the error envelope {{\"error\": \"<snake_case code>\", \"message\": \"<text>\"}}, got {}",
+                show(json)
+            )));
         }
     }
     Ok(())

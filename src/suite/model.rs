@@ -533,6 +533,32 @@ pub struct Expect {
     /// Response headers that must be present with these values (templated; name case-insensitive).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// How the HTTP answer must be framed, whatever its values: `json` or `error`
+    /// (see [`Shape`]). Not for `thothctl` and `sink_wait` steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Shape>,
+}
+
+/// The framing of an HTTP answer, checked by `expect.shape`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// `Content-Type` is JSON (`application/json` or `application/<name>+json`,
+    /// parameters such as `charset` allowed) and the body parses as JSON.
+    Json,
+    /// `json`, and the body is the GovAPI error envelope: an object whose `error` is a
+    /// snake_case code and whose `message` (or `error_description`, which the vendor's
+    /// clients fall back to) is a string. Only for steps that expect an error status.
+    Error,
+}
+
+impl Shape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Json => "json",
+            Shape::Error => "error",
+        }
+    }
 }
 
 /// The statuses a step accepts: absent means any 2xx. Untagged for the schema and for

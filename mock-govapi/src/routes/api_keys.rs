@@ -139,6 +139,7 @@ async fn create(
     // A key must not mint a key with more rights than it has itself.
     if matches!(principal.kind, PrincipalKind::ApiKey { .. })
         && !permissions.is_subset(&principal.permissions)
+        && !state.fault(Fault::KeyEscalationAllowed)
     {
         return Err(ApiError::forbidden(
             "permission_escalation",
@@ -146,6 +147,9 @@ async fn create(
         ));
     }
     let now = state.now();
+    let expires_at = body
+        .ttl_seconds
+        .map(|ttl| now.plus(std::time::Duration::from_secs(ttl)));
     let plaintext = new_key_material();
     let key = ApiKey {
         key_id: format!("key_{}", uuid::Uuid::new_v4().simple()),
@@ -156,14 +160,14 @@ async fn create(
         scope_target_id: target.map(|t| t.trim().to_string()),
         permissions,
         created_at: now,
-        expires_at: body
-            .ttl_seconds
-            .map(|ttl| now.plus(std::time::Duration::from_secs(ttl))),
+        // The fault answers the expiry but does not keep it, so the key never expires.
+        expires_at: expires_at.filter(|_| !state.fault(Fault::KeyTtlIgnored)),
         revoked_at: None,
         last_used_at: None,
     };
     let mut answer = row_json(&key, now);
     answer["api_key"] = Value::String(plaintext);
+    answer["expires_at"] = json!(expires_at);
     let mut data = state.tenant(&principal.tenant)?;
     // A fleet key must name a fleet of this tenant: a key scoped to nothing that
     // exists would authorize nothing, or whatever fleet later takes the id.
@@ -238,7 +242,11 @@ fn decide(
     let valid = matches && key.revoked_at.is_none() && !expired;
     let permission_allowed = state.fault(Fault::KeyPermissionIgnored)
         || (valid && key.permissions.contains(&permission));
+    // The fault's regression: the target id is compared, the resource type is not.
+    let same_id = state.fault(Fault::KeyScopeLevelIgnored)
+        && key.scope_target_id.as_deref() == Some(resource_id);
     let scope_allowed = state.fault(Fault::KeyScopeIgnored)
+        || (valid && same_id)
         || (valid
             && scope_allows(
                 key.scope_level,

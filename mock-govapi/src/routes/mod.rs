@@ -94,6 +94,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::secrets::readback,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::shape_faults::apply,
         ));
 
     let max_body = state.config().max_body_bytes;

@@ -293,3 +293,82 @@ fn captures_keep_types_and_register_secrets() {
     let f = capture(&missing, &obs, &mut v, &r).unwrap_err();
     assert_eq!(f.message, "capture `x`: $.nope selected no node");
 }
+
+/// `expect.shape` on an answer with this Content-Type and body: its failure message.
+fn shape_of(shape: &str, content_type: Option<&str>, body: &str) -> Option<String> {
+    let expect: Expect = serde_saphyr::from_str(&format!("{{status: [200, 404], shape: {shape}}}"))
+        .expect("an expect block");
+    let headers = content_type
+        .map(|ct| vec![("content-type".to_owned(), ct.to_owned())])
+        .unwrap_or_default();
+    let obs = Observed::new(404, headers, body.to_owned());
+    check(&expect, StatusKind::Http, &obs, &vars())
+        .err()
+        .map(|f| {
+            assert!(
+                f.shape,
+                "a framing failure is a shape failure: {}",
+                f.message
+            );
+            f.message
+        })
+}
+
+#[test]
+fn shape_json_needs_a_json_content_type_and_body() {
+    let body = r#"{"total": 1}"#;
+    for ct in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/problem+json",
+    ] {
+        assert_eq!(shape_of("json", Some(ct), body), None, "{ct}");
+    }
+    assert_eq!(
+        shape_of("json", Some("text/plain; charset=utf-8"), body).unwrap(),
+        "shape json: Content-Type is \"text/plain; charset=utf-8\", not JSON"
+    );
+    assert_eq!(
+        shape_of("json", None, body).unwrap(),
+        "shape json: the answer has no Content-Type"
+    );
+    assert_eq!(
+        shape_of("json", Some("application/json"), "not json").unwrap(),
+        "shape json: the body is not JSON (body: not json)"
+    );
+    assert!(!is_json_media_type("application/jsonx"));
+    assert!(!is_json_media_type("text/json"));
+}
+
+#[test]
+fn shape_error_needs_the_envelope() {
+    let ct = Some("application/json");
+    assert_eq!(
+        shape_of("error", ct, r#"{"error":"scope_denied","message":"no"}"#),
+        None
+    );
+    assert_eq!(
+        shape_of(
+            "error",
+            ct,
+            r#"{"error":"invalid_grant","error_description":"no"}"#
+        ),
+        None,
+        "the vendor clients' message fallback"
+    );
+    for bad in [
+        r#"{"error":{"code":"scope_denied","message":"no"}}"#,
+        r#"{"error":"scope_denied"}"#,
+        r#"{"error":"Scope Denied","message":"no"}"#,
+        r#"{"detail":"no"}"#,
+        r#"["scope_denied"]"#,
+    ] {
+        let message = shape_of("error", ct, bad).unwrap_or_else(|| panic!("{bad} passed"));
+        assert!(
+            message.starts_with("shape error: expected the error envelope"),
+            "{message}"
+        );
+    }
+    assert!(shape_of("error", Some("text/html"), r#"{"error":"x","message":"y"}"#).is_some());
+}

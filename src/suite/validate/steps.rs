@@ -7,7 +7,8 @@ use std::path::Path;
 use super::asserts::{check_assert, check_capture};
 use super::{step_lists, Findings, ListKind, StepList};
 use crate::suite::model::{
-    Action, Auth, Base, Case, Feature, Method, Request, Retry, StatusSet, Step, Suite, Surface,
+    Action, Auth, Base, Case, Feature, Method, Request, Retry, Shape, StatusSet, Step, Suite,
+    Surface,
 };
 
 /// Template variables that hold secrets; a thothctl argument may not use them.
@@ -89,6 +90,9 @@ pub(super) fn validate_steps(suite: &Suite, fixtures_dir: &Path, f: &mut Finding
                 &format!("{base}.expect.status"),
                 f,
             );
+            if let Some(shape) = step.expect.shape {
+                check_shape(shape, step, &format!("{base}.expect.shape"), f);
+            }
             check_header_names(
                 step.expect.headers.keys(),
                 &format!("{base}.expect.headers"),
@@ -369,6 +373,31 @@ fn check_status(status: &StatusSet, step: &Step, path: &str, f: &mut Findings<'_
                 },
             );
         }
+    }
+}
+
+/// `expect.shape` judges an HTTP answer; `error` only one that is an error.
+fn check_shape(shape: Shape, step: &Step, path: &str, f: &mut Findings<'_>) {
+    if matches!(step.action, Action::Thothctl(_) | Action::SinkWait(_)) {
+        f.at(
+            path,
+            format!(
+                "`shape` judges an HTTP answer; a `{}` step has none",
+                step.action.key()
+            ),
+        );
+        return;
+    }
+    let codes: &[u16] = match &step.expect.status {
+        StatusSet::AnySuccess => &[200],
+        StatusSet::One(c) => std::slice::from_ref(c),
+        StatusSet::Many(cs) => cs,
+    };
+    if shape == Shape::Error && codes.iter().any(|c| *c < 400) {
+        f.at(
+            path,
+            "`shape: error` needs `status` to allow only error codes (400..=599); an answer that succeeds carries no error envelope",
+        );
     }
 }
 
