@@ -93,6 +93,24 @@ faults! {
         "POST /v1/enforce decides ALLOW for every in-scope call, whatever shadow_policy says.";
     StepUpOpensNoApproval => "step-up-opens-no-approval",
         "A STEP_UP answer of /v1/enforce carries a hold token but no approval is opened.";
+    MdmSyncCountsNothing => "mdm-sync-counts-nothing",
+        "Finished MDM sync jobs report 0 synced endpoints, whatever is enrolled with the provider.";
+    StatsManagedUncounted => "stats-managed-uncounted",
+        "Endpoint stats count MDM-enrolled endpoints as unmanaged (the counters still add up).";
+    StatsOnlineSwapped => "stats-online-swapped",
+        "Endpoint stats count checked-in endpoints as stale and the others as online (the counters still add up).";
+    EvidenceSloScansNothing => "evidence-slo-scans-nothing",
+        "The evidence SLO report scans no rows (every rate at its empty-window value) although the window holds decisions.";
+    EvidenceSloBreachUnreported => "evidence-slo-breach-unreported",
+        "The evidence SLO report shows chain verification below its threshold but answers passed with no failures.";
+    BackfillDryRunWrites => "backfill-dry-run-writes",
+        "An evidence backfill dry run creates the evidence records it reports as would_create.";
+    ApprovalsStatusFilterIgnored => "approvals-status-filter-ignored",
+        "The approvals list ignores `?status=` and answers every approval.";
+    FeedAgentFilterIgnored => "feed-agent-filter-ignored",
+        "The governance feed ignores `?agent_id=` and answers every agent's events.";
+    ListsShowOtherTenants => "lists-show-other-tenants",
+        "The feed, alerts and approvals lists include the rows of every tenant of the server.";
 }
 
 impl fmt::Display for Fault {
