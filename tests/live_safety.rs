@@ -291,12 +291,14 @@ async fn full_run_leaves_the_tenant_as_found(
         format!("{base}/__sink/prod")
     );
     // Documented append-only records: the two canaries every run reuses (the endpoint
-    // phase's, and the MDM phase's enrolled with jamf) stay, quarantined; never a
-    // run-unique conformance endpoint.
+    // phase's, and the MDM phase's enrolled with jamf, when that phase runs: staging
+    // leaves it out where it could not restore the tenant's own provider row) stay,
+    // quarantined; never a run-unique conformance endpoint.
     let endpoints: Vec<&String> = after["endpoints"].as_object().unwrap().keys().collect();
-    assert_eq!(
-        endpoints,
-        vec!["conformance-canary", "conformance-canary-jamf"]
+    assert!(
+        endpoints == ["conformance-canary", "conformance-canary-jamf"]
+            || (profile != Profile::Full && endpoints == ["conformance-canary"]),
+        "{profile:?}: {endpoints:?}"
     );
     for canary in endpoints {
         assert_eq!(
