@@ -2,7 +2,7 @@
 //! merged reports must say what an unsharded run says; `merge` must refuse what cannot
 //! be one run; `--rerun-failed` must re-run exactly the failed cases and their needs.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -2,8 +2,8 @@
 //! terminal (a pseudo-terminal from util-linux `script`) the live status line and
 //! colour, with `NO_COLOR` and `CI` honoured.
 
-mod cli_support;
-mod support;
+use crate::cli_support;
+use crate::support;
 
 use cli_support::{cli, root, s, stdout, text};
 

@@ -2,7 +2,7 @@
 //! (0); a tampered file (7), the wrong public key (8), a missing case (9) and a leaked
 //! canary (5) each fail with the code the README documents.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

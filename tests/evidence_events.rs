@@ -2,7 +2,7 @@
 //! signed to a SIEM sink (the mock's `/__sink`, checked by the sink itself and again
 //! with `signing.rs`), and a receiver that fails never changes a verdict.
 
-mod cli_support;
+use crate::cli_support;
 
 use cli_support::{case_statuses, cli_async, json, root, s, text};
 use serde_json::{json, Value};

@@ -6,7 +6,7 @@
 //! fails with the failing case's requirement, route and suite line in the summary and
 //! in an `::error file=…,line=…::` annotation.
 
-mod safety_support;
+use crate::safety_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! fixture symlinks out of the fixtures root, devices and oversized or non-UTF-8 suites
 //! are refused with a located error before anything is sent or built.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::path::Path;
 

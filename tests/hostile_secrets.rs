@@ -6,7 +6,7 @@
 //! assertion must fail, every artifact must be free of every form (checked byte by
 //! byte here, independently of the scan), and the final scan must agree.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

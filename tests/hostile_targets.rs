@@ -4,7 +4,7 @@
 //! exit code is the documented one. Rows already proved in tests/runner_http.rs are named
 //! there; the table test at the bottom checks that every row names a test that exists.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::time::Duration;

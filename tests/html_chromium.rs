@@ -5,9 +5,8 @@
 //! Set `THOTH_HTML_SCREENSHOT=<path.png>` to keep the screenshot for a look.
 
 #[allow(dead_code)]
-#[path = "reports/fixture.rs"]
-mod fixture;
-mod support;
+use crate::fixture;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

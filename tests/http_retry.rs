@@ -4,7 +4,7 @@
 //! honoured, non-idempotent calls are sent once, and the transcript says when a retry
 //! happened.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,13 +3,13 @@
 //! checkout around it, runs green against the bundled mock and against a standalone
 //! mock as a live tenant, and `suites export` writes out exactly what is built in.
 
-mod safety_support;
+use crate::safety_support;
 
 use std::path::{Path, PathBuf};
 
 use safety_support::*;
 
-mod cli_support;
+use crate::cli_support;
 
 /// A copy of the built binary in an empty directory, as `cargo install` leaves it.
 fn installed() -> (tempfile::TempDir, PathBuf) {

@@ -4,9 +4,8 @@
 //! without them skips with a message, CI fails.
 
 #[allow(dead_code)]
-#[path = "reports/fixture.rs"]
-mod fixture;
-mod support;
+use crate::fixture;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

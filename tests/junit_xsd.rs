@@ -3,9 +3,8 @@
 //! GitHub's JUnit reporters read: unique names, a classname, failure text in the body.
 
 #[allow(dead_code)]
-#[path = "reports/fixture.rs"]
-mod fixture;
-mod support;
+use crate::fixture;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

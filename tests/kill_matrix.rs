@@ -26,7 +26,7 @@ use thoth_conformance::suite::load::{load_project, Project};
 use thoth_conformance::target::{MockOptions, Target};
 use tokio::sync::Semaphore;
 
-mod stand_in;
+use crate::stand_in;
 
 /// Runs in flight at once, each with its own mock. A run mostly waits (polls of a sync
 /// job, a sink), and on the mock target poll timeouts are capped

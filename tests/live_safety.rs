@@ -2,7 +2,7 @@
 //! tenant routes, and a full run against a mock in "live" mode leaves the tenant's state
 //! as it was found (apart from the documented append-only records).
 
-mod safety_support;
+use crate::safety_support;
 
 use std::sync::Arc;
 
@@ -215,6 +215,52 @@ async fn a_full_run_leaves_the_tenant_as_found_when_secrets_read_back_omitted_or
     ] {
         full_run_leaves_the_tenant_as_found(mode, Profile::Staging).await;
     }
+}
+
+/// A tenant keeps what earlier runs could not undo (feed events, alerts, approvals,
+/// evidence): a second run, with its own run id, must not trip over the first one's
+/// leftovers. Keyed by a fixed name, the alerts case saw two alerts on the second run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_on_the_same_tenant_passes_as_the_first() {
+    let mock = standalone_mock().await;
+    let base = mock.base_url.trim_end_matches('/').to_string();
+    let project = project();
+    for run_id in ["f1r5700e", "5ec0nd00"] {
+        let redactor = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        // With the data plane (the enforcer is the same listener), so the decisions,
+        // feed, alerts and approvals cases run too.
+        let mut target = live_target(&base, dir.path(), &redactor);
+        target.api_url = Some(base.clone());
+        let ledger = start_ledger(&dir.path().join("ledger.jsonl"), &target, run_id).unwrap();
+        let recorder = Arc::new(Recorder::new(ledger));
+        let opts = RunOptions {
+            profile: Profile::Full,
+            recorder: Some(recorder.clone()),
+            run_id: Some(run_id.into()),
+            ..RunOptions::default()
+        };
+        let run = run_project(&project, &target, &opts, &redactor).await;
+        let broken: Vec<String> = run
+            .cases
+            .iter()
+            .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+            .map(|c| format!("{}: {:?}", c.full_name(), c.message))
+            .collect();
+        assert!(broken.is_empty(), "run {run_id}: {broken:#?}");
+        let alerts = run
+            .cases
+            .iter()
+            .find(|c| c.full_name() == "evidence::alerts_reflect_block")
+            .expect("the alerts case");
+        assert_eq!(alerts.status, Status::Pass, "{:?}", alerts.message);
+        let client = thoth_conformance::client::HttpClient::new(opts.client.clone()).unwrap();
+        let cleanup = finish_ledger(&recorder.ledger, &target, &client)
+            .await
+            .unwrap();
+        assert!(cleanup.complete, "{}", cleanup.render(&redactor));
+    }
+    mock.shutdown().await;
 }
 
 async fn full_run_leaves_the_tenant_as_found(

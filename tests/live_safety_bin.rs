@@ -2,7 +2,7 @@
 //! with SIGKILL leaves a ledger that `cleanup --ledger` finishes (idempotently), and an
 //! undo that fails is exit 6.
 
-mod safety_support;
+use crate::safety_support;
 
 use std::path::Path;
 use std::process::Stdio;

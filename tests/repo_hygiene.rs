@@ -42,17 +42,22 @@ fn metadata() -> Value {
     serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
 }
 
+/// The package ids of the workspace's own members.
+fn member_ids(meta: &Value) -> Vec<&str> {
+    meta["workspace_members"]
+        .as_array()
+        .expect("workspace_members")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// The workspace's `rust-version` must be at least the highest `rust-version` any locked
 /// dependency declares: a lower one promises a toolchain that cannot build the lock file.
 #[test]
 fn msrv_is_the_highest_of_the_locked_dependencies() {
     let meta = metadata();
-    let members: Vec<&str> = meta["workspace_members"]
-        .as_array()
-        .expect("workspace_members")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let members = member_ids(&meta);
     let packages = meta["packages"].as_array().expect("packages");
     let mut ours = Vec::new();
     let mut highest: Option<((u64, u64, u64), String)> = None;
@@ -155,5 +160,80 @@ fn cargo_deny_licenses_bans_sources() {
         out.status.success(),
         "cargo deny check failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// With `autotests = false`, a file under `tests/` that no test target names is
+/// silently never compiled: its tests would look green by not existing. Every
+/// `tests/*.rs` and `tests/*/main.rs` of every member must be a `[[test]]` target or a
+/// module of one (`mod name;`, or `#[path = "dir/main.rs"]` before it).
+#[test]
+fn every_test_file_is_linked() {
+    let meta = metadata();
+    let members = member_ids(&meta);
+    let mut checked = 0;
+    for package in meta["packages"].as_array().expect("packages") {
+        if !members.contains(&package["id"].as_str().unwrap_or_default()) {
+            continue;
+        }
+        let manifest = PathBuf::from(package["manifest_path"].as_str().expect("manifest_path"));
+        let tests_dir = manifest.parent().expect("package dir").join("tests");
+        if !tests_dir.is_dir() {
+            continue;
+        }
+        let roots: Vec<PathBuf> = package["targets"]
+            .as_array()
+            .expect("targets")
+            .iter()
+            .filter(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"))
+            })
+            .map(|t| PathBuf::from(t["src_path"].as_str().expect("src_path")))
+            .collect();
+        let mut linked: Vec<PathBuf> = roots.clone();
+        for root_file in &roots {
+            let text = read(root_file);
+            let mut path_attr: Option<String> = None;
+            for line in text.lines().map(str::trim) {
+                if let Some(p) = line
+                    .strip_prefix("#[path = \"")
+                    .and_then(|rest| rest.strip_suffix("\"]"))
+                {
+                    path_attr = Some(p.to_owned());
+                } else if let Some(name) = line
+                    .strip_prefix("mod ")
+                    .and_then(|rest| rest.strip_suffix(';'))
+                {
+                    let file = path_attr.take().unwrap_or_else(|| format!("{name}.rs"));
+                    linked.push(tests_dir.join(file));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&tests_dir).expect("read tests/") {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            } else if path.join("main.rs").is_file() {
+                files.push(path.join("main.rs"));
+            }
+        }
+        for file in files {
+            checked += 1;
+            assert!(
+                linked.contains(&file),
+                "{} is compiled by no test target: add `mod {};` to {}'s tests/integration.rs \
+                 (or a [[test]] entry), or its tests never run",
+                file.display(),
+                file.file_stem().unwrap_or_default().to_string_lossy(),
+                package["name"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    assert!(
+        checked > 40,
+        "found only {checked} test files: the walk is broken"
     );
 }

@@ -1,7 +1,7 @@
 //! Orchestration: skip reasons, fail-fast, filters, setup and cleanup, Ctrl-C, phase
 //! ordering, and thothctl steps (with a stand-in binary).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! The runner against a scripted HTTP server (wiremock): auth, captures, polling,
 //! retries, broken targets, redirects, body cap and CA loading (signatures: runner_signing.rs).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! are at the rendezvous together, so two phases both pass exactly when
 //! they were in flight at the same time.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

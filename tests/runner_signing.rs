@@ -1,7 +1,7 @@
 //! Signatures end to end: PAM callbacks signed, tampered, skewed and replayed; SIEM sink
 //! deliveries verified by the harness itself; a target config changing the scheme.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

@@ -9,7 +9,7 @@ use thoth_conformance::schema::{
     SUITE_SCHEMA_PATH,
 };
 
-const REGENERATE: &str = "UPDATE_SCHEMAS=1 cargo test --test schemas";
+const REGENERATE: &str = "UPDATE_SCHEMAS=1 cargo test --test integration schemas::";
 
 fn check_committed(relative: &str, schema: &Value) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);

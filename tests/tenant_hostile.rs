@@ -4,7 +4,7 @@
 //! Hostile answers come from a small wiremock server standing in for GovAPI; the rest
 //! runs against the mock.
 
-mod safety_support;
+use crate::safety_support;
 
 use std::collections::BTreeSet;
 

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod cli_support;
-mod stand_in;
+use crate::cli_support;
+use crate::stand_in;
 
 use cli_support::{json, root, s};
 

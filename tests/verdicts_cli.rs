@@ -3,7 +3,7 @@
 //! was not verified, one located message for a misconfigured target, a report that
 //! cannot be written keeps its OS error, and the README's exit-code table is the code's.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! gate's own shape (the exit code gates, reports are published whatever happened).
 //! actionlint runs on both when it is available (a failure under CI when it is not).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

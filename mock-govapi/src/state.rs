@@ -149,9 +149,12 @@ impl AppState {
     pub fn http(&self) -> Result<&reqwest::Client, String> {
         self.http
             .get_or_init(|| {
+                // Generous: the kill matrix runs some thirty mocks at once on two
+                // cores, and a delivery that times out there reads as a failed webhook
+                // test (seen at load 40 with 5 s). A sink that is down refuses at once.
                 reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(5))
-                    .connect_timeout(std::time::Duration::from_secs(2))
+                    .timeout(std::time::Duration::from_secs(15))
+                    .connect_timeout(std::time::Duration::from_secs(5))
                     // Deliveries usually go to a sink on loopback; a proxy from the
                     // environment would only get in the way.
                     .no_proxy()

@@ -1,7 +1,7 @@
 //! Admin API (journal, reset, state, seed, clock), malformed input, realism switches,
 //! and server lifecycle.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

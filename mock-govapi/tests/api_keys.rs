@@ -1,6 +1,6 @@
 //! API keys over real HTTP: create, list, authorize, TTL, revoke, validation.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

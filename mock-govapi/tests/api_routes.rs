@@ -1,6 +1,6 @@
 //! Route groups over real HTTP: settings, webhook test, MDM, endpoints, API keys.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

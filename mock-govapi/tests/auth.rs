@@ -1,7 +1,7 @@
 //! The auth matrix: 401 / 403 / 400, skip-auth, tenant isolation, scoped key permissions
 //! and scope, and a property test of scope semantics through the authorize route.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! `step_up.py`, `emitter.py`, `tool_inventory.py`, `http_diagnostics.py`) and the
 //! Terraform provider (`internal/client/client.go`, data sources).
 
-mod gov_support;
+use crate::gov_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Each fault mode breaks its one property (and only the properties that physically
 //! depend on it); the healthy mock keeps every property.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

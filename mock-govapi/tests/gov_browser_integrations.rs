@@ -1,6 +1,6 @@
 //! Browser governance records and governance integrations over real HTTP.
 
-mod gov_support;
+use crate::gov_support;
 
 use gov_support::{start, T};
 use reqwest::Method;

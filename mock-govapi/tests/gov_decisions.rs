@@ -1,7 +1,7 @@
 //! Governance decision simulation and what it feeds, over real HTTP: shadow policy
 //! outcomes, approvals, alerts, the governance feed, webhook delivery and the seed.
 
-mod gov_support;
+use crate::gov_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Evidence SLOs and the two backfills over real HTTP, on stores built through the
 //! admin API (live, legacy and back-dated decisions).
 
-mod gov_support;
+use crate::gov_support;
 
 use gov_support::{legacy, start, Gov, T};
 use serde_json::{json, Value};

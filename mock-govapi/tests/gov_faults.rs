@@ -2,7 +2,7 @@
 //! healthy mock (property holds) and on a mock with the fault (property broken), and
 //! neighbouring properties still hold under the fault.
 
-mod gov_support;
+use crate::gov_support;
 
 use std::time::Duration;
 

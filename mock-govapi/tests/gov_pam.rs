@@ -1,7 +1,7 @@
 //! Approvals and the signed PAM callback over real HTTP: resolution, replay, request_id
 //! correlation, signature and timestamp checks, and "at most once" under concurrency.
 
-mod gov_support;
+use crate::gov_support;
 
 use gov_support::{callback_body, sign, start, Gov, ADMIN_OTHER, OTHER, PAM_SECRET, T};
 use proptest::prelude::*;

@@ -4,7 +4,7 @@
 //! keeps the stored secret (vendor clients GET, edit and send the document back:
 //! Terraform's `GetTenantSettings`/`UpsertMDMProvider`, vendor-clients.md §2).
 
-mod common;
+use crate::common;
 
 use common::*;
 use mock_govapi::secrets::SecretReadback;

@@ -4,7 +4,7 @@
 //! operator), sends the request that client sends and reads the fields it reads. No
 //! vendor code is copied; `../shared/design/vendor-clients.md` lists the rows.
 
-mod gov_support;
+use crate::gov_support;
 
 use gov_support::{legacy, start, Gov, T};
 use serde_json::{json, Value};

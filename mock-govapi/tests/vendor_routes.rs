@@ -5,7 +5,7 @@
 //! request and reads the fields it reads. No vendor code is copied; the route rows are
 //! in `../shared/design/vendor-clients.md` §2 and §5.
 
-mod gov_support;
+use crate::gov_support;
 
 use std::time::Duration;
 

@@ -257,6 +257,7 @@ pub async fn bench(args: &BenchArgs) -> i32 {
         println!("| copies | cases | wall | wall / x1 | peak RSS | results.json | exit |");
         println!("|---|---|---|---|---|---|---|");
         let mut base: Option<std::time::Duration> = None;
+        let mut failed_rows = Vec::new();
         for k in [1, n] {
             let suites = tmp.path().join(format!("suites-x{k}"));
             if let Err(e) = scale_suites(&dirs.suites, &suites, k) {
@@ -290,6 +291,18 @@ pub async fn bench(args: &BenchArgs) -> i32 {
                 mb(size),
                 r.exit
             );
+            if r.exit != Some(0) {
+                // A run that failed did different work (it stopped waiting, skipped
+                // dependants): its time is no point on the growth curve.
+                failed_rows.push(format!("x{k} (exit {:?})", r.exit));
+            }
+        }
+        if !failed_rows.is_empty() {
+            println!(
+                "growth: not comparable, a copied run did not pass: {}; see its reports",
+                failed_rows.join(", ")
+            );
+            all_passed = false;
         }
     }
 

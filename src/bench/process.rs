@@ -50,9 +50,14 @@ pub async fn run_timed(cmd: &mut tokio::process::Command) -> std::io::Result<Pro
 }
 
 /// Writes `copies` copies of every suite in `src` into `dst`: copy k > 0 renames each
-/// phase `P` to `P_xK` (and its `after` names with it), so the copies are independent
-/// phases of the same cases; `requirements.yaml` is copied once. Returns the files
-/// written.
+/// phase `P` to `P_xK` (and its `after` names with it), runs after every phase of
+/// copy k - 1, and makes the run-unique names of its `vars:` unique to the copy
+/// (`{{run_id}}` becomes `{{run_id}}xK`). The copies share one tenant, one settings
+/// document and one run id: side by side they changed each other's settings mid-case,
+/// and in sequence the second copy found the first one's approval under the same
+/// session (both seen with 3 copies). So the growth table measures the harness doing the
+/// same work N times, not the copies colliding. `requirements.yaml` is copied once.
+/// Returns the files written.
 pub fn scale_suites(src: &Path, dst: &Path, copies: usize) -> std::io::Result<usize> {
     std::fs::create_dir_all(dst)?;
     let mut written = 0;
@@ -62,6 +67,7 @@ pub fn scale_suites(src: &Path, dst: &Path, copies: usize) -> std::io::Result<us
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     entries.sort();
+    let mut suites = Vec::new();
     for path in entries {
         let name = path
             .file_name()
@@ -69,23 +75,32 @@ pub fn scale_suites(src: &Path, dst: &Path, copies: usize) -> std::io::Result<us
             .to_string_lossy()
             .into_owned();
         let text = std::fs::read_to_string(&path)?;
-        let is_suite = text.lines().any(|l| l.starts_with("phase: "));
-        if !is_suite {
-            std::fs::write(dst.join(&name), text)?;
-            written += 1;
-            continue;
+        match top_level_phase(&text) {
+            Some(phase) => suites.push((name, phase, text)),
+            None => {
+                std::fs::write(dst.join(&name), text)?;
+                written += 1;
+            }
         }
-        for k in 0..copies.max(1) {
-            let stem = name.trim_end_matches(".yaml");
-            let out = if k == 0 {
-                text.clone()
+    }
+    let phases: Vec<&str> = suites.iter().map(|(_, p, _)| p.as_str()).collect();
+    for k in 0..copies.max(1) {
+        for (name, _, text) in &suites {
+            let (file, out) = if k == 0 {
+                (name.clone(), text.clone())
             } else {
-                rename_phases(&text, &format!("_x{k}"))
-            };
-            let file = if k == 0 {
-                name.clone()
-            } else {
-                format!("{stem}_x{k}.yaml")
+                let previous = if k == 1 {
+                    String::new()
+                } else {
+                    format!("_x{}", k - 1)
+                };
+                let before: Vec<String> =
+                    phases.iter().map(|p| format!("{p}{previous}")).collect();
+                let stem = name.trim_end_matches(".yaml");
+                (
+                    format!("{stem}_x{k}.yaml"),
+                    rename_phases(text, &format!("_x{k}"), &before),
+                )
             };
             std::fs::write(dst.join(file), out)?;
             written += 1;
@@ -94,16 +109,44 @@ pub fn scale_suites(src: &Path, dst: &Path, copies: usize) -> std::io::Result<us
     Ok(written)
 }
 
-/// Suffixes the top-level `phase:` and the names of a one-line `after: [...]`.
-fn rename_phases(text: &str, suffix: &str) -> String {
+/// The value of a top-level `phase:` line, if the file is a suite.
+fn top_level_phase(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("phase: "))
+        .map(|p| p.trim().to_owned())
+}
+
+/// Suffixes the top-level `phase:` and the names of a one-line `after: [...]`, adds
+/// `also_after` to that list (creating it under `phase:` when the file has none), and
+/// suffixes `{{run_id}}` in the top-level `vars:` block with the copy's number.
+fn rename_phases(text: &str, suffix: &str, also_after: &[String]) -> String {
     let mut out = String::with_capacity(text.len() + 64);
+    let unique_run_id = format!("{{{{run_id}}}}{}", suffix.trim_start_matches('_'));
+    let mut in_vars = false;
+    let has_after = text.lines().any(|l| l.starts_with("after: ["));
+    let after_line = |own: Vec<String>, end: &str| {
+        let mut names = own;
+        names.extend(also_after.iter().cloned());
+        format!("after: [{}]{end}", names.join(", "))
+    };
     for line in text.split_inclusive('\n') {
         let (body, end) = match line.strip_suffix('\n') {
             Some(b) => (b, "\n"),
             None => (line, ""),
         };
-        if let Some(phase) = body.strip_prefix("phase: ") {
+        if body.starts_with(|c: char| !c.is_whitespace() && c != '#') {
+            in_vars = body.starts_with("vars:");
+        }
+        if in_vars {
+            out.push_str(&line.replace("{{run_id}}", &unique_run_id));
+        } else if let Some(phase) = body.strip_prefix("phase: ") {
             out.push_str(&format!("phase: {}{suffix}{end}", phase.trim()));
+            if !has_after && !also_after.is_empty() {
+                if end.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&after_line(Vec::new(), "\n"));
+            }
         } else if let Some(list) = body
             .strip_prefix("after: [")
             .and_then(|rest| rest.trim_end().strip_suffix(']'))
@@ -114,7 +157,7 @@ fn rename_phases(text: &str, suffix: &str) -> String {
                 .filter(|n| !n.is_empty())
                 .map(|n| format!("{n}{suffix}"))
                 .collect();
-            out.push_str(&format!("after: [{}]{end}", names.join(", ")));
+            out.push_str(&after_line(names, end));
         } else {
             out.push_str(line);
         }
@@ -130,17 +173,29 @@ mod tests {
     fn copies_rename_phase_and_after_only() {
         let text = "# c\nphase: endpoints\ntitle: t\nafter: [bootstrap, mdm]\ncases:\n  - id: x\n    phase: not_top_level\n";
         assert_eq!(
-            rename_phases(text, "_x2"),
+            rename_phases(text, "_x2", &[]),
             "# c\nphase: endpoints_x2\ntitle: t\nafter: [bootstrap_x2, mdm_x2]\ncases:\n  - id: x\n    phase: not_top_level\n"
         );
+        let text = "phase: p\nvars:\n  # {{run_id}}\n  agent: \"a-{{run_id}}\"\ncases:\n  - name: \"n-{{run_id}}\"\n";
+        assert_eq!(
+            rename_phases(text, "_x2", &[]),
+            "phase: p_x2\nvars:\n  # {{run_id}}x2\n  agent: \"a-{{run_id}}x2\"\ncases:\n  - name: \"n-{{run_id}}\"\n"
+        );
+    }
+
+    #[test]
+    fn each_copy_runs_after_every_phase_of_the_one_before() {
         let src = tempfile::tempdir().unwrap();
         std::fs::write(src.path().join("a.yaml"), "phase: a\n").unwrap();
+        std::fs::write(src.path().join("b.yaml"), "phase: b\nafter: [a]\n").unwrap();
         std::fs::write(src.path().join("requirements.yaml"), "requirements: []\n").unwrap();
         let dst = tempfile::tempdir().unwrap();
-        assert_eq!(scale_suites(src.path(), dst.path(), 3).unwrap(), 4);
-        assert_eq!(
-            std::fs::read_to_string(dst.path().join("a_x2.yaml")).unwrap(),
-            "phase: a_x2\n"
-        );
+        assert_eq!(scale_suites(src.path(), dst.path(), 3).unwrap(), 7);
+        let read = |f: &str| std::fs::read_to_string(dst.path().join(f)).unwrap();
+        assert_eq!(read("a.yaml"), "phase: a\n");
+        assert_eq!(read("a_x1.yaml"), "phase: a_x1\nafter: [a, b]\n");
+        assert_eq!(read("b_x1.yaml"), "phase: b_x1\nafter: [a_x1, a, b]\n");
+        assert_eq!(read("a_x2.yaml"), "phase: a_x2\nafter: [a_x1, b_x1]\n");
+        assert_eq!(read("b_x2.yaml"), "phase: b_x2\nafter: [a_x2, a_x1, b_x1]\n");
     }
 }

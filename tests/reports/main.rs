@@ -3,7 +3,7 @@
 
 mod canary;
 mod coverage;
-mod fixture;
+use crate::fixture;
 mod html;
 
 use std::collections::HashSet;
