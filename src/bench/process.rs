@@ -94,8 +94,7 @@ pub fn scale_suites(src: &Path, dst: &Path, copies: usize) -> std::io::Result<us
                 } else {
                     format!("_x{}", k - 1)
                 };
-                let before: Vec<String> =
-                    phases.iter().map(|p| format!("{p}{previous}")).collect();
+                let before: Vec<String> = phases.iter().map(|p| format!("{p}{previous}")).collect();
                 let stem = name.trim_end_matches(".yaml");
                 (
                     format!("{stem}_x{k}.yaml"),
@@ -196,6 +195,9 @@ mod tests {
         assert_eq!(read("a_x1.yaml"), "phase: a_x1\nafter: [a, b]\n");
         assert_eq!(read("b_x1.yaml"), "phase: b_x1\nafter: [a_x1, a, b]\n");
         assert_eq!(read("a_x2.yaml"), "phase: a_x2\nafter: [a_x1, b_x1]\n");
-        assert_eq!(read("b_x2.yaml"), "phase: b_x2\nafter: [a_x2, a_x1, b_x1]\n");
+        assert_eq!(
+            read("b_x2.yaml"),
+            "phase: b_x2\nafter: [a_x2, a_x1, b_x1]\n"
+        );
     }
 }
