@@ -109,6 +109,24 @@ faults! {
         "Error answers of tenant routes nest the envelope ({\"error\":{\"code\",\"message\"}}) instead of {\"error\",\"message\"}.";
     PagesSkipRow => "pages-skip-row",
         "The endpoint list serves at most 2 rows a page and starts each page one row past where the previous one ended (a row lost at every page boundary).";
+    MdmSyncCountsNothing => "mdm-sync-counts-nothing",
+        "Finished MDM sync jobs report 0 synced endpoints, whatever is enrolled with the provider.";
+    StatsManagedUncounted => "stats-managed-uncounted",
+        "Endpoint stats count MDM-enrolled endpoints as unmanaged (the counters still add up).";
+    StatsOnlineSwapped => "stats-online-swapped",
+        "Endpoint stats count checked-in endpoints as stale and the others as online (the counters still add up).";
+    EvidenceSloScansNothing => "evidence-slo-scans-nothing",
+        "The evidence SLO report scans no rows (every rate at its empty-window value) although the window holds decisions.";
+    EvidenceSloBreachUnreported => "evidence-slo-breach-unreported",
+        "The evidence SLO report shows chain verification below its threshold but answers passed with no failures.";
+    BackfillDryRunWrites => "backfill-dry-run-writes",
+        "An evidence backfill dry run creates the evidence records it reports as would_create.";
+    ApprovalsStatusFilterIgnored => "approvals-status-filter-ignored",
+        "The approvals list ignores `?status=` and answers every approval.";
+    FeedAgentFilterIgnored => "feed-agent-filter-ignored",
+        "The governance feed ignores `?agent_id=` and answers every agent's events.";
+    ListsShowOtherTenants => "lists-show-other-tenants",
+        "The feed, alerts and approvals lists include the rows of every tenant of the server.";
 }
 
 impl fmt::Display for Fault {

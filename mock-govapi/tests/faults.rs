@@ -19,7 +19,10 @@ enum Prop {
     WebhookSigned,
     SyncStarts,
     SyncFinishes,
+    SyncCountsEnrolled,
     CheckinUpdatesStats,
+    StatsCountManaged,
+    StatsCountOnline,
     AuthorizeScope,
     AuthorizePermission,
     RevokeInvalidates,
@@ -42,7 +45,10 @@ const ALL_PROPS: &[Prop] = &[
     Prop::WebhookSigned,
     Prop::SyncStarts,
     Prop::SyncFinishes,
+    Prop::SyncCountsEnrolled,
     Prop::CheckinUpdatesStats,
+    Prop::StatsCountManaged,
+    Prop::StatsCountOnline,
     Prop::AuthorizeScope,
     Prop::AuthorizePermission,
     Prop::RevokeInvalidates,
@@ -70,7 +76,11 @@ fn expected_broken(fault: Fault) -> Vec<Prop> {
         Fault::WebhookStaleTimestamp => vec![Prop::WebhookSigned],
         Fault::MdmSyncRefused => vec![Prop::SyncStarts],
         Fault::MdmSyncStuck => vec![Prop::SyncFinishes],
-        Fault::CheckinIgnoresStats => vec![Prop::CheckinUpdatesStats],
+        Fault::CheckinIgnoresStats => vec![Prop::CheckinUpdatesStats, Prop::StatsCountOnline],
+        Fault::MdmSyncCountsNothing => vec![Prop::SyncCountsEnrolled],
+        Fault::StatsManagedUncounted => vec![Prop::StatsCountManaged],
+        // A check-in then moves the endpoint from online to stale.
+        Fault::StatsOnlineSwapped => vec![Prop::CheckinUpdatesStats, Prop::StatsCountOnline],
         // Scope ignored altogether ignores its level too.
         Fault::KeyScopeIgnored => vec![Prop::AuthorizeScope, Prop::ScopeLevelCounts],
         Fault::KeyPermissionIgnored => vec![Prop::AuthorizePermission],
@@ -167,6 +177,36 @@ async fn holds(h: &Harness, prop: Prop) -> bool {
             h.mock.state.advance_clock(Duration::from_secs(1));
             let id = job.body["job_id"].as_str().unwrap();
             h.get(&format!("mdm/sync-jobs/{id}")).await.body["status"] == "succeeded"
+        }
+        Prop::SyncCountsEnrolled => {
+            h.post("mdm/providers", json!({"provider": "custom"})).await;
+            h.register("ep-custom", json!({"enrollment": "custom"}))
+                .await;
+            h.register("ep-manual", json!({})).await;
+            let job = h.post("mdm/providers/custom/sync", json!({})).await;
+            if job.status != 202 {
+                return true; // nothing started, nothing counted
+            }
+            h.mock.state.advance_clock(Duration::from_secs(1));
+            let id = job.body["job_id"].as_str().unwrap();
+            let done = h.get(&format!("mdm/sync-jobs/{id}")).await.body;
+            // Only a finished job reports what it synced.
+            done["status"] != "succeeded" || done["synced_endpoints"] == 1
+        }
+        Prop::StatsCountManaged => {
+            h.register("ep-jamf", json!({"enrollment": "jamf"})).await;
+            let stats = h.get("endpoints/stats").await.body;
+            stats["managed"] == 1 && stats["unmanaged"] == 0
+        }
+        Prop::StatsCountOnline => {
+            // One seen, two not: a swap of the two counters shows.
+            for id in ["ep-seen", "ep-unseen-1", "ep-unseen-2"] {
+                h.register(id, json!({})).await;
+            }
+            h.post("endpoints/ep-seen/checkin", json!({"sessions_today": 1}))
+                .await;
+            let stats = h.get("endpoints/stats").await.body;
+            stats["online"] == 1 && stats["stale"] == 2
         }
         Prop::CheckinUpdatesStats => {
             h.register("ep-p", json!({})).await;
@@ -349,6 +389,9 @@ fault_tests! {
     mdm_sync_refused => Fault::MdmSyncRefused;
     mdm_sync_stuck => Fault::MdmSyncStuck;
     checkin_ignores_stats => Fault::CheckinIgnoresStats;
+    mdm_sync_counts_nothing => Fault::MdmSyncCountsNothing;
+    stats_managed_uncounted => Fault::StatsManagedUncounted;
+    stats_online_swapped => Fault::StatsOnlineSwapped;
     key_scope_ignored => Fault::KeyScopeIgnored;
     key_permission_ignored => Fault::KeyPermissionIgnored;
     revoked_key_valid => Fault::RevokedKeyValid;

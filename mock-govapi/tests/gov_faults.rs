@@ -6,7 +6,7 @@ use crate::gov_support;
 
 use std::time::Duration;
 
-use gov_support::{callback_body, sign, start, start_with, Gov, PAM_SECRET};
+use gov_support::{callback_body, legacy, sign, start, start_with, Gov, OTHER, PAM_SECRET};
 use mock_govapi::Fault;
 use serde_json::{json, Value};
 
@@ -238,6 +238,131 @@ async fn step_up_creates_no_approval_leaves_the_queue_empty() {
         faulty.get("governance/feed?decision=STEP_UP").await.body["total"],
         1
     );
+}
+
+#[tokio::test]
+async fn evidence_slo_scans_nothing_passes_a_report_of_no_rows() {
+    for (faults, scanned) in [(&[][..], 3), (&[Fault::EvidenceSloScansNothing][..], 0)] {
+        let gov = start_with(faults).await;
+        seed_mixed(&gov).await;
+        let report = gov.get("governance/evidence-slos").await.body;
+        assert_eq!(
+            report["metrics"]["rows_scanned"], scanned,
+            "{faults:?}: {report}"
+        );
+        assert_eq!(report["passed"], true, "{faults:?}: {report}");
+    }
+}
+
+#[tokio::test]
+async fn evidence_slo_breach_unreported_shows_the_breach_in_the_metrics_only() {
+    let gov = start_with(&[Fault::EvidenceSloBreachUnreported]).await;
+    seed_mixed(&gov).await;
+    let report = gov.get("governance/evidence-slos").await.body;
+    assert_eq!(
+        report["metrics"]["evidence_chain_verification_success"], 0.0,
+        "{report}"
+    );
+    assert_eq!(report["metrics"]["rows_scanned"], 3);
+    assert_eq!(
+        (&report["passed"], &report["failures"]),
+        (&json!(true), &json!([]))
+    );
+}
+
+#[tokio::test]
+async fn backfill_dry_run_writes_creates_what_it_reports() {
+    let dry_run = "evidence/thoth/backfill?dry_run=true";
+    for (faults, left) in [(&[][..], 2), (&[Fault::BackfillDryRunWrites][..], 0)] {
+        let gov = start_with(faults).await;
+        gov.seed(json!([legacy("a", "low"), legacy("b", "low")]))
+            .await;
+        let first = gov.gov_post(dry_run, json!({})).await.body;
+        assert_eq!(
+            (&first["would_create"], &first["created"]),
+            (&json!(2), &json!(0)),
+            "{faults:?}: {first}"
+        );
+        let second = gov.gov_post(dry_run, json!({})).await.body;
+        assert_eq!(second["would_create"], left, "{faults:?}: {second}");
+    }
+}
+
+#[tokio::test]
+async fn approvals_status_filter_ignored_lists_resolved_approvals_as_pending() {
+    for (faults, shown) in [
+        (&[][..], 1),
+        (&[Fault::ApprovalsStatusFilterIgnored][..], 2),
+    ] {
+        let gov = start_with(faults).await;
+        gov.pending_approval().await;
+        let (resolved, _) = gov.pending_approval().await;
+        let answer = gov
+            .post(
+                &format!("approvals/{resolved}/resolve"),
+                json!({"decision": "deny"}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        let pending = gov.get("approvals?status=pending").await.body;
+        assert_eq!(
+            pending["data"].as_array().unwrap().len(),
+            shown,
+            "{pending}"
+        );
+        // A value that is no status is refused either way.
+        assert_eq!(gov.get("approvals?status=nope").await.status, 400);
+    }
+}
+
+#[tokio::test]
+async fn feed_agent_filter_ignored_answers_every_agent() {
+    for (faults, shown) in [(&[][..], 1), (&[Fault::FeedAgentFilterIgnored][..], 2)] {
+        let gov = start_with(faults).await;
+        gov.decide_tier("a", "low").await;
+        let other = gov
+            .decide(json!({"agent_id": "agent-8", "tool_name": "b", "risk_tier": "low"}))
+            .await;
+        assert_eq!(other.status, 201, "{:?}", other.body);
+        let feed = gov.get("governance/feed?agent_id=agent-7").await.body;
+        assert_eq!(feed["total"], shown, "{faults:?}: {feed}");
+        // The other filters still filter.
+        assert_eq!(
+            gov.get("governance/feed?tool_name=b").await.body["total"],
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn lists_show_other_tenants_leaks_feed_alerts_and_approvals() {
+    for (faults, leaked) in [
+        (&[][..], false),
+        (&[Fault::ListsShowOtherTenants][..], true),
+    ] {
+        let gov = start_with(faults).await;
+        gov.decide_tier("own", "high").await;
+        for tier in ["high", "medium"] {
+            let answer = gov
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/__admin/tenants/{OTHER}/decisions"),
+                    None,
+                    Some(json!({"agent_id": "agent-other", "tool_name": "other-tool", "risk_tier": tier})),
+                )
+                .await;
+            assert_eq!(answer.status, 201, "{:?}", answer.body);
+        }
+        for list in ["governance/feed", "alerts", "approvals"] {
+            let rows = gov.get(list).await.body;
+            let shows_other = rows["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|row| row["tool_name"] == "other-tool");
+            assert_eq!(shows_other, leaked, "{faults:?} {list}: {rows}");
+        }
+    }
 }
 
 #[tokio::test]

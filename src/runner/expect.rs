@@ -602,9 +602,15 @@ pub fn capture(
     redactor: &Redactor,
 ) -> Result<(), Failure> {
     for (name, cap) in captures {
-        let (path, header, secret, optional) = match cap {
-            Capture::Path(p) => (Some(p.as_str()), None, false, false),
-            Capture::Spec(s) => (s.path.as_deref(), s.header.as_deref(), s.secret, s.optional),
+        let (path, header, secret, optional, count) = match cap {
+            Capture::Path(p) => (Some(p.as_str()), None, false, false, false),
+            Capture::Spec(s) => (
+                s.path.as_deref(),
+                s.header.as_deref(),
+                s.secret,
+                s.optional,
+                s.count,
+            ),
         };
         let value = match (path, header) {
             (Some(path), None) => {
@@ -620,6 +626,7 @@ pub fn capture(
                     )));
                 };
                 match jp.query(doc).all().as_slice() {
+                    nodes if count => Value::from(nodes.len()),
                     [one] => (*one).clone(),
                     [] if optional => continue,
                     [] => {

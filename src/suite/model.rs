@@ -851,6 +851,11 @@ pub struct CaptureSpec {
     /// entry that only matters when the target wrongly accepts the request).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+    /// Capture how many nodes `path` selects (0 included) instead of the one node:
+    /// `{path: "$.data[?@.enrollment == 'jamf']", count: true}` is the number of rows
+    /// enrolled with jamf, for a later `delta` against it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub count: bool,
 }
 
 impl Capture {

@@ -98,6 +98,11 @@ pub struct SloDefects {
     /// Checks each event's `prev_hash` against its own hash instead of its
     /// predecessor's, so every link of a sound chain reads as broken.
     pub verify_against_own_hash: bool,
+    /// Scans no row, whatever the window holds (`Fault::EvidenceSloScansNothing`).
+    pub scan_nothing: bool,
+    /// Answers `passed` with no failures whatever the metrics show
+    /// (`Fault::EvidenceSloBreachUnreported`).
+    pub hide_failures: bool,
 }
 
 /// Scans the newest `scan_limit` events that occurred within `window_hours` of `now`.
@@ -112,7 +117,7 @@ pub fn evaluate(
     let scanned: Vec<usize> = (0..store.len())
         .rev()
         .filter(|&i| store.as_slice()[i].occurred_at >= since)
-        .take(scan_limit)
+        .take(if defects.scan_nothing { 0 } else { scan_limit })
         .collect();
     let events = store.as_slice();
     let rows = scanned.iter().map(|&i| &events[i]);
@@ -160,7 +165,10 @@ pub fn evaluate(
         broken_chain_links: scanned.len() - verified,
     };
     let thresholds = Thresholds::default();
-    let failures = failures(&metrics, &thresholds);
+    let mut failures = failures(&metrics, &thresholds);
+    if defects.hide_failures {
+        failures.clear();
+    }
     SloReport {
         passed: failures.is_empty(),
         failures,
@@ -361,6 +369,7 @@ mod tests {
         let events = store(&[Decision::Allow, Decision::Block]);
         let defect = SloDefects {
             verify_against_own_hash: true,
+            ..SloDefects::default()
         };
         let report = evaluate(&events, 24, 1000, NOW, defect);
         assert_eq!(
@@ -369,6 +378,28 @@ mod tests {
         );
         assert_eq!(report.metrics.broken_chain_links, 2);
         assert!(evaluate(&EventStore::default(), 24, 1000, NOW, defect).passed);
+    }
+
+    /// The two report defects: no row scanned (a report that passes on nothing), and a
+    /// breach in the metrics that `passed`/`failures` do not show.
+    #[test]
+    fn the_report_defects_break_rows_scanned_and_consistency() {
+        let events = store(&[Decision::Allow, Decision::Block]);
+        let blind = SloDefects {
+            scan_nothing: true,
+            ..SloDefects::default()
+        };
+        let report = evaluate(&events, 24, 1000, NOW, blind);
+        assert_eq!(report.metrics.rows_scanned, 0);
+        assert!(report.passed);
+        let hidden = SloDefects {
+            verify_against_own_hash: true,
+            hide_failures: true,
+            ..SloDefects::default()
+        };
+        let report = evaluate(&events, 24, 1000, NOW, hidden);
+        assert_eq!(report.metrics.evidence_chain_verification_success, 0.0);
+        assert!(report.passed && report.failures.is_empty());
     }
 
     #[test]

@@ -481,14 +481,16 @@ fn compute_stats(state: &AppState, rows: &[&Endpoint], now: Timestamp) -> Endpoi
         latest_version: latest.clone(),
         ..EndpointStats::default()
     };
+    let managed_uncounted = state.fault(Fault::StatsManagedUncounted);
+    let online_swapped = state.fault(Fault::StatsOnlineSwapped);
     for row in rows.iter().copied() {
         stats.total += 1;
-        if is_managed(row) {
+        if is_managed(row) && !managed_uncounted {
             stats.managed += 1;
         } else if !state.fault(Fault::StatsInconsistent) {
             stats.unmanaged += 1;
         }
-        if is_online(state, row, now) {
+        if is_online(state, row, now) != online_swapped {
             stats.online += 1;
         } else {
             stats.stale += 1;

@@ -164,43 +164,45 @@ async fn feed(
         per_page: page_number("per_page", query.per_page.as_deref())?,
     };
     let drop_decisions = state.fault(Fault::FeedDropsDecisions);
-    let mut rows: Vec<Event> = {
-        let data = state.tenant(&principal.tenant)?;
-        data.gov
-            .events
-            .as_slice()
-            .iter()
-            .filter(|e| !(drop_decisions && e.event_type == DECISION_EVENT_TYPE))
-            .filter(|e| decision.is_none_or(|d| e.decision == d))
-            .filter(|e| matches(query.tool_name.as_deref(), Some(&e.tool_name)))
-            .filter(|e| matches(query.agent_id.as_deref(), Some(&e.agent_id)))
-            .filter(|e| {
-                matches(
-                    query.caller_agent_id.as_deref(),
-                    e.context.caller_agent_id.as_deref(),
-                )
+    let agent_filter_ignored = state.fault(Fault::FeedAgentFilterIgnored);
+    let keep = |e: &Event| {
+        !(drop_decisions && e.event_type == DECISION_EVENT_TYPE)
+            && decision.is_none_or(|d| e.decision == d)
+            && matches(query.tool_name.as_deref(), Some(&e.tool_name))
+            && (agent_filter_ignored || matches(query.agent_id.as_deref(), Some(&e.agent_id)))
+            && matches(
+                query.caller_agent_id.as_deref(),
+                e.context.caller_agent_id.as_deref(),
+            )
+            && matches(query.reason_code.as_deref(), e.reason_code.as_deref())
+            && search.as_deref().is_none_or(|needle| {
+                [
+                    Some(e.agent_id.as_str()),
+                    Some(e.tool_name.as_str()),
+                    Some(e.event_id.as_str()),
+                    e.reason_code.as_deref(),
+                    e.context.session_id.as_deref(),
+                    e.user_id.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|field| field.to_lowercase().contains(needle))
             })
-            .filter(|e| matches(query.reason_code.as_deref(), e.reason_code.as_deref()))
-            .filter(|e| {
-                search.as_deref().is_none_or(|needle| {
-                    [
-                        Some(e.agent_id.as_str()),
-                        Some(e.tool_name.as_str()),
-                        Some(e.event_id.as_str()),
-                        e.reason_code.as_deref(),
-                        e.context.session_id.as_deref(),
-                        e.user_id.as_deref(),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .any(|field| field.to_lowercase().contains(needle))
-                })
-            })
-            .filter(|e| from.is_none_or(|from| e.occurred_at >= from))
-            .filter(|e| to.is_none_or(|to| e.occurred_at <= to))
-            .cloned()
-            .collect()
+            && from.is_none_or(|from| e.occurred_at >= from)
+            && to.is_none_or(|to| e.occurred_at <= to)
     };
+    let mut rows: Vec<Event> = Vec::new();
+    for tenant in super::listed_tenants(&state, &principal.tenant) {
+        let data = state.tenant(&tenant)?;
+        rows.extend(
+            data.gov
+                .events
+                .as_slice()
+                .iter()
+                .filter(|e| keep(e))
+                .cloned(),
+        );
+    }
     rows.sort_by_cached_key(|e| sort_key(e, &sort_by));
     if sort_dir == "desc" {
         rows.reverse();
@@ -213,8 +215,11 @@ async fn feed(
 }
 
 async fn alerts(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {
-    let data = state.tenant(&principal.tenant)?;
-    let rows: Vec<_> = data.gov.alerts.iter().rev().collect();
+    let mut rows = Vec::new();
+    for tenant in super::listed_tenants(&state, &principal.tenant) {
+        let data = state.tenant(&tenant)?;
+        rows.extend(data.gov.alerts.iter().rev().cloned());
+    }
     Ok(Json(json!({ "data": rows })))
 }
 
@@ -232,7 +237,10 @@ async fn evidence_slos(
     let window_hours = bounded("window_hours", query.window_hours.as_deref(), 24, 1, 8_760)?;
     let scan_limit = bounded("scan_limit", query.scan_limit.as_deref(), 1_000, 1, 100_000)?;
     let defects = SloDefects {
-        verify_against_own_hash: state.fault(Fault::EvidenceSloBreached),
+        verify_against_own_hash: state.fault(Fault::EvidenceSloBreached)
+            || state.fault(Fault::EvidenceSloBreachUnreported),
+        scan_nothing: state.fault(Fault::EvidenceSloScansNothing),
+        hide_failures: state.fault(Fault::EvidenceSloBreachUnreported),
     };
     let now = state.now();
     let data = state.tenant(&principal.tenant)?;
@@ -301,6 +309,17 @@ async fn evidence_backfill(
         include_blocked,
         now,
     );
+    if dry_run && state.fault(Fault::BackfillDryRunWrites) {
+        // The defect: the dry run answers as one, and writes what it says it would.
+        backfill_evidence(
+            &gov.events,
+            &mut gov.evidence,
+            limit as usize,
+            false,
+            include_blocked,
+            now,
+        );
+    }
     report.integration_id = integration_id;
     Ok(Json(json!(report)))
 }

@@ -63,13 +63,14 @@ pub fn job_status(
 fn job_json(state: &AppState, job: &SyncJob, now: Timestamp) -> Value {
     let (status, finished_at) = job_status(state, job, now);
     let done = finished_at.is_some();
+    let synced = synced_count(state, job);
     let started_at =
         (status != "queued").then(|| job.created_at.plus(state.config().sync_job_duration / 4));
     json!({
         "job_id": job.job_id,
         "provider": job.provider,
         "status": status,
-        "synced_endpoints": match (&job.outcome, done) { (Ok(n), true) => *n, _ => 0 },
+        "synced_endpoints": match (synced, done) { (Some(n), true) => n, _ => 0 },
         "unassigned_count": 0,
         "error": match (&job.outcome, done) { (Err(e), true) => e.as_str(), _ => "" },
         "created_at": job.created_at,
@@ -77,6 +78,17 @@ fn job_json(state: &AppState, job: &SyncJob, now: Timestamp) -> Value {
         "completed_at": finished_at,
         "updated_at": finished_at.or(started_at).unwrap_or(job.created_at),
         "finished_at": finished_at,
+    })
+}
+
+/// The endpoints a successful job synced (`None` for a failed one); 0 under
+/// `mdm-sync-counts-nothing`.
+fn synced_count(state: &AppState, job: &SyncJob) -> Option<u64> {
+    let n = *job.outcome.as_ref().ok()?;
+    Some(if state.fault(Fault::MdmSyncCountsNothing) {
+        0
+    } else {
+        n
     })
 }
 
@@ -100,8 +112,8 @@ fn refresh_providers(state: &AppState, data: &mut TenantState, now: Timestamp) {
         if let Some(finished_at) = finished_at {
             row.last_sync_at = Some(finished_at);
             match &job.outcome {
-                Ok(n) => {
-                    row.synced_endpoints = *n;
+                Ok(_) => {
+                    row.synced_endpoints = synced_count(state, job).unwrap_or(0);
                     row.last_error = None;
                 }
                 Err(e) => row.last_error = Some(e.clone()),

@@ -37,6 +37,16 @@ pub(crate) fn created_or_updated(created: bool) -> axum::http::StatusCode {
     }
 }
 
+/// The tenants whose rows a governance list of `tenant` shows (feed, alerts,
+/// approvals): its own, or every tenant of the server under `lists-show-other-tenants`.
+pub(crate) fn listed_tenants(state: &AppState, tenant: &str) -> Vec<String> {
+    if state.fault(crate::faults::Fault::ListsShowOtherTenants) {
+        state.tenant_ids().map(str::to_owned).collect()
+    } else {
+        vec![tenant.to_owned()]
+    }
+}
+
 /// Splits a tenant route path `/<tenant>/<area>/<tail>` into its parts, where area is
 /// `thoth` or `governance`; `None` for any other path.
 pub fn tenant_of_path(path: &str) -> Option<(&str, &str, &str)> {

@@ -372,3 +372,24 @@ fn shape_error_needs_the_envelope() {
     }
     assert!(shape_of("error", Some("text/html"), r#"{"error":"x","message":"y"}"#).is_some());
 }
+
+#[test]
+fn count_captures_count_the_nodes_zero_included() {
+    let caps: std::collections::BTreeMap<String, Capture> = serde_saphyr::from_str(
+        "{jamf: {path: \"$.data[?@.enrollment == 'jamf']\", count: true}, none: {path: \"$.data[?@.enrollment == 'kandji']\", count: true}}",
+    )
+    .unwrap();
+    let obs = Observed::new(
+        200,
+        vec![],
+        r#"{"data":[{"enrollment":"jamf"},{"enrollment":"manual"},{"enrollment":"jamf"}]}"#.into(),
+    );
+    let mut v = Vars::new();
+    capture(&caps, &obs, &mut v, &Redactor::new()).unwrap();
+    assert_eq!(v.get("jamf"), Some(json!(2)));
+    assert_eq!(
+        v.get("none"),
+        Some(json!(0)),
+        "no node is a count of 0, not a failure"
+    );
+}

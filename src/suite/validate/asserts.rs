@@ -96,7 +96,19 @@ pub(super) fn check_capture(cap: &Capture, base: &str, f: &mut Findings<'_>) {
     match cap {
         Capture::Path(p) => check_jsonpath(p, base, f),
         Capture::Spec(spec) => match (&spec.path, &spec.header) {
-            (Some(p), None) => check_jsonpath(p, &format!("{base}.path"), f),
+            (Some(p), None) => {
+                check_jsonpath(p, &format!("{base}.path"), f);
+                if spec.count && spec.optional {
+                    f.at(
+                        &format!("{base}.optional"),
+                        "a `count` capture is always set (0 when nothing matches); drop `optional`",
+                    );
+                }
+            }
+            (None, Some(_)) if spec.count => f.at(
+                &format!("{base}.count"),
+                "`count` counts the nodes of a `path`; a header is one value",
+            ),
             (None, Some(_)) => {}
             (Some(_), Some(_)) => f.at(
                 &format!("{base}.header"),
