@@ -41,36 +41,36 @@ static RUN_SLOTS: Semaphore = Semaphore::const_new(PARALLEL_RUNS);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KillMatrix {
-    faults: BTreeMap<String, KilledBy>,
+pub(crate) struct KillMatrix {
+    pub(crate) faults: BTreeMap<String, KilledBy>,
     /// Fault modes of the stand-in thothctl (`THOTHCTL_SIM_FAULT`).
-    stand_in_faults: BTreeMap<String, KilledBy>,
+    pub(crate) stand_in_faults: BTreeMap<String, KilledBy>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KilledBy {
-    why: String,
-    fails: Vec<String>,
+pub(crate) struct KilledBy {
+    pub(crate) why: String,
+    pub(crate) fails: Vec<String>,
     /// Cases that must end `error` (a suite setup the fault breaks: its cases are not
     /// run, which is not a verdict of their own); every other case must not error.
     #[serde(default)]
-    errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// Cases that fail or pass under this fault depending on how the phases interleave
     /// (another phase rewrites what they read meanwhile); `why` says how. Never a case
     /// of `fails`: those must fail on every run.
     #[serde(default)]
-    may_fail: Vec<String>,
+    pub(crate) may_fail: Vec<String>,
     /// Set (with `fails: []`) for a fault no shipped case can see yet, saying what will
     /// catch it. Such a fault must fail nothing (checked like any other row) and is
     /// reported as not caught, never counted as caught.
     #[serde(default)]
-    awaiting: Option<String>,
+    pub(crate) awaiting: Option<String>,
     /// Run this fault against a busy tenant (the [`PRE_EXISTING`] endpoints, sorting
     /// either side of the run's) instead of a clean one: a paging fault shows only on a
     /// list longer than a page, and a clean tenant's lists are one page.
     #[serde(default)]
-    busy: bool,
+    pub(crate) busy: bool,
 }
 
 fn root() -> PathBuf {
@@ -82,7 +82,8 @@ fn project() -> Project {
         .unwrap_or_else(|d| panic!("failed to load the shipped suites:\n{d}"))
 }
 
-fn reviewed_matrix() -> KillMatrix {
+/// `tests/kill_matrix.yaml`, parsed (also read by `suite_files`).
+pub(crate) fn reviewed_matrix() -> KillMatrix {
     let path = root().join("tests/kill_matrix.yaml");
     let text = fs::read_to_string(&path).expect("failed to read tests/kill_matrix.yaml");
     serde_saphyr::from_str(&text)
@@ -228,6 +229,16 @@ fn explain(result: &RunResult, status: Status) -> String {
         .join("\n")
 }
 
+/// The cases that failed, errored or were skipped, explained: a healthy mock must
+/// leave this empty.
+fn not_passing(result: &RunResult) -> Vec<String> {
+    [Status::Fail, Status::Error, Status::Skip]
+        .into_iter()
+        .map(|s| explain(result, s))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_mock_passes_every_case() {
     let project = project();
@@ -235,11 +246,7 @@ async fn healthy_mock_passes_every_case() {
         let _slot = RUN_SLOTS.acquire().await.expect("semaphore closed");
         run_against_mock(&project, &[], None).await
     };
-    let bad: Vec<_> = [Status::Fail, Status::Error, Status::Skip]
-        .into_iter()
-        .map(|s| explain(&result, s))
-        .filter(|s| !s.is_empty())
-        .collect();
+    let bad = not_passing(&result);
     assert!(
         bad.is_empty(),
         "cases that fail, error or skip against a healthy mock with the stand-in thothctl:\n{}",
@@ -281,11 +288,7 @@ async fn healthy_mock_passes_every_case_when_lists_page() {
             let _slot = RUN_SLOTS.acquire().await.expect("semaphore closed");
             run_against(&project, &[], None, tenant).await
         };
-        let bad: Vec<_> = [Status::Fail, Status::Error, Status::Skip]
-            .into_iter()
-            .map(|s| explain(&result, s))
-            .filter(|s| !s.is_empty())
-            .collect();
+        let bad = not_passing(&result);
         assert!(
             bad.is_empty(),
             "{tenant:?}: cases that fail, error or skip against a healthy mock:\n{}",

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::PathBuf;
 
-use serde::Deserialize;
 use thoth_conformance::suite::load::{load_project, Project};
 use thoth_conformance::suite::model::{Action, Step};
 
@@ -175,38 +174,9 @@ fn thothctl_file_arguments_name_shipped_fixtures() {
     }
 }
 
-/// `tests/kill_matrix.yaml`: fault name -> why it is caught and the cases that fail.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KillMatrix {
-    faults: BTreeMap<String, KilledBy>,
-    /// Faults of the stand-in thothctl (thothctl-sim), checked the same way.
-    #[serde(default)]
-    stand_in_faults: BTreeMap<String, KilledBy>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KilledBy {
-    why: String,
-    fails: Vec<String>,
-    #[serde(default)]
-    errors: Vec<String>,
-    #[serde(default)]
-    may_fail: Vec<String>,
-    #[serde(default)]
-    awaiting: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)] // read by tests/kill_matrix.rs; parsed here so the row format is whole
-    busy: bool,
-}
-
 #[test]
 fn kill_matrix_names_real_cases_for_every_mock_fault() {
-    let text = fs::read_to_string(root().join("tests/kill_matrix.yaml"))
-        .expect("failed to read the kill matrix");
-    let matrix: KillMatrix = serde_saphyr::from_str(&text)
-        .unwrap_or_else(|e| panic!("failed to parse kill matrix: {e}"));
+    let matrix = crate::kill_matrix::reviewed_matrix();
     let project = project();
     let cases: BTreeSet<String> = project
         .suites
