@@ -6,25 +6,33 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::created_or_updated;
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::gov::browser::BrowserFilter;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route(
             "/browser/providers",
+            Rule::DATA,
             get(list_providers).post(upsert_provider),
         )
-        .route("/browser/policies", get(list_policies).post(upsert_policy))
+        .route(
+            "/browser/policies",
+            Rule::DATA,
+            get(list_policies).post(upsert_policy),
+        )
         .route(
             "/browser/enrollments",
+            Rule::DATA,
             get(list_enrollments).post(upsert_enrollment),
         )
 }

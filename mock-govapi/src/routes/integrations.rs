@@ -3,19 +3,25 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::created_or_updated;
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/integrations", get(list).post(upsert))
-        .route("/integrations/{integration_id}/sync", post(sync))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/integrations", Rule::DATA, get(list).post(upsert))
+        .route(
+            "/integrations/{integration_id}/sync",
+            Rule::ACTION,
+            post(sync),
+        )
 }
 
 async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Value>> {

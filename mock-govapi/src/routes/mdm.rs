@@ -8,17 +8,19 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::created_or_updated;
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
 use crate::faults::Fault;
 use crate::records::{MdmProvider, SyncJob, TenantState};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "custom"];
@@ -26,11 +28,15 @@ pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "c
 /// jamf cannot sync without these.
 const JAMF_REQUIRED: &[&str] = &["base_url", "client_id", "client_secret"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/mdm/providers", get(list).post(upsert))
-        .route("/mdm/providers/{provider}/sync", post(start_sync))
-        .route("/mdm/sync-jobs/{job_id}", get(job))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/mdm/providers", Rule::DATA, get(list).post(upsert))
+        .route(
+            "/mdm/providers/{provider}/sync",
+            Rule::ACTION,
+            post(start_sync),
+        )
+        .route("/mdm/sync-jobs/{job_id}", Rule::DATA, get(job))
 }
 
 /// Job status at `now`: `(status, finished_at)`.

@@ -6,13 +6,15 @@
 
 use axum::extract::State;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::faults::Fault;
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::webhook::{deliver_webhook, webhook_test_configured, DeliveryOutcome};
 
@@ -39,10 +41,10 @@ pub const COMPLIANCE_PROFILES: &[&str] = &[
 pub const RISK_TIERS: &[&str] = &["low", "medium", "high", "critical"];
 pub const SHADOW_DECISIONS: &[&str] = &["allow", "step_up", "block"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings", get(get_settings).put(put_settings))
-        .route("/settings/webhook/test", post(test_webhook))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/settings", Rule::DATA, get(get_settings).put(put_settings))
+        .route("/settings/webhook/test", Rule::ACTION, post(test_webhook))
 }
 
 fn get_path<'a>(doc: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
