@@ -25,7 +25,10 @@
 //! 4. Errors: return [`error::ApiResult<T>`]; build errors with [`error::ApiError`]
 //!    (`ApiError::conflict("request_id_mismatch", "...")`). JSON bodies via
 //!    [`extract::ApiJson`] (or [`extract::OptionalJson`] where `{}`/no body is fine);
-//!    lists via [`extract::paginate_for`].
+//!    lists via [`extract::paginate_for`]. A record kind that is listed and upserted
+//!    (like the browser records and integrations) is an `impl gov::book::Record` and
+//!    one `.route(path, Rule::DATA, routes::book::book::<Kind>())`: the list, its
+//!    filter, the upsert, 201/200 and the secrets are shared.
 //! 5. Faults: `if state.fault(Fault::FeedDropsDecisions) { ... }`.
 //! 6. The request journal, realism (jitter, 429s) and JSON error bodies are layers on
 //!    every route; nothing to do. Time comes from `state.now()` (tests advance it).

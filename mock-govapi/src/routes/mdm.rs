@@ -21,6 +21,7 @@ use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
 use crate::faults::Fault;
 use crate::records::{MdmProvider, SyncJob, TenantState};
 use crate::routes::Routes;
+use crate::secrets::{SecretReadback, Secrets};
 use crate::state::AppState;
 
 pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "custom"];
@@ -134,7 +135,7 @@ fn row_json(row: &MdmProvider) -> Value {
     // `extra` is flattened into the row, so the one rule covers the operator's
     // top-level fields too.
     let value = serde_json::to_value(row).unwrap_or(Value::Null);
-    crate::gov::redact_secrets(&value)
+    Secrets::Named.hide(&value, SecretReadback::Mask)
 }
 
 async fn list(
@@ -199,7 +200,7 @@ async fn upsert(
         });
     let policy = state.config().secret_readback;
     let mut config = Value::Object(body.config);
-    crate::secrets::keep_for(&mut config, &Value::Object(row.config.clone()), policy);
+    Secrets::Named.keep(&mut config, &Value::Object(row.config.clone()), policy);
     row.config = match config {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -218,7 +219,7 @@ async fn upsert(
     let mut extra = body.extra;
     extra.retain(|key, _| !OWNED.contains(&key.as_str()));
     let mut extra = Value::Object(extra);
-    crate::secrets::keep_for(&mut extra, &Value::Object(row.extra.clone()), policy);
+    Secrets::Named.keep(&mut extra, &Value::Object(row.extra.clone()), policy);
     if let Value::Object(extra) = extra {
         row.extra.extend(extra);
     }

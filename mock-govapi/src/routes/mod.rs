@@ -22,6 +22,7 @@ use crate::{auth, journal, realism};
 pub mod admin;
 pub mod api_keys;
 pub mod approvals;
+pub mod book;
 pub mod browser;
 pub mod dataplane;
 pub mod decisions;
