@@ -50,8 +50,8 @@ pub trait Record: Clone + Serialize + Send + 'static {
     /// A body as read and checked by [`Record::read`].
     type Input;
 
-    fn book(gov: &GovState) -> &Book<Self>;
-    fn book_mut(gov: &mut GovState) -> &mut Book<Self>;
+    /// Where a tenant keeps the kind.
+    fn book(gov: &mut GovState) -> &mut Book<Self>;
 
     /// Reads and checks a body, against the rest of the tenant's state where the kind
     /// refers to another (a policy's provider must be registered).
@@ -83,7 +83,7 @@ pub trait Record: Clone + Serialize + Send + 'static {
 pub struct NoFilter {}
 
 /// The rows a list with `filter` shows, as GET shows them.
-pub fn list<R: Record>(gov: &GovState, filter: &R::Filter) -> Vec<Value> {
+pub fn list<R: Record>(gov: &mut GovState, filter: &R::Filter) -> Vec<Value> {
     R::book(gov)
         .rows
         .iter()
@@ -101,7 +101,7 @@ pub fn upsert<R: Record>(
     secrets: SecretReadback,
 ) -> Result<(R, bool), GovError> {
     let input = R::read(body, gov)?;
-    let book = R::book_mut(gov);
+    let book = R::book(gov);
     if let Some(row) = book.rows.iter_mut().find(|r| r.addressed_by(&input)) {
         row.update(input, now, secrets)?;
         return Ok((row.clone(), false));

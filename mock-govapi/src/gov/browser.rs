@@ -222,10 +222,7 @@ impl Record for BrowserProvider {
     /// The body, and its config as an object.
     type Input = (ProviderBody, Value);
 
-    fn book(gov: &GovState) -> &Book<Self> {
-        &gov.browser.providers
-    }
-    fn book_mut(gov: &mut GovState) -> &mut Book<Self> {
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
         &mut gov.browser.providers
     }
 
@@ -290,29 +287,20 @@ impl Record for BrowserProvider {
     }
 }
 
-/// A policy body as checked: the body, its `policy` and `metadata` objects.
-pub struct PolicyInput {
-    body: PolicyBody,
-    policy: Value,
-    metadata: Option<Value>,
-}
-
 /// Upserted by `policy_id`, or by (provider, name) when no id is given, which is how
 /// `thothctl browser policies upsert --provider --name` addresses a policy. An explicit
 /// `version` is kept as sent (TF "Optional explicit policy version"); without one every
 /// update counts the version up.
 impl Record for BrowserPolicy {
     type Filter = BrowserFilter;
-    type Input = PolicyInput;
+    /// The body, its `policy` and `metadata` objects.
+    type Input = (PolicyBody, Value, Option<Value>);
 
-    fn book(gov: &GovState) -> &Book<Self> {
-        &gov.browser.policies
-    }
-    fn book_mut(gov: &mut GovState) -> &mut Book<Self> {
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
         &mut gov.browser.policies
     }
 
-    fn read(body: Value, gov: &GovState) -> Result<PolicyInput, GovError> {
+    fn read(body: Value, gov: &GovState) -> Result<Self::Input, GovError> {
         const WHAT: &str = "browser policy";
         let body: PolicyBody = read(WHAT, body)?;
         required(WHAT, "name", &body.name)?;
@@ -329,27 +317,19 @@ impl Record for BrowserPolicy {
         }
         let policy = object(WHAT, "policy", body.policy.clone())?;
         let metadata = optional_object(WHAT, "metadata", body.metadata.clone())?;
-        Ok(PolicyInput {
-            body,
-            policy,
-            metadata,
-        })
+        Ok((body, policy, metadata))
     }
 
-    fn addressed_by(&self, input: &PolicyInput) -> bool {
-        match &input.body.policy_id {
+    fn addressed_by(&self, (body, ..): &Self::Input) -> bool {
+        match &body.policy_id {
             Some(id) => &self.policy_id == id,
-            None => self.provider == input.body.provider && self.name == input.body.name,
+            None => self.provider == body.provider && self.name == body.name,
         }
     }
 
     fn update(
         &mut self,
-        PolicyInput {
-            body,
-            policy,
-            metadata,
-        }: PolicyInput,
+        (body, policy, metadata): Self::Input,
         now: Timestamp,
         _: SecretReadback,
     ) -> Result<(), GovError> {
@@ -372,14 +352,7 @@ impl Record for BrowserPolicy {
         Ok(())
     }
 
-    fn create(
-        PolicyInput {
-            body,
-            policy,
-            metadata,
-        }: PolicyInput,
-        now: Timestamp,
-    ) -> Self {
+    fn create((body, policy, metadata): Self::Input, now: Timestamp) -> Self {
         BrowserPolicy {
             policy_id: body.policy_id.unwrap_or_else(|| new_id("bpol")),
             provider: body.provider,
@@ -403,29 +376,20 @@ impl Record for BrowserPolicy {
     }
 }
 
-/// An enrollment body as checked: the body, its `metadata` and `last_seen_at`.
-pub struct EnrollmentInput {
-    body: EnrollmentBody,
-    metadata: Option<Value>,
-    last_seen_at: Option<Timestamp>,
-}
-
 /// Upserted by `enrollment_id`, or by (device, provider) when no id is given: a device
 /// has one enrollment per browser. Which policy applies is the server's business (seed
 /// 003: `browser sync` "picks the effective active policy per provider"), so an
 /// enrollment names no policy.
 impl Record for BrowserEnrollment {
     type Filter = BrowserFilter;
-    type Input = EnrollmentInput;
+    /// The body, its `metadata` and `last_seen_at`.
+    type Input = (EnrollmentBody, Option<Value>, Option<Timestamp>);
 
-    fn book(gov: &GovState) -> &Book<Self> {
-        &gov.browser.enrollments
-    }
-    fn book_mut(gov: &mut GovState) -> &mut Book<Self> {
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
         &mut gov.browser.enrollments
     }
 
-    fn read(body: Value, gov: &GovState) -> Result<EnrollmentInput, GovError> {
+    fn read(body: Value, gov: &GovState) -> Result<Self::Input, GovError> {
         const WHAT: &str = "browser enrollment";
         let body: EnrollmentBody = read(WHAT, body)?;
         required(WHAT, "device_id", &body.device_id)?;
@@ -443,27 +407,19 @@ impl Record for BrowserEnrollment {
         }
         let metadata = optional_object(WHAT, "metadata", body.metadata.clone())?;
         let last_seen_at = optional_timestamp(WHAT, "last_seen_at", body.last_seen_at.clone())?;
-        Ok(EnrollmentInput {
-            body,
-            metadata,
-            last_seen_at,
-        })
+        Ok((body, metadata, last_seen_at))
     }
 
-    fn addressed_by(&self, input: &EnrollmentInput) -> bool {
-        match &input.body.enrollment_id {
+    fn addressed_by(&self, (body, ..): &Self::Input) -> bool {
+        match &body.enrollment_id {
             Some(id) => &self.enrollment_id == id,
-            None => self.device_id == input.body.device_id && self.provider == input.body.provider,
+            None => self.device_id == body.device_id && self.provider == body.provider,
         }
     }
 
     fn update(
         &mut self,
-        EnrollmentInput {
-            body,
-            metadata,
-            last_seen_at,
-        }: EnrollmentInput,
+        (body, metadata, last_seen_at): Self::Input,
         now: Timestamp,
         _: SecretReadback,
     ) -> Result<(), GovError> {
@@ -486,14 +442,7 @@ impl Record for BrowserEnrollment {
         Ok(())
     }
 
-    fn create(
-        EnrollmentInput {
-            body,
-            metadata,
-            last_seen_at,
-        }: EnrollmentInput,
-        now: Timestamp,
-    ) -> Self {
+    fn create((body, metadata, last_seen_at): Self::Input, now: Timestamp) -> Self {
         BrowserEnrollment {
             enrollment_id: body.enrollment_id.unwrap_or_else(|| new_id("benr")),
             device_id: body.device_id,

@@ -71,10 +71,7 @@ impl Record for Integration {
     /// The body and its config as an object.
     type Input = (IntegrationBody, Value);
 
-    fn book(gov: &GovState) -> &Book<Self> {
-        &gov.integrations
-    }
-    fn book_mut(gov: &mut GovState) -> &mut Book<Self> {
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
         &mut gov.integrations
     }
 

@@ -87,3 +87,7 @@ impl GovError {
         Self::new(409, code, message)
     }
 }
+
+/// Whether a config key names a secret (`client_secret`, `api_token`, `password`, ...):
+/// the one rule of `secrets.rs`, which the harness's snapshot and redaction share.
+pub use crate::secrets::is_secret_key;

@@ -25,8 +25,10 @@ async fn list<R: Record>(
     principal: Principal,
     Query(filter): Query<R::Filter>,
 ) -> ApiResult<Json<Value>> {
-    let data = state.tenant(&principal.tenant)?;
-    Ok(Json(json!({ "data": book::list::<R>(&data.gov, &filter) })))
+    let mut data = state.tenant(&principal.tenant)?;
+    Ok(Json(
+        json!({ "data": book::list::<R>(&mut data.gov, &filter) }),
+    ))
 }
 
 async fn upsert<R: Record>(
