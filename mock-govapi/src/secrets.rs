@@ -192,6 +192,14 @@ impl Secrets {
     }
 }
 
+/// [`Secrets::Named`]`.keep` for a record's `config` object, `sent` or left out of the
+/// body: one left out entirely is replaced, not kept (`omit` keeps a secret left out of
+/// a config that is sent).
+pub fn keep_config(config: &mut Value, sent: bool, stored: &Value, policy: SecretReadback) {
+    let policy = if sent { policy } else { SecretReadback::Mask };
+    Secrets::Named.keep(config, stored, policy);
+}
+
 fn strs(path: &[String]) -> Vec<&str> {
     path.iter().map(String::as_str).collect()
 }

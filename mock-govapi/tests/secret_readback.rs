@@ -89,22 +89,18 @@ async fn every_mode_hides_every_record_kinds_secrets_and_a_round_trip_keeps_them
         .await;
 
         let integrations = format!("/{T}/governance/integrations");
-        call_at(
-            &h,
-            Method::POST,
-            &integrations,
-            Some(
-                json!({"integration_id": "int-rb", "kind": "siem", "provider": "splunk",
-            "name": "HEC", "config": {"url": "https://hec", "hec_token": SECRETS[6]}}),
-            ),
-        )
-        .await;
+        let integration = |config: Value| {
+            json!({"integration_id": "int-rb", "kind": "siem", "provider": "splunk",
+                "name": "HEC", "config": config})
+        };
+        let body = integration(json!({"url": "https://hec", "hec_token": SECRETS[6]}));
+        call_at(&h, Method::POST, &integrations, Some(body)).await;
 
         let settings = call(&h, Method::GET, "settings", None).await;
         let mdm = call(&h, Method::GET, "mdm/providers", None).await;
         let browser = call(&h, Method::GET, "browser/providers", None).await;
-        let integration = call_at(&h, Method::GET, &integrations, None).await;
-        for shown in [&settings, &mdm, &browser, &integration] {
+        let listed = call_at(&h, Method::GET, &integrations, None).await;
+        for shown in [&settings, &mdm, &browser, &listed] {
             for s in SECRETS {
                 assert!(!shown.to_string().contains(s), "{policy:?}: {s} in {shown}");
             }
@@ -114,7 +110,7 @@ async fn every_mode_hides_every_record_kinds_secrets_and_a_round_trip_keeps_them
             mdm["data"][0]["config"].get("client_secret"),
             browser["data"][0]["config"].get("enrollment_token"),
         );
-        let hec = integration["data"][0]["config"].get("hec_token");
+        let hec = listed["data"][0]["config"].get("hec_token");
         for v in [
             secret,
             jamf,
@@ -153,17 +149,8 @@ async fn every_mode_hides_every_record_kinds_secrets_and_a_round_trip_keeps_them
             Some(json!({"provider": "chrome", "config": row["config"]})),
         )
         .await;
-        let row = &integration["data"][0];
-        call_at(
-            &h,
-            Method::POST,
-            &integrations,
-            Some(
-                json!({"integration_id": "int-rb", "kind": "siem", "provider": "splunk",
-            "name": "HEC", "config": row["config"]}),
-            ),
-        )
-        .await;
+        let body = integration(listed["data"][0]["config"].clone());
+        call_at(&h, Method::POST, &integrations, Some(body)).await;
         let state = stored(&h).await.to_string();
         for s in SECRETS {
             assert!(state.contains(s), "{policy:?}: {s} lost by a round trip");

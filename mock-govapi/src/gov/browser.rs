@@ -8,7 +8,7 @@
 //! refused, so a typo in a suite fixture fails loudly instead of being dropped.
 
 use crate::clock::Timestamp;
-use crate::secrets::{SecretReadback, Secrets};
+use crate::secrets::{keep_config, SecretReadback, Secrets};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -244,14 +244,7 @@ impl Record for BrowserProvider {
         now: Timestamp,
         secrets: SecretReadback,
     ) -> Result<(), GovError> {
-        // A config left out entirely is replaced, not kept (`omit` keeps a secret
-        // left out of a config that is sent).
-        let secrets = if body.config.is_some() {
-            secrets
-        } else {
-            SecretReadback::Mask
-        };
-        Secrets::Named.keep(&mut config, &self.config, secrets);
+        keep_config(&mut config, body.config.is_some(), &self.config, secrets);
         self.config = config;
         if let Some(name) = body.name {
             self.name = name;

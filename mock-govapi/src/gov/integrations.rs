@@ -2,7 +2,7 @@
 //! (create, list, sync); their shape is this project's choice (contract [C]).
 
 use crate::clock::Timestamp;
-use crate::secrets::{SecretReadback, Secrets};
+use crate::secrets::{keep_config, SecretReadback, Secrets};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -128,13 +128,7 @@ impl Record for Integration {
                 ),
             ));
         }
-        // A config left out entirely is replaced, not kept.
-        let secrets = if body.config.is_some() {
-            secrets
-        } else {
-            SecretReadback::Mask
-        };
-        Secrets::Named.keep(&mut config, &self.config, secrets);
+        keep_config(&mut config, body.config.is_some(), &self.config, secrets);
         self.provider = body.provider;
         self.name = body.name;
         self.enabled = body.enabled.unwrap_or(self.enabled);
