@@ -223,6 +223,16 @@ mod tests {
     use super::*;
 
     #[test]
+    #[should_panic(expected = "declares two access rules")]
+    fn a_path_cannot_declare_two_rules() {
+        use axum::routing::{get, post};
+        async fn ok() {}
+        let _ = Routes::new()
+            .route("/x", Rule::DATA, get(ok))
+            .merge(Routes::new().route("/x", Rule::ACTION, post(ok)));
+    }
+
+    #[test]
     fn splits_tenant_paths_only() {
         assert_eq!(
             tenant_of_path("/acme/thoth/mdm/providers"),
