@@ -168,3 +168,37 @@ fn assert_same_tree(want: &Path, got: &Path) {
         .count();
     assert_eq!(extra, 0, "unexpected files in {}", got.display());
 }
+
+/// The thothctl cases that hand thothctl a fixture file (`fixtures/<file>`, as the
+/// runbook's commands do from the repository) pass when the harness is started outside
+/// the repository: thothctl runs where the fixtures are, not in the caller's directory.
+#[tokio::test(flavor = "multi_thread")]
+async fn thothctl_fixture_arguments_resolve_outside_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    // The built binary, with the stand-in thothctl-sim beside it.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_thoth-conformance"));
+    let out = command(&bin, dir.path())
+        .args([
+            "run",
+            "--thothctl-stand-in",
+            "on",
+            "bootstrap::thothctl_bootstrap_success_flags",
+            "browser::thothctl_browser_upserts",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let results = std::fs::read_to_string(dir.path().join("reports/results.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&results).unwrap();
+    let passed: Vec<&str> = v["run"]["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "pass")
+        .filter_map(|c| c["case_id"].as_str())
+        .collect();
+    for case in ["thothctl_bootstrap_success_flags", "thothctl_browser_upserts"] {
+        assert!(passed.contains(&case), "{case} did not pass: {results}");
+    }
+}

@@ -514,10 +514,18 @@ impl StepExec<'_> {
             Ok(a) => a,
             Err(e) => return Attempt::failed(e.into()),
         };
+        // Suites name fixture files as `fixtures/<file>`, as the runbook's commands do
+        // from the repository: thothctl runs in the directory that holds the fixtures,
+        // wherever the harness was started (the built-in tree is unpacked to a temporary
+        // directory, a --fixtures tree can be anywhere).
+        let fixtures = std::path::absolute(self.env.fixtures_dir)
+            .unwrap_or_else(|_| self.env.fixtures_dir.to_path_buf());
+        let cwd = fixtures.parent().unwrap_or(&fixtures);
         let (exchange, result) = super::thothctl::run(
             bin,
             self.env.target,
             &args,
+            cwd,
             self.env.thothctl_timeout,
             self.env.redactor,
         )

@@ -133,12 +133,13 @@ fn cap(s: &str) -> String {
     format!("{}… ({} bytes cut)", &s[..end], s.len() - end)
 }
 
-/// Runs `bin args... <target flags>` once with a timeout; the child's process group is
-/// killed on timeout.
+/// Runs `bin args... <target flags>` once with a timeout, in `cwd`; the child's process
+/// group is killed on timeout.
 pub async fn run(
     bin: &ThothctlBin,
     target: &Target,
     args: &[String],
+    cwd: &Path,
     timeout: Duration,
     redactor: &Redactor,
 ) -> (Exchange, Result<CtlOutput, ThothctlError>) {
@@ -149,7 +150,7 @@ pub async fn run(
     };
     let result = match secret_on_argv(args, redactor) {
         Some(i) => Err(ThothctlError::SecretOnArgv(i + 1)),
-        None => run_inner(bin, target, args, timeout, &mut exchange).await,
+        None => run_inner(bin, target, args, cwd, timeout, &mut exchange).await,
     };
     exchange.duration_ms = started.elapsed().as_millis() as u64;
     match &result {
@@ -189,6 +190,7 @@ async fn run_inner(
     bin: &ThothctlBin,
     target: &Target,
     args: &[String],
+    cwd: &Path,
     timeout: Duration,
     exchange: &mut Exchange,
 ) -> Result<CtlOutput, ThothctlError> {
@@ -210,6 +212,7 @@ async fn run_inner(
     let mut cmd = tokio::process::Command::new(&bin.path);
     cmd.args(args)
         .args(&flags)
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
