@@ -198,7 +198,10 @@ async fn thothctl_fixture_arguments_resolve_outside_the_repository() {
         .filter(|c| c["status"] == "pass")
         .filter_map(|c| c["case_id"].as_str())
         .collect();
-    for case in ["thothctl_bootstrap_success_flags", "thothctl_browser_upserts"] {
+    for case in [
+        "thothctl_bootstrap_success_flags",
+        "thothctl_browser_upserts",
+    ] {
         assert!(passed.contains(&case), "{case} did not pass: {results}");
     }
 }
