@@ -65,6 +65,8 @@ mod live_safety_bin;
 mod load_mode;
 #[path = "mock_e2e.rs"]
 mod mock_e2e;
+#[path = "readme_commands.rs"]
+mod readme_commands;
 #[path = "release_gate.rs"]
 mod release_gate;
 #[path = "repo_hygiene.rs"]

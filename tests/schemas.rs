@@ -288,3 +288,30 @@ fn the_schema_rejects_the_typo_validate_rejects() {
         "validate does not name the file, line {line} and field: {stderr}"
     );
 }
+
+/// The same agreement for a `for_each` entry: the schema knows it (the shipped
+/// `pam_callback.yaml` passes it, above), and a misspelt `case` fails the schema and
+/// the loader alike.
+#[test]
+fn the_schema_rejects_the_for_each_typo_the_loader_rejects() {
+    let file = repo().join("suites/pam_callback.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let typo = text.replacen("\n    case:\n", "\n    cases:\n", 1);
+    assert_ne!(
+        typo, text,
+        "pam_callback.yaml has no for_each `case` to misspell"
+    );
+    let errors: Vec<String> = suite_validator()
+        .iter_errors(&yaml_as_json(&typo))
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.contains("'cases'")),
+        "the schema accepts the typo: {errors:?}"
+    );
+    let d = thoth_conformance::suite::load::parse_suite_str(&file, &typo).unwrap_err();
+    assert!(
+        d.field_path.ends_with(".cases") && d.message.contains("unknown field `cases`"),
+        "{d}"
+    );
+}

@@ -264,17 +264,26 @@ fn doc_examples(doc: &str) -> Vec<DocExample> {
 
 /// The lines of `file` that `at` names: a top-level key (`setup`, `templates`, ...; the
 /// mapping from `phase` to the first other key for `phase`) up to the next top-level
-/// key, or a case (`- id: at`) up to the next case.
+/// key, or a case (`- id: at`, or the `- for_each:` entry with a row `- id: at`) up to
+/// the next case.
 fn region(text: &str, at: &str) -> Option<(usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
     let top_level = |l: &str| l.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-    let case_start = |l: &str| l.trim_start().starts_with("- id: ") && l.starts_with("  - ");
+    let case_start = |l: &str| {
+        l.starts_with("  - ")
+            && (l.trim_start().starts_with("- id: ") || l.trim_start() == "- for_each:")
+    };
+    let id_line = |l: &&str| l.trim_start() == format!("- id: {at}");
     let start = if at == "phase" {
         0
     } else {
-        lines.iter().position(|l| {
-            *l == format!("{at}:") || l.trim_start() == format!("- id: {at}") && case_start(l)
-        })?
+        lines
+            .iter()
+            .position(|l| *l == format!("{at}:") || id_line(l) && case_start(l))
+            .or_else(|| {
+                let row = lines.iter().position(id_line)?;
+                lines[..row].iter().rposition(|l| case_start(l))
+            })?
     };
     let is_case = at != "phase" && case_start(lines[start]);
     let end = lines[start + 1..]
@@ -414,4 +423,50 @@ fn suite_format_guide_commands_name_real_tests() {
         }
     }
     assert!(named >= 3, "the guide names {named} test targets");
+}
+
+/// What the `for_each` entries of the shipped suites expand to, one line per case: its
+/// id, requirements, step names and a digest of the whole case as the runner gets it.
+/// Written when the signature lab and the authorize checks became `for_each` entries,
+/// from the hand-written cases they replaced (the full dump of every suite was equal
+/// before and after), so an entry that expands differently fails here.
+#[test]
+fn for_each_entries_expand_to_the_cases_they_replaced() {
+    use sha2::Digest as _;
+    let project = thoth_conformance::suite::load::load_project(
+        &root().join("suites"),
+        &root().join("fixtures"),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let mut out = String::new();
+    for s in &project.suites {
+        let text = fs::read_to_string(&s.path).unwrap();
+        let index = thoth_conformance::suite::load::suite_source_index(&s.path, &text);
+        for (k, case) in s.suite.cases.iter().enumerate() {
+            let written = index.source_path(&format!("cases[{k}]"));
+            if !written.ends_with(".case") {
+                continue;
+            }
+            let json = serde_json::to_string(case).unwrap();
+            let digest = hex::encode(sha2::Sha256::digest(json.as_bytes()));
+            let steps: Vec<&str> = case
+                .steps
+                .iter()
+                .map(|st| st.name.as_deref().unwrap_or("-"))
+                .collect();
+            out.push_str(&format!(
+                "{}::{} ({written}) {:?}\n  steps: {}\n  sha256: {}\n",
+                s.suite.phase,
+                case.id,
+                case.requirements,
+                steps.join(" | "),
+                &digest[..16]
+            ));
+        }
+    }
+    assert!(
+        out.contains("pam_callback::bad_signature_rejected"),
+        "the signature lab is no longer a for_each entry:\n{out}"
+    );
+    insta::assert_snapshot!(out);
 }

@@ -143,6 +143,24 @@ fn line_and_column_point_at_the_offending_token() {
         ),
         ("retry_on_post", "cases[0].steps[1].retry.attempts", "20}"),
         ("missing_field", "cases[0]", "id: c"),
+        // A `for_each` problem points into the entry as written: the use of a name a
+        // row lacks, the row whose id is taken, the row value of the wrong type.
+        (
+            "for_each_missing_key",
+            "cases[0].case.steps[0].request.path",
+            "\"{{each.path}}\"",
+        ),
+        (
+            "for_each_duplicate_id",
+            "cases[1].for_each[1].id",
+            "read_x,",
+        ),
+        (
+            "for_each_wrong_type",
+            "cases[0].for_each[1].status",
+            "many }",
+        ),
+        ("for_each_shape", "cases[0].for_each", "for_each: {"),
     ];
     for (stem, field_path, token) in cases {
         let file = PathBuf::from(format!("tests/fixtures/broken/{stem}.yaml"));

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -103,51 +103,139 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-/// What a request needs, decided from method and path.
+/// A route's access rule, declared where the route is registered
+/// (`routes::Routes::route(path, rule, methods)`) and enforced here. A route without one
+/// is refused (500 `undeclared_route`, [`declared`]), never served open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// GET/HEAD: `read`.
-    Read,
-    /// POST/PUT/PATCH/DELETE: `write`.
+pub enum Rule {
+    /// A tenant route (`/<tenant>/thoth|governance/...`): credentials of the path's
+    /// tenant. GET/HEAD need `read`; other methods need what `changes` says.
+    Tenant { changes: Changes, scope: Scope },
+    /// No credentials: the admin API and the sinks (loopback only).
+    Open,
+    /// The handler authenticates the enforcer key itself (the data plane: no tenant in
+    /// the path, the body's `tenant_id` must be the key's).
+    DataPlane,
+}
+
+/// What a tenant route's non-read methods need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changes {
+    /// `write`.
     Write,
-    /// Action routes (`.../sync`, `.../test`, ...): `write` or `execute`.
+    /// An action (`.../sync`, `.../test`, ...): `write` or `execute`.
     Action,
     /// No credentials; the handler verifies a signature (PAM callback).
     Signed,
 }
 
-/// Last path segments that make a POST an action rather than a data change.
-/// Route modules that add action routes add their segment here.
-const ACTION_SEGMENTS: &[&str] = &[
-    "sync",
-    "test",
-    "authorize",
-    "checkin",
-    "resolve",
-    "backfill",
-    "backfill-decision-fields",
-    // The SDK reports its tools with the execute key it enforces with.
-    "tool-inventory",
-];
+/// Which API-key scopes a tenant route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only organization-wide credentials; a narrower key gets 403 `scope_denied`.
+    Organization,
+    /// Any scope: the handler applies resource scope itself
+    /// ([`Principal::require_covers`]).
+    CheckedByHandler,
+}
 
-/// Routes (tail after `/<tenant>/<area>/`) authenticated by a signature, not credentials.
-const SIGNED_ROUTES: &[&str] = &["pam/callback"];
+impl Rule {
+    /// Reads need `read`, changes `write`; organization-wide credentials only.
+    pub const DATA: Rule = Rule::Tenant {
+        changes: Changes::Write,
+        scope: Scope::Organization,
+    };
+    /// An action route: `write` or `execute`.
+    pub const ACTION: Rule = Rule::Tenant {
+        changes: Changes::Action,
+        scope: Scope::Organization,
+    };
+    /// Authenticated by the request's signature, not by credentials.
+    pub const SIGNED: Rule = Rule::Tenant {
+        changes: Changes::Signed,
+        scope: Scope::Organization,
+    };
+    pub const OPEN: Rule = Rule::Open;
+    pub const DATA_PLANE: Rule = Rule::DataPlane;
 
-/// Which access a request to `tail` (the path after `/<tenant>/<area>/`) needs.
-pub fn required_access(method: &Method, tail: &str) -> Access {
-    let tail = tail.trim_end_matches('/');
-    if method == Method::GET || method == Method::HEAD {
-        Access::Read
-    } else if SIGNED_ROUTES.contains(&tail) {
-        Access::Signed
-    } else if tail
-        .rsplit('/')
-        .next()
-        .is_some_and(|last| ACTION_SEGMENTS.contains(&last))
-    {
-        Access::Action
-    } else {
-        Access::Write
+    /// The same rule for keys of any scope: the handler checks resource scope.
+    pub const fn scope_checked_by_handler(self) -> Rule {
+        match self {
+            Rule::Tenant { changes, .. } => Rule::Tenant {
+                changes,
+                scope: Scope::CheckedByHandler,
+            },
+            other => other,
+        }
+    }
+
+    /// What a request with `method` needs under this rule (`None`: not a tenant rule).
+    pub fn access(self, method: &Method) -> Option<Access> {
+        let Rule::Tenant { changes, .. } = self else {
+            return None;
+        };
+        Some(if method == Method::GET || method == Method::HEAD {
+            Access::Read
+        } else {
+            match changes {
+                Changes::Write => Access::Write,
+                Changes::Action => Access::Action,
+                Changes::Signed => Access::Signed,
+            }
+        })
+    }
+}
+
+/// What one request needs: its route's [`Rule`] applied to its method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// GET/HEAD: `read`.
+    Read,
+    /// `write`.
+    Write,
+    /// `write` or `execute`.
+    Action,
+    /// No credentials; the handler verifies a signature.
+    Signed,
+}
+
+/// The declared rules by matched route path (`/{tenant}/thoth/api-keys`).
+pub type DeclaredRules = std::sync::Arc<std::collections::BTreeMap<String, Rule>>;
+
+fn undeclared(message: String) -> Response {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "undeclared_route",
+        message,
+    )
+    .into_response()
+}
+
+fn no_rule(path: &str) -> Response {
+    undeclared(format!(
+        "route `{path}` declares no access rule; register it with routes::Routes::route"
+    ))
+}
+
+/// The outermost route layer of the whole mock: finds the rule the matched route
+/// declared and hands it on in the request extensions; a route that declared none is
+/// refused before anything else runs.
+pub async fn declared(
+    State(rules): State<DeclaredRules>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let rule = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|path| rules.get(path.as_str()))
+        .copied();
+    match rule {
+        Some(rule) => {
+            request.extensions_mut().insert(rule);
+            next.run(request).await
+        }
+        None => no_rule(request.uri().path()),
     }
 }
 
@@ -329,16 +417,9 @@ fn check_permission(
     }
 }
 
-/// Routes (first segment of the tail) where handlers apply resource scope themselves;
-/// everywhere else a key with a narrower scope than the organization is refused.
-/// `tool-inventory` is advisory metadata about the caller's own agent, posted by the
-/// SDK with whatever (often endpoint-scoped) execute key it enforces with [C].
-const SCOPE_AWARE_ROUTES: &[&str] = &["endpoints", "tool-inventory"];
-
-fn check_scope(state: &AppState, principal: &Principal, tail: &str) -> Result<(), ApiError> {
-    let first = tail.split('/').next().unwrap_or("");
+fn check_scope(state: &AppState, principal: &Principal, scope: Scope) -> Result<(), ApiError> {
     if principal.is_organization_wide()
-        || SCOPE_AWARE_ROUTES.contains(&first)
+        || scope == Scope::CheckedByHandler
         || state.fault(Fault::NarrowKeyOnOrgRoutes)
     {
         Ok(())
@@ -351,7 +432,8 @@ fn check_scope(state: &AppState, principal: &Principal, tail: &str) -> Result<()
 }
 
 /// Middleware for tenant routes (`/<tenant>/thoth/...`, `/<tenant>/governance/...`):
-/// puts the [`Principal`] into the request extensions or answers 400/401/403/404.
+/// enforces the route's declared [`Rule`], putting the [`Principal`] into the request
+/// extensions or answering 400/401/403/404. No rule (or a non-tenant one) is a 500.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -362,17 +444,23 @@ pub async fn authenticate(
         .get::<FullPath>()
         .map(|p| p.0.clone())
         .unwrap_or_else(|| request.uri().path().to_string());
-    let Some((tenant, _area, tail)) = tenant_of_path(&path) else {
-        return next.run(request).await;
+    let Some(rule) = request.extensions().get::<Rule>().copied() else {
+        return no_rule(&path);
     };
+    let (Rule::Tenant { scope, .. }, Some(access)) = (rule, rule.access(request.method())) else {
+        return undeclared(format!(
+            "tenant route `{path}` declares {rule:?}, not a tenant rule"
+        ));
+    };
+    // `/{tenant}` also matches `/__admin/thoth/...`: no tenant is named like that.
+    let tenant = tenant_of_path(&path).map_or("", |(tenant, _, _)| tenant);
     if !state.has_tenant(tenant) {
         return ApiError::not_found("tenant_not_found", format!("unknown tenant `{tenant}`"))
             .into_response();
     }
-    let access = required_access(request.method(), tail);
     let principal = authenticate_request(&state, tenant, request.headers(), access)
         .and_then(|p| check_permission(&state, &p, access).map(|()| p))
-        .and_then(|p| check_scope(&state, &p, tail).map(|()| p));
+        .and_then(|p| check_scope(&state, &p, scope).map(|()| p));
     match principal {
         Ok(principal) => {
             request.extensions_mut().insert(principal);
@@ -387,28 +475,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn access_follows_method_and_last_segment() {
-        assert_eq!(required_access(&Method::GET, "mdm/providers"), Access::Read);
+    fn reads_need_read_and_changes_what_the_rule_declares() {
+        for rule in [Rule::DATA, Rule::ACTION, Rule::SIGNED] {
+            assert_eq!(rule.access(&Method::GET), Some(Access::Read));
+            assert_eq!(rule.access(&Method::HEAD), Some(Access::Read));
+        }
+        assert_eq!(Rule::DATA.access(&Method::POST), Some(Access::Write));
+        assert_eq!(Rule::DATA.access(&Method::DELETE), Some(Access::Write));
+        assert_eq!(Rule::ACTION.access(&Method::POST), Some(Access::Action));
+        assert_eq!(Rule::SIGNED.access(&Method::POST), Some(Access::Signed));
         assert_eq!(
-            required_access(&Method::POST, "mdm/providers"),
-            Access::Write
+            Rule::ACTION
+                .scope_checked_by_handler()
+                .access(&Method::POST),
+            Some(Access::Action)
         );
-        assert_eq!(
-            required_access(&Method::POST, "mdm/providers/jamf/sync"),
-            Access::Action
-        );
-        assert_eq!(
-            required_access(&Method::POST, "settings/webhook/test"),
-            Access::Action
-        );
-        assert_eq!(
-            required_access(&Method::DELETE, "api-keys/k1"),
-            Access::Write
-        );
-        assert_eq!(
-            required_access(&Method::POST, "pam/callback"),
-            Access::Signed
-        );
+        assert_eq!(Rule::OPEN.access(&Method::GET), None);
+        assert_eq!(Rule::DATA_PLANE.access(&Method::POST), None);
     }
 
     #[test]

@@ -4,23 +4,31 @@
 //! sink (`/__sink`), and named [`Fault`]s that each break one promised property.
 //!
 //! # Adding a route module
-//! 1. Create `src/routes/<group>.rs` with `pub fn router() -> Router<AppState>`; paths
-//!    are relative to the area, e.g. `.route("/approvals", get(list))` serves
-//!    `/<tenant>/thoth/approvals`. Merge it in [`routes::router`] ("other route groups
+//! 1. Create `src/routes/<group>.rs` with `pub fn router() -> routes::Routes`; paths
+//!    are relative to the area, and each route declares its access rule where it is
+//!    registered: `.route("/approvals", Rule::DATA, get(list))` serves
+//!    `/<tenant>/thoth/approvals`. Merge it in [`routes::routes`] ("other route groups
 //!    are merged here").
-//! 2. Handlers take `State(state): State<AppState>` and the caller as a
+//! 2. The rule ([`auth::Rule`]) says what the route needs; [`auth`] enforces it before
+//!    the handler runs. Reads (GET/HEAD) always need `read`; `Rule::DATA`: changes need
+//!    `write`; `Rule::ACTION` (`.../sync`, `.../resolve`): `write` or `execute`;
+//!    `Rule::SIGNED`: no credentials, the handler verifies a signature;
+//!    `.scope_checked_by_handler()`: keys of any scope, the handler applies resource
+//!    scope ([`auth::Principal::require_covers`]); otherwise only organization-wide
+//!    credentials. Outside the tenant area: `Rule::OPEN` (admin API, sinks) and
+//!    `Rule::DATA_PLANE`. A route without a rule is refused (500 `undeclared_route`).
+//!    Handlers take `State(state): State<AppState>` and the caller as a
 //!    [`auth::Principal`] extractor (`principal.tenant` is the path's tenant, already
-//!    checked). Authentication, tenant isolation and the read/write/execute permission
-//!    check have run before the handler; an action route (POST whose last segment is
-//!    e.g. `sync`, `resolve`) must be listed in `auth::ACTION_SEGMENTS`, and a route
-//!    that authenticates by signature instead of credentials in `auth::SIGNED_ROUTES`.
-//!    Routes that apply resource scope themselves go in `auth::SCOPE_AWARE_ROUTES`.
+//!    checked).
 //! 3. Data: `let mut data = state.tenant(&principal.tenant)?;` locks that tenant's
 //!    [`records::TenantState`]. Do not hold the guard across an `.await`.
 //! 4. Errors: return [`error::ApiResult<T>`]; build errors with [`error::ApiError`]
 //!    (`ApiError::conflict("request_id_mismatch", "...")`). JSON bodies via
 //!    [`extract::ApiJson`] (or [`extract::OptionalJson`] where `{}`/no body is fine);
-//!    lists via [`extract::paginate_for`].
+//!    lists via [`extract::paginate_for`]. A record kind that is listed and upserted
+//!    (like the browser records and integrations) is an `impl gov::book::Record` and
+//!    one `.route(path, Rule::DATA, routes::book::book::<Kind>())`: the list, its
+//!    filter, the upsert, 201/200 and the secrets are shared.
 //! 5. Faults: `if state.fault(Fault::FeedDropsDecisions) { ... }`.
 //! 6. The request journal, realism (jitter, 429s) and JSON error bodies are layers on
 //!    every route; nothing to do. Time comes from `state.now()` (tests advance it).

@@ -8,6 +8,11 @@
 //! form always means "keep the stored secret": `"********"`, `""`, or the key left out of
 //! an object that is sent (clients GET, edit, and send the document back); `null`
 //! clears it.
+//!
+//! A record kind only says which of its keys are secrets ([`Secrets`]: every
+//! secret-named key, or the settings document's paths); [`Secrets::hide`] and
+//! [`Secrets::keep`] are the policy for all of them, and [`readback`] turns the mask
+//! into the configured form on the way out.
 
 use serde_json::{Map, Value};
 
@@ -84,150 +89,124 @@ pub fn shown(policy: SecretReadback) -> Option<Value> {
     }
 }
 
-/// A copy of a record (or config) with every set secret, at any depth and under any
-/// secret-named key, shown by `policy`.
-pub fn hide(value: &Value, policy: SecretReadback) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                if is_secret_key(k) && is_set(v) {
-                    if let Some(s) = shown(policy) {
-                        out.insert(k.clone(), s);
+/// Which keys of a record kind are secrets: the one thing a kind declares; how they
+/// read back and what a write means is the same for every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Every secret-named key ([`is_secret_key`]), at any depth (provider and
+    /// integration configs, MDM rows).
+    Named,
+    /// Exactly these paths (the settings document, whose `secret_broker` and
+    /// `secret_ref` are not secrets).
+    At(&'static [&'static [&'static str]]),
+}
+
+impl Secrets {
+    fn is_secret(self, path: &[&str]) -> bool {
+        match self {
+            Secrets::Named => path.last().is_some_and(|k| is_secret_key(k)),
+            Secrets::At(paths) => paths.contains(&path),
+        }
+    }
+
+    /// A copy of `value` with every set secret shown by `policy`.
+    pub fn hide(self, value: &Value, policy: SecretReadback) -> Value {
+        self.hide_below(value, policy, &mut Vec::new())
+    }
+
+    fn hide_below<'a>(
+        self,
+        value: &'a Value,
+        policy: SecretReadback,
+        path: &mut Vec<&'a str>,
+    ) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    path.push(k);
+                    if self.is_secret(path) && is_set(v) {
+                        if let Some(s) = shown(policy) {
+                            out.insert(k.clone(), s);
+                        }
+                    } else {
+                        out.insert(k.clone(), self.hide_below(v, policy, path));
                     }
-                } else {
-                    out.insert(k.clone(), hide(v, policy));
+                    path.pop();
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.hide_below(i, policy, path))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Resolves a written record against the stored one. At every secret: a placeholder
+    /// (`"********"`, `""`) keeps the stored secret, and so does a secret left out of an
+    /// object that is sent when the server omits secrets on GET (`omit`); a
+    /// `"********"` with nothing stored behind it is not a secret to set (null).
+    pub fn keep(self, incoming: &mut Value, existing: &Value, policy: SecretReadback) {
+        self.keep_below(incoming, Some(existing), policy, &mut Vec::new());
+    }
+
+    fn keep_below(
+        self,
+        incoming: &mut Value,
+        existing: Option<&Value>,
+        policy: SecretReadback,
+        path: &mut Vec<String>,
+    ) {
+        let Value::Object(new) = incoming else {
+            return;
+        };
+        let old = existing.and_then(Value::as_object);
+        if policy == SecretReadback::Omit {
+            for (k, previous) in old.into_iter().flatten() {
+                path.push(k.clone());
+                let keep = !new.contains_key(k) && self.is_secret(&strs(path)) && is_set(previous);
+                path.pop();
+                if keep {
+                    new.insert(k.clone(), previous.clone());
                 }
             }
-            Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(|i| hide(i, policy)).collect()),
-        other => other.clone(),
+        for (k, v) in new.iter_mut() {
+            let previous = old.and_then(|o| o.get(k));
+            path.push(k.clone());
+            if self.is_secret(&strs(path)) && is_placeholder(v) {
+                match previous {
+                    Some(p) if is_set(p) => *v = p.clone(),
+                    _ if v.as_str() == Some(MASK) => *v = Value::Null,
+                    _ => {}
+                }
+            } else {
+                self.keep_below(v, previous, policy, path);
+            }
+            path.pop();
+        }
     }
+}
+
+/// [`Secrets::Named`]`.keep` for a record's `config` object, `sent` or left out of the
+/// body: one left out entirely is replaced, not kept (`omit` keeps a secret left out of
+/// a config that is sent).
+pub fn keep_config(config: &mut Value, sent: bool, stored: &Value, policy: SecretReadback) {
+    let policy = if sent { policy } else { SecretReadback::Mask };
+    Secrets::Named.keep(config, stored, policy);
+}
+
+fn strs(path: &[String]) -> Vec<&str> {
+    path.iter().map(String::as_str).collect()
 }
 
 /// Whether an incoming value is what GET shows for a set secret, in any mode.
 fn is_placeholder(v: &Value) -> bool {
     matches!(v.as_str(), Some(s) if s == MASK || s.is_empty())
-}
-
-/// Resolves a written record against the stored one: at every secret-named key, a
-/// placeholder (`"********"`, `""`) keeps the stored secret; so does a key left out of
-/// an object that is sent when the server omits secrets on GET (`omitted_keeps`, the
-/// `omit` mode: otherwise a left-out key is simply not set).
-pub fn keep_as(incoming: &mut Value, existing: &Value, omitted_keeps: bool) {
-    let (Value::Object(new), Value::Object(old)) = (incoming, existing) else {
-        return;
-    };
-    for (k, previous) in old {
-        match new.get_mut(k) {
-            Some(v) if is_secret_key(k) && is_placeholder(v) && is_set(previous) => {
-                *v = previous.clone();
-            }
-            Some(v) => keep_as(v, previous, omitted_keeps),
-            None if omitted_keeps && is_secret_key(k) && is_set(previous) => {
-                new.insert(k.clone(), previous.clone());
-            }
-            None => {}
-        }
-    }
-    // A placeholder with nothing stored behind it is not a secret to set.
-    let unset: Vec<String> = new
-        .iter()
-        .filter(|(k, v)| is_secret_key(k) && v.as_str() == Some(MASK) && !old.contains_key(*k))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in unset {
-        new.insert(k, Value::Null);
-    }
-}
-
-/// [`keep_as`] for the mode the mock runs in.
-pub fn keep_for(incoming: &mut Value, existing: &Value, policy: SecretReadback) {
-    keep_as(incoming, existing, policy == SecretReadback::Omit)
-}
-
-/// [`keep_as`] with what every mode shares (the placeholders).
-pub fn keep(incoming: &mut Value, existing: &Value) {
-    keep_as(incoming, existing, false)
-}
-
-/// The settings document's secrets, by path (the document also holds `secret_broker`
-/// and `secret_ref`, which are not secrets).
-pub fn hide_at(
-    doc: &Map<String, Value>,
-    paths: &[&[&str]],
-    policy: SecretReadback,
-) -> Map<String, Value> {
-    let mut out = doc.clone();
-    for path in paths {
-        let Some((last, parents)) = path.split_last() else {
-            continue;
-        };
-        let Some(node) = parent_mut(&mut out, parents) else {
-            continue;
-        };
-        if !node.get(*last).is_some_and(is_set) {
-            continue;
-        }
-        match shown(policy) {
-            Some(s) => {
-                node.insert((*last).to_string(), s);
-            }
-            None => {
-                node.remove(*last);
-            }
-        }
-    }
-    out
-}
-
-fn parent_mut<'a>(
-    doc: &'a mut Map<String, Value>,
-    parents: &[&str],
-) -> Option<&'a mut Map<String, Value>> {
-    let mut node = doc;
-    for key in parents {
-        node = node.get_mut(*key)?.as_object_mut()?;
-    }
-    Some(node)
-}
-
-/// [`keep`] for the settings paths: a placeholder, or the secret left out of its
-/// (present) parent object, keeps the stored secret.
-pub fn keep_at(
-    new: &mut Map<String, Value>,
-    old: &Map<String, Value>,
-    paths: &[&[&str]],
-    policy: SecretReadback,
-) {
-    for path in paths {
-        let Some((last, parents)) = path.split_last() else {
-            continue;
-        };
-        let previous = {
-            let mut node = Some(old);
-            for key in parents {
-                node = node.and_then(|n| n.get(*key)).and_then(Value::as_object);
-            }
-            node.and_then(|n| n.get(*last)).cloned()
-        };
-        let Some(parent) = parent_mut(new, parents) else {
-            continue; // the parent object was not sent: the setting is gone, secret too
-        };
-        match (parent.get(*last), previous) {
-            (Some(v), Some(p)) if is_placeholder(v) && is_set(&p) => {
-                parent.insert((*last).to_string(), p);
-            }
-            (Some(v), _) if v.as_str() == Some(MASK) => {
-                parent.insert((*last).to_string(), Value::Null);
-            }
-            (None, Some(p)) if policy == SecretReadback::Omit && is_set(&p) => {
-                parent.insert((*last).to_string(), p);
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Turns a masked secret to `policy`'s form at every secret-named key.
@@ -294,26 +273,25 @@ mod tests {
         let stored = json!({"base_url": "https://x", "client_secret": "s3", "api_key": "k",
             "credential": "c", "nested": {"api_token": "t"}, "empty_token": ""});
         for policy in SecretReadback::ALL {
-            let shown = hide(&stored, policy);
+            let shown = Secrets::Named.hide(&stored, policy);
             let text = shown.to_string();
             for secret in ["\"s3\"", "\"k\"", "\"c\"", "\"t\""] {
                 assert!(!text.contains(secret), "{policy:?}: {secret} in {text}");
             }
             assert_eq!(shown["base_url"], "https://x");
             let mut back = shown.clone();
-            keep_for(&mut back, &stored, policy);
+            Secrets::Named.keep(&mut back, &stored, policy);
             assert_eq!(back, stored, "{policy:?}: a round trip keeps every secret");
         }
-        assert!(hide(&stored, SecretReadback::Omit)
-            .get("client_secret")
-            .is_none());
-        assert_eq!(hide(&stored, SecretReadback::Empty)["client_secret"], "");
-        assert_eq!(hide(&stored, SecretReadback::Mask)["client_secret"], MASK);
+        let hide = |policy| Secrets::Named.hide(&stored, policy);
+        assert!(hide(SecretReadback::Omit).get("client_secret").is_none());
+        assert_eq!(hide(SecretReadback::Empty)["client_secret"], "");
+        assert_eq!(hide(SecretReadback::Mask)["client_secret"], MASK);
         let mut cleared = json!({"client_secret": null});
-        keep(&mut cleared, &stored);
+        Secrets::Named.keep(&mut cleared, &stored, SecretReadback::Mask);
         assert!(cleared["client_secret"].is_null(), "null clears");
         let mut left_out = json!({"base_url": "https://x"});
-        keep(&mut left_out, &stored);
+        Secrets::Named.keep(&mut left_out, &stored, SecretReadback::Mask);
         assert!(
             left_out.get("client_secret").is_none(),
             "under mask a left-out key is not set"
@@ -322,18 +300,47 @@ mod tests {
 
     #[test]
     fn settings_paths_round_trip_in_every_mode() {
-        let paths: &[&[&str]] = &[&["webhook", "secret"]];
-        let stored: Map<String, Value> =
-            serde_json::from_value(json!({"webhook": {"url": "u", "secret": "w"},
-                "secret_broker": {"enabled": true}}))
-            .unwrap();
+        let settings = Secrets::At(&[&["webhook", "secret"]]);
+        let stored = json!({"webhook": {"url": "u", "secret": "w"},
+            "secret_broker": {"enabled": true}});
         for policy in SecretReadback::ALL {
-            let shown = hide_at(&stored, paths, policy);
-            assert!(!Value::Object(shown.clone()).to_string().contains("\"w\""));
+            let shown = settings.hide(&stored, policy);
+            assert!(!shown.to_string().contains("\"w\""));
             assert_eq!(shown["secret_broker"]["enabled"], true);
             let mut back = shown.clone();
-            keep_at(&mut back, &stored, paths, policy);
+            settings.keep(&mut back, &stored, policy);
             assert_eq!(back, stored, "{policy:?}");
         }
+        let mut fresh = json!({"webhook": {"url": "u", "secret": MASK}});
+        settings.keep(&mut fresh, &json!({}), SecretReadback::Mask);
+        assert!(
+            fresh["webhook"]["secret"].is_null(),
+            "a mask with nothing behind it"
+        );
+    }
+
+    #[test]
+    fn named_secrets_hide_at_any_depth_and_a_new_value_replaces_the_old() {
+        let stored = json!({
+            "base_url": "https://siem.example",
+            "client_secret": "s3cr3t",
+            "auth": {"api_token": "tok", "header": "Authorization"},
+            "empty_token": "",
+            "list": [{"password": "pw"}],
+        });
+        let shown = Secrets::Named.hide(&stored, SecretReadback::Mask);
+        assert_eq!(shown["auth"]["api_token"], MASK);
+        assert_eq!(shown["auth"]["header"], "Authorization");
+        assert_eq!(shown["empty_token"], "");
+        assert_eq!(shown["list"][0]["password"], MASK);
+        assert!(!shown.to_string().contains("s3cr3t"));
+
+        let mut edited = shown.clone();
+        edited["base_url"] = json!("https://siem2.example");
+        edited["auth"]["api_token"] = json!("new-token");
+        Secrets::Named.keep(&mut edited, &stored, SecretReadback::Mask);
+        assert_eq!(edited["client_secret"], "s3cr3t");
+        assert_eq!(edited["auth"]["api_token"], "new-token");
+        assert_eq!(edited["base_url"], "https://siem2.example");
     }
 }

@@ -439,3 +439,97 @@ proptest! {
         }
     }
 }
+
+/// Sends one request through `router` (no listener) and answers (status, `error`).
+async fn through(router: axum::Router, method: &str, path: &str) -> (u16, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", common::ADMIN))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    (status, body["error"].as_str().unwrap_or("").to_string())
+}
+
+/// A route added without `Routes::route` (so without a rule) is refused before its
+/// handler runs: in the tenant area and outside it, with valid admin credentials.
+#[tokio::test]
+async fn a_route_without_a_declared_rule_is_refused_not_served_open() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use axum::routing::get;
+    use mock_govapi::routes::routes;
+    use mock_govapi::AppState;
+
+    let served = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let served = served.clone();
+        move || async move {
+            served.store(true, Ordering::SeqCst);
+            "served"
+        }
+    };
+    let state = AppState::new(config());
+    let app = routes(&state)
+        .map_router(|router| {
+            router
+                .route("/{tenant}/thoth/undeclared", get(handler.clone()))
+                .route("/__open/undeclared", get(handler.clone()))
+        })
+        .into_router()
+        .with_state(state.clone());
+    let tenant_path = format!("/{}/thoth/undeclared", common::T);
+    for path in [tenant_path.as_str(), "/__open/undeclared"] {
+        assert_eq!(
+            through(app.clone(), "GET", path).await,
+            (500, "undeclared_route".into()),
+            "{path}"
+        );
+    }
+    // A declared neighbour still works through the same router.
+    let settings = format!("/{}/thoth/settings", common::T);
+    assert_eq!(through(app, "GET", &settings).await.0, 200);
+
+    // The tenant middleware alone (no declared rule handed on) refuses too.
+    let bare = axum::Router::new()
+        .route("/{tenant}/thoth/undeclared", get(handler))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mock_govapi::auth::authenticate,
+        ))
+        .with_state(state);
+    assert_eq!(
+        through(bare, "GET", &tenant_path).await,
+        (500, "undeclared_route".into())
+    );
+    assert!(!served.load(Ordering::SeqCst), "no undeclared handler ran");
+}
+
+/// Every route of the mock declares a rule that fits where it lives: tenant routes a
+/// tenant rule, and only the admin API and the sinks are open.
+#[test]
+fn every_route_declares_the_rule_its_area_needs() {
+    use mock_govapi::auth::Rule;
+
+    let state = mock_govapi::AppState::new(config());
+    let all = mock_govapi::routes::routes(&state);
+    assert!(all.rules().len() > 40, "{} routes", all.rules().len());
+    for (path, rule) in all.rules() {
+        let tenant =
+            path.starts_with("/{tenant}/thoth/") || path.starts_with("/{tenant}/governance/");
+        let fits = match rule {
+            Rule::Tenant { .. } => tenant,
+            Rule::Open => path.starts_with("/__admin/") || path.starts_with("/__sink/"),
+            Rule::DataPlane => path.starts_with("/v1/"),
+        };
+        assert!(fits, "{path} declares {rule:?}");
+    }
+}

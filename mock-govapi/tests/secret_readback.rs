@@ -1,6 +1,7 @@
 //! `--secret-readback mask|omit|empty`: one secret policy for every record kind. Each
 //! mode hides every set secret of the settings, an MDM provider (config and top-level
-//! `api_key`/`credential` included) and a browser provider; sending back what GET showed
+//! `api_key`/`credential` included), a browser provider and an integration (the shared
+//! upsert of `routes::book`); sending back what GET showed
 //! keeps the stored secret (vendor clients GET, edit and send the document back:
 //! Terraform's `GetTenantSettings`/`UpsertMDMProvider`, vendor-clients.md §2).
 
@@ -18,13 +19,18 @@ const SECRETS: &[&str] = &[
     "mdmkey_rb_4",
     "cred_rb_5",
     "chrome_rb_6",
+    "splunk_rb_7",
 ];
 
 async fn call(h: &Harness, m: Method, tail: &str, body: Option<Value>) -> Value {
+    call_at(h, m, &Harness::thoth(tail), body).await
+}
+
+async fn call_at(h: &Harness, m: Method, tail: &str, body: Option<Value>) -> Value {
     let a = h
         .raw(
             m,
-            &Harness::thoth(tail),
+            tail,
             Cred::Admin,
             body.map(|b| b.to_string().into_bytes()),
         )
@@ -82,10 +88,19 @@ async fn every_mode_hides_every_record_kinds_secrets_and_a_round_trip_keeps_them
         )
         .await;
 
+        let integrations = format!("/{T}/governance/integrations");
+        let integration = |config: Value| {
+            json!({"integration_id": "int-rb", "kind": "siem", "provider": "splunk",
+                "name": "HEC", "config": config})
+        };
+        let body = integration(json!({"url": "https://hec", "hec_token": SECRETS[6]}));
+        call_at(&h, Method::POST, &integrations, Some(body)).await;
+
         let settings = call(&h, Method::GET, "settings", None).await;
         let mdm = call(&h, Method::GET, "mdm/providers", None).await;
         let browser = call(&h, Method::GET, "browser/providers", None).await;
-        for shown in [&settings, &mdm, &browser] {
+        let listed = call_at(&h, Method::GET, &integrations, None).await;
+        for shown in [&settings, &mdm, &browser, &listed] {
             for s in SECRETS {
                 assert!(!shown.to_string().contains(s), "{policy:?}: {s} in {shown}");
             }
@@ -95,7 +110,14 @@ async fn every_mode_hides_every_record_kinds_secrets_and_a_round_trip_keeps_them
             mdm["data"][0]["config"].get("client_secret"),
             browser["data"][0]["config"].get("enrollment_token"),
         );
-        for v in [secret, jamf, token, mdm["data"][0]["config"].get("api_key")] {
+        let hec = listed["data"][0]["config"].get("hec_token");
+        for v in [
+            secret,
+            jamf,
+            token,
+            hec,
+            mdm["data"][0]["config"].get("api_key"),
+        ] {
             match policy {
                 SecretReadback::Mask => assert_eq!(v, Some(&json!("********")), "{policy:?}"),
                 SecretReadback::Omit => assert_eq!(v, None, "{policy:?}"),
@@ -127,6 +149,8 @@ async fn every_mode_hides_every_record_kinds_secrets_and_a_round_trip_keeps_them
             Some(json!({"provider": "chrome", "config": row["config"]})),
         )
         .await;
+        let body = integration(listed["data"][0]["config"].clone());
+        call_at(&h, Method::POST, &integrations, Some(body)).await;
         let state = stored(&h).await.to_string();
         for s in SECRETS {
             assert!(state.contains(s), "{policy:?}: {s} lost by a round trip");

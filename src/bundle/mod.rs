@@ -174,6 +174,17 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// Every problem, worst first (the order [`Verification::exit_code`] applies).
+    pub const ALL: [Problem; 7] = [
+        Problem::Tampered,
+        Problem::BadSignature,
+        Problem::Unreadable,
+        Problem::SecretFound,
+        Problem::MissingCase,
+        Problem::UnexpectedFailure,
+        Problem::ExpiredWaiver,
+    ];
+
     /// The documented exit code (README, "verify-bundle").
     pub fn exit_code(self) -> i32 {
         match self {

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{DefaultMessageFormatter, DuplicateKeyPolicy, MessageFormatter, Options};
 
 use super::diag::{Diagnostic, Diagnostics};
+use super::for_each;
 use super::model::Suite;
 use super::source_index::{Parsed, Pos, SourceIndex};
 use super::validate;
@@ -72,7 +73,7 @@ pub fn load_files(
     let mut suites = Vec::new();
     let mut complete = true;
     for file in suite_files {
-        match parse_file::<Suite>(file) {
+        match parse_suite_file(file) {
             Ok(p) => suites.push(p),
             Err(d) => {
                 complete = false;
@@ -178,6 +179,47 @@ pub const MAX_SUITE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and parses one file.
 pub fn parse_file<T: DeserializeOwned>(path: &Path) -> Result<Parsed<T>, Diagnostic> {
+    parse_str(path, &read_text(path)?)
+}
+
+/// Reads and parses one suite file, expanding its `for_each` entries into cases
+/// ([`super::for_each`]).
+pub fn parse_suite_file(path: &Path) -> Result<Parsed<Suite>, Diagnostic> {
+    parse_suite_str(path, &read_text(path)?)
+}
+
+/// Parses a suite file's text. One with `for_each` entries is read as plain data first
+/// (syntax, duplicate keys and anchors reported as for any file), expanded, then read
+/// into the model, with an index that places every field where it was written.
+pub fn parse_suite_str(path: &Path, text: &str) -> Result<Parsed<Suite>, Diagnostic> {
+    let index = SourceIndex::build(text);
+    // Asking the index builds it (see SourceIndex); a text that cannot spell the key
+    // `for_each`, not even through a double-quoted escape, is read as written without.
+    let may_expand = text.contains(for_each::FOR_EACH) || text.contains('\\');
+    if !may_expand || !for_each::has_for_each(&index) {
+        return parse_indexed(path, text, index);
+    }
+    let doc = parse_indexed::<serde_json::Value>(path, text, index.clone())?.value;
+    let (json, index) = for_each::expand_document(path, doc, index)?;
+    let value = deserialize(path, &json, &index, false)?;
+    Ok(Parsed {
+        path: path.to_path_buf(),
+        value,
+        index,
+    })
+}
+
+/// The index of a suite file's text as the loader reads it: `cases[N]` is the N-th case
+/// after `for_each` expansion. A file that does not load gets its text's own index.
+pub fn suite_source_index(path: &Path, text: &str) -> SourceIndex {
+    match parse_suite_str(path, text) {
+        Ok(p) => p.index,
+        Err(_) => SourceIndex::build(text),
+    }
+}
+
+/// A suite or catalogue file's text, within [`MAX_SUITE_FILE_BYTES`] and UTF-8.
+pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
     use std::io::Read as _;
     let file = fs::File::open(path).map_err(|e| whole_file(path, format!("read file: {e}")))?;
     let too_large = || {
@@ -203,8 +245,7 @@ pub fn parse_file<T: DeserializeOwned>(path: &Path) -> Result<Parsed<T>, Diagnos
     if bytes.len() as u64 > MAX_SUITE_FILE_BYTES {
         return Err(too_large());
     }
-    let text = String::from_utf8(bytes).map_err(|e| not_utf8(path, &e))?;
-    parse_str(path, &text)
+    String::from_utf8(bytes).map_err(|e| not_utf8(path, &e))
 }
 
 /// Invalid UTF-8, located at its first bad byte (line and column, both 1-based; the
@@ -246,7 +287,15 @@ fn options() -> Options {
 
 /// Parses `text` (read from `path`, which is only used in diagnostics).
 pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<T>, Diagnostic> {
-    let index = SourceIndex::build(text);
+    parse_indexed(path, text, SourceIndex::build(text))
+}
+
+/// [`parse_str`] with the text's index already built.
+fn parse_indexed<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    index: SourceIndex,
+) -> Result<Parsed<T>, Diagnostic> {
     // only_comments first: asking the index builds it (see SourceIndex).
     if only_comments(text) && !index.contains("") {
         return Err(whole_file(
@@ -255,6 +304,23 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
         ));
     }
 
+    let value = deserialize(path, text, &index, true)?;
+    Ok(Parsed {
+        path: path.to_path_buf(),
+        value,
+        index,
+    })
+}
+
+/// Deserializes `text`, locating an error with `index`. With `own_positions` false (the
+/// text was generated, e.g. by [`super::for_each`]), the parser's positions mean nothing
+/// to the author: the error is placed, and its field path named, through `index` alone.
+fn deserialize<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    index: &SourceIndex,
+    own_positions: bool,
+) -> Result<T, Diagnostic> {
     let mut field_path = String::new();
     let result = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {
@@ -263,11 +329,7 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
         })
     });
     match result {
-        Ok(value) => Ok(Parsed {
-            path: path.to_path_buf(),
-            value,
-            index,
-        }),
+        Ok(value) => Ok(value),
         Err(err) => {
             let outer = err.without_snippet();
             let err = original(&err);
@@ -281,10 +343,13 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
                     field_path = format!("{parent}{k}");
                 }
             }
-            let own = outer.location().filter(|l| l.line() > 0).map(|l| Pos {
-                line: l.line(),
-                column: l.column(),
-            });
+            let own = outer
+                .location()
+                .filter(|l| own_positions && l.line() > 0)
+                .map(|l| Pos {
+                    line: l.line(),
+                    column: l.column(),
+                });
             let pos = match (err, own) {
                 // serde-saphyr notices a missing field at the end of the mapping, which
                 // is the next field's line; the mapping's start is where to look.
@@ -293,12 +358,13 @@ pub fn parse_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Parsed<
                 }
                 (_, Some(p)) => p,
             };
+            let (field_path, message) = index.explain(&field_path, message_of(err).into_owned());
             Err(Diagnostic {
                 file: path.to_path_buf(),
                 line: pos.line,
                 column: pos.column,
                 field_path,
-                message: message_of(err).into_owned(),
+                message,
             })
         }
     }
@@ -453,7 +519,15 @@ mod tests {
     fn positions_are_worked_out_only_when_a_finding_needs_one() {
         let text = "phase: p\ntitle: t\nrunbook: r\ncases:\n  - id: c\n    title: c\n    capability: cap\n    effect: read\n    steps:\n      - request: {method: GET, path: /x}\n        expect: {status: 200}\n";
         let parsed = parse(text).unwrap();
-        assert!(!parsed.index.is_built(), "a clean parse walked the events twice");
+        assert!(
+            !parsed.index.is_built(),
+            "a clean parse walked the events twice"
+        );
+        let suite = parse_suite_str(Path::new("t.yaml"), text).unwrap();
+        assert!(
+            !suite.index.is_built(),
+            "a suite without for_each walked its events twice"
+        );
         // Asked, the index still knows where every field is.
         let pos = parsed.index.locate("cases[0].steps[0].request.path");
         assert_eq!((pos.line, pos.column), (10, 38));

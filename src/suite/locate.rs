@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::load::Project;
-use super::source_index::SourceIndex;
+use super::load::{suite_source_index, Project};
 
 /// A case's place in its suite file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +20,8 @@ pub fn case_locations(project: &Project) -> BTreeMap<String, Location> {
     let mut out = BTreeMap::new();
     for s in &project.suites {
         let file = s.path.to_string_lossy().replace('\\', "/");
-        let index = source(&s.path).map(|t| SourceIndex::build(&t));
+        // As the loader reads it: `cases[i]` counts the cases `for_each` expands.
+        let index = source(&s.path).map(|t| suite_source_index(&s.path, &t));
         for (i, case) in s.suite.cases.iter().enumerate() {
             let line = index
                 .as_ref()

@@ -5,6 +5,7 @@ pub mod duration;
 pub mod embedded;
 pub mod filter;
 pub mod fixture;
+pub mod for_each;
 pub mod load;
 pub mod locate;
 pub mod model;

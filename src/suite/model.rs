@@ -40,6 +40,9 @@ pub struct Suite {
     /// Steps run once before the first case; if one fails every case ends as `error`.
     #[serde(default)]
     pub setup: Vec<Step>,
+    /// As written, an entry is a case or a `for_each` entry, which the loader expands
+    /// into one case per row ([`super::for_each`]); here, every case after expansion.
+    #[schemars(with = "Vec<super::for_each::CaseEntry>")]
     pub cases: Vec<Case>,
     /// Steps run after the last case, always, in reverse order.
     #[serde(default)]

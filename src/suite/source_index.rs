@@ -57,6 +57,18 @@ struct Entry {
 pub struct SourceIndex {
     text: Arc<str>,
     entries: OnceLock<HashMap<String, Entry>>,
+    /// For a document the loader rewrote ([`super::for_each`]): where each part of the
+    /// rewritten document was written. Empty for a document read as written.
+    renames: Vec<Rename>,
+}
+
+/// The rewritten document's `from` (a field path prefix) was written at `to`.
+#[derive(Debug, Clone)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+    /// Said after a finding inside it, e.g. "for_each[2] of cases[5], case `x`".
+    pub note: Option<String>,
 }
 
 enum Frame {
@@ -85,6 +97,7 @@ impl SourceIndex {
         SourceIndex {
             text: Arc::from(text),
             entries: OnceLock::new(),
+            renames: Vec::new(),
         }
     }
 
@@ -169,11 +182,53 @@ fn index_text(text: &str) -> HashMap<String, Entry> {
 }
 
 impl SourceIndex {
+    /// This index for a rewritten document: `renames` say where its parts were written.
+    pub fn with_renames(mut self, renames: Vec<Rename>) -> SourceIndex {
+        self.renames = renames;
+        self
+    }
+
+    /// The longest rename whose `from` is `path` or an ancestor of it.
+    fn rename_of(&self, path: &str) -> Option<(&Rename, usize)> {
+        self.renames
+            .iter()
+            .filter(|r| {
+                path.strip_prefix(r.from.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .max_by_key(|r| r.from.len())
+            .map(|r| (r, r.from.len()))
+    }
+
+    /// Where `path` of the document the loader works on was written in the file.
+    pub fn source_path(&self, path: &str) -> String {
+        match self.rename_of(path) {
+            Some((r, n)) => format!("{}{}", r.to, &path[n..]),
+            None => path.to_string(),
+        }
+    }
+
+    /// A finding's field path and message as the author should read them: the path
+    /// where it was written, and what it was expanded into.
+    pub fn explain(&self, path: &str, message: String) -> (String, String) {
+        match self.rename_of(path) {
+            Some((r, n)) => (
+                format!("{}{}", r.to, &path[n..]),
+                match &r.note {
+                    Some(note) => format!("{message} (in {note})"),
+                    None => message,
+                },
+            ),
+            None => (path.to_string(), message),
+        }
+    }
+
     /// Where the token for `path` is: the value of a scalar, or the key line of a
     /// mapping or sequence (its first entry may sit on the next line). Falls back to the
     /// nearest indexed ancestor, since defaulted fields have no token of their own.
     pub fn locate(&self, path: &str) -> Pos {
-        let mut p = path;
+        let source = self.source_path(path);
+        let mut p = source.as_str();
         loop {
             if let Some(e) = self.entries().get(p) {
                 return match (e.scalar, e.key) {
@@ -190,12 +245,14 @@ impl SourceIndex {
 
     /// The position of the key that names `path`, if it is a mapping value.
     pub fn key_pos(&self, path: &str) -> Option<Pos> {
-        self.entries().get(path).and_then(|e| e.key)
+        self.entries()
+            .get(self.source_path(path).as_str())
+            .and_then(|e| e.key)
     }
 
     /// True when the document has a node at exactly `path`.
     pub fn contains(&self, path: &str) -> bool {
-        self.entries().contains_key(path)
+        self.entries().contains_key(self.source_path(path).as_str())
     }
 }
 

@@ -91,11 +91,12 @@ impl Findings<'_> {
     }
 
     fn push(&mut self, pos: super::source_index::Pos, field_path: &str, message: String) {
+        let (field_path, message) = self.index.explain(field_path, message);
         self.out.push(Diagnostic {
             file: self.parsed_path.to_path_buf(),
             line: pos.line,
             column: pos.column,
-            field_path: field_path.to_string(),
+            field_path,
             message,
         });
     }

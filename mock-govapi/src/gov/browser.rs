@@ -8,10 +8,12 @@
 //! refused, so a typo in a suite fixture fails loudly instead of being dropped.
 
 use crate::clock::Timestamp;
+use crate::secrets::{keep_config, SecretReadback, Secrets};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{keep_redacted, new_id, redact_secrets, GovError};
+use super::book::{Book, Record};
+use super::{new_id, GovError, GovState};
 
 pub const PROVIDERS: [&str; 4] = ["chrome", "firefox", "safari", "island"];
 pub const ENFORCEMENT_MODES: [&str; 2] = ["monitor", "enforce"];
@@ -33,10 +35,10 @@ pub struct BrowserProvider {
 }
 
 impl BrowserProvider {
-    /// The provider as GET shows it: secrets in its config redacted.
+    /// The provider as GET shows it: secrets in its config hidden.
     pub fn view(&self) -> Value {
         let mut shown = serde_json::to_value(self).unwrap_or(Value::Null);
-        shown["config"] = redact_secrets(&self.config);
+        shown["config"] = Secrets::Named.hide(&self.config, SecretReadback::Mask);
         shown
     }
 }
@@ -73,7 +75,7 @@ pub struct BrowserEnrollment {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ProviderBody {
+pub struct ProviderBody {
     provider: String,
     name: Option<String>,
     enabled: Option<bool>,
@@ -84,7 +86,7 @@ struct ProviderBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PolicyBody {
+pub struct PolicyBody {
     policy_id: Option<String>,
     provider: String,
     name: String,
@@ -99,7 +101,7 @@ struct PolicyBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnrollmentBody {
+pub struct EnrollmentBody {
     enrollment_id: Option<String>,
     device_id: String,
     user_id: String,
@@ -112,9 +114,9 @@ struct EnrollmentBody {
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct BrowserState {
-    pub providers: Vec<BrowserProvider>,
-    pub policies: Vec<BrowserPolicy>,
-    pub enrollments: Vec<BrowserEnrollment>,
+    pub providers: Book<BrowserProvider>,
+    pub policies: Book<BrowserPolicy>,
+    pub enrollments: Book<BrowserEnrollment>,
 }
 
 fn read<T: for<'de> Deserialize<'de>>(what: &str, body: Value) -> Result<T, GovError> {
@@ -193,37 +195,16 @@ pub struct BrowserFilter {
     pub status: Option<String>,
 }
 
-impl BrowserFilter {
-    fn admits(wanted: &Option<String>, actual: &str) -> bool {
-        wanted
-            .as_deref()
-            .is_none_or(|w| w.is_empty() || w == actual)
-    }
-
-    pub fn policies<'a>(
-        &'a self,
-        state: &'a BrowserState,
-    ) -> impl Iterator<Item = &'a BrowserPolicy> {
-        state
-            .policies
-            .iter()
-            .filter(|p| Self::admits(&self.provider, &p.provider))
-    }
-
-    pub fn enrollments<'a>(
-        &'a self,
-        state: &'a BrowserState,
-    ) -> impl Iterator<Item = &'a BrowserEnrollment> {
-        state.enrollments.iter().filter(|e| {
-            Self::admits(&self.provider, &e.provider) && Self::admits(&self.status, &e.status)
-        })
-    }
+fn admits(wanted: &Option<String>, actual: &str) -> bool {
+    wanted
+        .as_deref()
+        .is_none_or(|w| w.is_empty() || w == actual)
 }
 
 impl BrowserState {
     fn registered(&self, what: &str, provider: &str) -> Result<(), GovError> {
         known_provider(what, provider)?;
-        if self.providers.iter().any(|p| p.provider == provider) {
+        if self.providers.rows().iter().any(|p| p.provider == provider) {
             return Ok(());
         }
         Err(GovError::conflict(
@@ -233,40 +214,56 @@ impl BrowserState {
             ),
         ))
     }
+}
 
-    /// Upserts by `provider`; returns the stored record and whether it was created.
-    pub fn upsert_provider(
-        &mut self,
-        body: Value,
-        now: Timestamp,
-    ) -> Result<(BrowserProvider, bool), GovError> {
+/// Upserted by `provider`.
+impl Record for BrowserProvider {
+    type Filter = super::book::NoFilter;
+    /// The body, and its config as an object.
+    type Input = (ProviderBody, Value);
+
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
+        &mut gov.browser.providers
+    }
+
+    fn read(body: Value, _: &GovState) -> Result<Self::Input, GovError> {
         const WHAT: &str = "browser provider";
         let body: ProviderBody = read(WHAT, body)?;
         known_provider(WHAT, &body.provider)?;
-        let mut config = object(WHAT, "config", body.config)?;
-        if let Some(existing) = self
-            .providers
-            .iter_mut()
-            .find(|p| p.provider == body.provider)
-        {
-            keep_redacted(&mut config, &existing.config);
-            existing.config = config;
-            if let Some(name) = body.name {
-                existing.name = name;
-            }
-            if let Some(enabled) = body.enabled {
-                existing.enabled = enabled;
-            }
-            if body.status.is_some() {
-                existing.status = body.status;
-            }
-            if body.last_error.is_some() {
-                existing.last_error = body.last_error;
-            }
-            existing.updated_at = now;
-            return Ok((existing.clone(), false));
+        let config = object(WHAT, "config", body.config.clone())?;
+        Ok((body, config))
+    }
+
+    fn addressed_by(&self, (body, _): &Self::Input) -> bool {
+        self.provider == body.provider
+    }
+
+    fn update(
+        &mut self,
+        (body, mut config): Self::Input,
+        now: Timestamp,
+        secrets: SecretReadback,
+    ) -> Result<(), GovError> {
+        keep_config(&mut config, body.config.is_some(), &self.config, secrets);
+        self.config = config;
+        if let Some(name) = body.name {
+            self.name = name;
         }
-        let record = BrowserProvider {
+        if let Some(enabled) = body.enabled {
+            self.enabled = enabled;
+        }
+        if body.status.is_some() {
+            self.status = body.status;
+        }
+        if body.last_error.is_some() {
+            self.last_error = body.last_error;
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn create((body, config): Self::Input, now: Timestamp) -> Self {
+        BrowserProvider {
             name: body.name.unwrap_or_else(|| body.provider.clone()),
             provider: body.provider,
             enabled: body.enabled.unwrap_or(true),
@@ -275,24 +272,32 @@ impl BrowserState {
             config,
             created_at: now,
             updated_at: now,
-        };
-        self.providers.push(record.clone());
-        Ok((record, true))
+        }
     }
 
-    /// Upserts by `policy_id`, or by (provider, name) when no id is given, which is
-    /// how `thothctl browser policies upsert --provider --name` addresses a policy.
-    /// An explicit `version` is kept as sent (TF "Optional explicit policy version");
-    /// without one every update counts the version up.
-    pub fn upsert_policy(
-        &mut self,
-        body: Value,
-        now: Timestamp,
-    ) -> Result<(BrowserPolicy, bool), GovError> {
+    fn view(&self) -> Value {
+        BrowserProvider::view(self)
+    }
+}
+
+/// Upserted by `policy_id`, or by (provider, name) when no id is given, which is how
+/// `thothctl browser policies upsert --provider --name` addresses a policy. An explicit
+/// `version` is kept as sent (TF "Optional explicit policy version"); without one every
+/// update counts the version up.
+impl Record for BrowserPolicy {
+    type Filter = BrowserFilter;
+    /// The body, its `policy` and `metadata` objects.
+    type Input = (PolicyBody, Value, Option<Value>);
+
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
+        &mut gov.browser.policies
+    }
+
+    fn read(body: Value, gov: &GovState) -> Result<Self::Input, GovError> {
         const WHAT: &str = "browser policy";
         let body: PolicyBody = read(WHAT, body)?;
         required(WHAT, "name", &body.name)?;
-        self.registered(WHAT, &body.provider)?;
+        gov.browser.registered(WHAT, &body.provider)?;
         if let Some(mode) = &body.enforcement_mode {
             if !ENFORCEMENT_MODES.contains(&mode.as_str()) {
                 return Err(GovError::bad_request(
@@ -303,32 +308,45 @@ impl BrowserState {
                 ));
             }
         }
-        let policy = object(WHAT, "policy", body.policy)?;
-        let metadata = optional_object(WHAT, "metadata", body.metadata)?;
-        let existing = self.policies.iter_mut().find(|p| match &body.policy_id {
-            Some(id) => &p.policy_id == id,
-            None => p.provider == body.provider && p.name == body.name,
-        });
-        if let Some(existing) = existing {
-            existing.provider = body.provider;
-            existing.name = body.name;
-            // TF's Delete sends no enforcement_mode: an absent mode keeps the stored one.
-            if let Some(mode) = body.enforcement_mode {
-                existing.enforcement_mode = mode;
-            }
-            existing.policy = policy;
-            existing.active = body.active.unwrap_or(existing.active);
-            existing.version = body.version.unwrap_or(existing.version + 1);
-            if metadata.is_some() {
-                existing.metadata = metadata;
-            }
-            if body.updated_by.is_some() {
-                existing.updated_by = body.updated_by;
-            }
-            existing.updated_at = now;
-            return Ok((existing.clone(), false));
+        let policy = object(WHAT, "policy", body.policy.clone())?;
+        let metadata = optional_object(WHAT, "metadata", body.metadata.clone())?;
+        Ok((body, policy, metadata))
+    }
+
+    fn addressed_by(&self, (body, ..): &Self::Input) -> bool {
+        match &body.policy_id {
+            Some(id) => &self.policy_id == id,
+            None => self.provider == body.provider && self.name == body.name,
         }
-        let record = BrowserPolicy {
+    }
+
+    fn update(
+        &mut self,
+        (body, policy, metadata): Self::Input,
+        now: Timestamp,
+        _: SecretReadback,
+    ) -> Result<(), GovError> {
+        self.provider = body.provider;
+        self.name = body.name;
+        // TF's Delete sends no enforcement_mode: an absent mode keeps the stored one.
+        if let Some(mode) = body.enforcement_mode {
+            self.enforcement_mode = mode;
+        }
+        self.policy = policy;
+        self.active = body.active.unwrap_or(self.active);
+        self.version = body.version.unwrap_or(self.version + 1);
+        if metadata.is_some() {
+            self.metadata = metadata;
+        }
+        if body.updated_by.is_some() {
+            self.updated_by = body.updated_by;
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn create((body, policy, metadata): Self::Input, now: Timestamp) -> Self {
+        BrowserPolicy {
             policy_id: body.policy_id.unwrap_or_else(|| new_id("bpol")),
             provider: body.provider,
             name: body.name,
@@ -343,25 +361,33 @@ impl BrowserState {
             created_by: body.created_by,
             created_at: now,
             updated_at: now,
-        };
-        self.policies.push(record.clone());
-        Ok((record, true))
+        }
     }
 
-    /// Upserts by `enrollment_id`, or by (device, provider) when no id is given: a
-    /// device has one enrollment per browser. Which policy applies is the server's
-    /// business (seed 003: `browser sync` "picks the effective active policy per
-    /// provider"), so an enrollment names no policy.
-    pub fn upsert_enrollment(
-        &mut self,
-        body: Value,
-        now: Timestamp,
-    ) -> Result<(BrowserEnrollment, bool), GovError> {
+    fn admits(&self, filter: &BrowserFilter) -> bool {
+        admits(&filter.provider, &self.provider)
+    }
+}
+
+/// Upserted by `enrollment_id`, or by (device, provider) when no id is given: a device
+/// has one enrollment per browser. Which policy applies is the server's business (seed
+/// 003: `browser sync` "picks the effective active policy per provider"), so an
+/// enrollment names no policy.
+impl Record for BrowserEnrollment {
+    type Filter = BrowserFilter;
+    /// The body, its `metadata` and `last_seen_at`.
+    type Input = (EnrollmentBody, Option<Value>, Option<Timestamp>);
+
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
+        &mut gov.browser.enrollments
+    }
+
+    fn read(body: Value, gov: &GovState) -> Result<Self::Input, GovError> {
         const WHAT: &str = "browser enrollment";
         let body: EnrollmentBody = read(WHAT, body)?;
         required(WHAT, "device_id", &body.device_id)?;
         required(WHAT, "user_id", &body.user_id)?;
-        self.registered(WHAT, &body.provider)?;
+        gov.browser.registered(WHAT, &body.provider)?;
         if let Some(status) = &body.status {
             if !ENROLLMENT_STATUSES.contains(&status.as_str()) {
                 return Err(GovError::bad_request(
@@ -372,35 +398,45 @@ impl BrowserState {
                 ));
             }
         }
-        let metadata = optional_object(WHAT, "metadata", body.metadata)?;
-        let last_seen_at = optional_timestamp(WHAT, "last_seen_at", body.last_seen_at)?;
-        let existing = self
-            .enrollments
-            .iter_mut()
-            .find(|e| match &body.enrollment_id {
-                Some(id) => &e.enrollment_id == id,
-                None => e.device_id == body.device_id && e.provider == body.provider,
-            });
-        if let Some(existing) = existing {
-            existing.device_id = body.device_id;
-            existing.user_id = body.user_id;
-            existing.provider = body.provider;
-            if let Some(status) = body.status {
-                existing.status = status;
-            }
-            if body.browser_profile.is_some() {
-                existing.browser_profile = body.browser_profile;
-            }
-            if metadata.is_some() {
-                existing.metadata = metadata;
-            }
-            if last_seen_at.is_some() {
-                existing.last_seen_at = last_seen_at;
-            }
-            existing.updated_at = now;
-            return Ok((existing.clone(), false));
+        let metadata = optional_object(WHAT, "metadata", body.metadata.clone())?;
+        let last_seen_at = optional_timestamp(WHAT, "last_seen_at", body.last_seen_at.clone())?;
+        Ok((body, metadata, last_seen_at))
+    }
+
+    fn addressed_by(&self, (body, ..): &Self::Input) -> bool {
+        match &body.enrollment_id {
+            Some(id) => &self.enrollment_id == id,
+            None => self.device_id == body.device_id && self.provider == body.provider,
         }
-        let record = BrowserEnrollment {
+    }
+
+    fn update(
+        &mut self,
+        (body, metadata, last_seen_at): Self::Input,
+        now: Timestamp,
+        _: SecretReadback,
+    ) -> Result<(), GovError> {
+        self.device_id = body.device_id;
+        self.user_id = body.user_id;
+        self.provider = body.provider;
+        if let Some(status) = body.status {
+            self.status = status;
+        }
+        if body.browser_profile.is_some() {
+            self.browser_profile = body.browser_profile;
+        }
+        if metadata.is_some() {
+            self.metadata = metadata;
+        }
+        if last_seen_at.is_some() {
+            self.last_seen_at = last_seen_at;
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn create((body, metadata, last_seen_at): Self::Input, now: Timestamp) -> Self {
+        BrowserEnrollment {
             enrollment_id: body.enrollment_id.unwrap_or_else(|| new_id("benr")),
             device_id: body.device_id,
             user_id: body.user_id,
@@ -411,24 +447,31 @@ impl BrowserState {
             last_seen_at,
             created_at: now,
             updated_at: now,
-        };
-        self.enrollments.push(record.clone());
-        Ok((record, true))
+        }
+    }
+
+    fn admits(&self, filter: &BrowserFilter) -> bool {
+        admits(&filter.provider, &self.provider) && admits(&filter.status, &self.status)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
     use time::macros::datetime;
 
     use super::*;
+    use crate::gov::book::upsert;
+
+    fn up<R: Record>(gov: &mut GovState, body: Value) -> Result<(R, bool), GovError> {
+        upsert::<R>(gov, body, NOW, SecretReadback::Mask)
+    }
 
     const NOW: Timestamp = Timestamp(datetime!(2026-11-24 12:00 UTC));
 
-    fn with_chrome() -> BrowserState {
-        let mut state = BrowserState::default();
-        state
-            .upsert_provider(json!({"provider": "chrome", "name": "Chrome Enterprise", "config": {"enrollment_token": "tok"}}), NOW)
+    fn with_chrome() -> GovState {
+        let mut state = GovState::default();
+        up::<BrowserProvider>(&mut state, json!({"provider": "chrome", "name": "Chrome Enterprise", "config": {"enrollment_token": "tok"}}))
             .unwrap();
         state
     }
@@ -436,8 +479,7 @@ mod tests {
     #[test]
     fn providers_upsert_by_name_and_hide_secrets() {
         let mut state = with_chrome();
-        let (updated, created) = state
-            .upsert_provider(json!({"provider": "chrome", "config": {"enrollment_token": super::super::REDACTED, "ou": "eng"}}), NOW)
+        let (updated, created) = up::<BrowserProvider>(&mut state, json!({"provider": "chrome", "config": {"enrollment_token": crate::secrets::MASK, "ou": "eng"}}))
             .unwrap();
         assert!(!created);
         assert_eq!(updated.name, "Chrome Enterprise");
@@ -445,18 +487,15 @@ mod tests {
             updated.config["enrollment_token"], "tok",
             "redacted echo keeps the secret"
         );
-        assert_eq!(state.providers.len(), 1);
+        assert_eq!(state.browser.providers.len(), 1);
         assert_eq!(
             updated.view()["config"]["enrollment_token"],
-            super::super::REDACTED
+            crate::secrets::MASK
         );
-        let err = state
-            .upsert_provider(json!({"provider": "edge"}), NOW)
-            .unwrap_err();
+        let err = up::<BrowserProvider>(&mut state, json!({"provider": "edge"})).unwrap_err();
         assert_eq!((err.status, err.code), (400, "invalid_provider"));
         assert_eq!(
-            state
-                .upsert_provider(json!({"name": "x"}), NOW)
+            up::<BrowserProvider>(&mut state, json!({"name": "x"}))
                 .unwrap_err()
                 .status,
             400
@@ -467,35 +506,31 @@ mod tests {
     fn policies_need_a_registered_provider_and_a_known_mode() {
         let mut state = with_chrome();
         let body = json!({"provider": "chrome", "name": "chrome-baseline-v1", "enforcement_mode": "enforce", "policy": {"ExtensionSettings": {}}});
-        let (first, created) = state.upsert_policy(body.clone(), NOW).unwrap();
+        let (first, created) = up::<BrowserPolicy>(&mut state, body.clone()).unwrap();
         assert!(created);
-        let (second, created) = state.upsert_policy(body, NOW).unwrap();
+        let (second, created) = up::<BrowserPolicy>(&mut state, body).unwrap();
         assert!(!created);
         assert_eq!((second.policy_id, second.version), (first.policy_id, 2));
 
-        let err = state
-            .upsert_policy(json!({"provider": "firefox", "name": "p"}), NOW)
+        let err = up::<BrowserPolicy>(&mut state, json!({"provider": "firefox", "name": "p"}))
             .unwrap_err();
         assert_eq!((err.status, err.code), (409, "provider_not_registered"));
-        let err = state
-            .upsert_policy(json!({"provider": "opera", "name": "p"}), NOW)
-            .unwrap_err();
+        let err =
+            up::<BrowserPolicy>(&mut state, json!({"provider": "opera", "name": "p"})).unwrap_err();
         assert_eq!((err.status, err.code), (400, "invalid_provider"));
-        let err = state
-            .upsert_policy(
-                json!({"provider": "chrome", "name": "p", "enforcement_mode": "block"}),
-                NOW,
-            )
-            .unwrap_err();
+        let err = up::<BrowserPolicy>(
+            &mut state,
+            json!({"provider": "chrome", "name": "p", "enforcement_mode": "block"}),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "invalid_enforcement_mode");
-        let err = state
-            .upsert_policy(
-                json!({"provider": "chrome", "name": "p", "policy": []}),
-                NOW,
-            )
-            .unwrap_err();
+        let err = up::<BrowserPolicy>(
+            &mut state,
+            json!({"provider": "chrome", "name": "p", "policy": []}),
+        )
+        .unwrap_err();
         assert_eq!(err.status, 400);
-        assert_eq!(state.policies.len(), 1);
+        assert_eq!(state.browser.policies.len(), 1);
     }
 
     #[test]
@@ -503,48 +538,45 @@ mod tests {
         let mut state = with_chrome();
         let body =
             json!({"device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome"});
-        let (first, created) = state.upsert_enrollment(body.clone(), NOW).unwrap();
+        let (first, created) = up::<BrowserEnrollment>(&mut state, body.clone()).unwrap();
         assert!(created);
         assert_eq!(first.status, "active");
-        let (again, created) = state.upsert_enrollment(body, NOW).unwrap();
+        let (again, created) = up::<BrowserEnrollment>(&mut state, body).unwrap();
         assert!(!created, "same device and browser is the same enrollment");
         assert_eq!(again.enrollment_id, first.enrollment_id);
 
         for status in ENROLLMENT_STATUSES {
-            let (row, _) = state
-                .upsert_enrollment(json!({"enrollment_id": first.enrollment_id, "device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "status": status}), NOW)
+            let (row, _) = up::<BrowserEnrollment>(&mut state, json!({"enrollment_id": first.enrollment_id, "device_id": "tim-mac-01", "user_id": "tim@example.com", "provider": "chrome", "status": status}))
                 .unwrap();
             assert_eq!(row.status, status);
         }
-        let err = state
-            .upsert_enrollment(json!({"device_id": "d", "user_id": "u", "provider": "chrome", "status": "revoked"}), NOW)
-            .unwrap_err();
+        let err = up::<BrowserEnrollment>(
+            &mut state,
+            json!({"device_id": "d", "user_id": "u", "provider": "chrome", "status": "revoked"}),
+        )
+        .unwrap_err();
         assert_eq!((err.status, err.code), (400, "invalid_request"));
-        let err = state
-            .upsert_enrollment(
-                json!({"device_id": "d", "user_id": "u", "provider": "chrome", "policy_id": "p"}),
-                NOW,
-            )
-            .unwrap_err();
+        let err = up::<BrowserEnrollment>(
+            &mut state,
+            json!({"device_id": "d", "user_id": "u", "provider": "chrome", "policy_id": "p"}),
+        )
+        .unwrap_err();
         assert_eq!(err.status, 400, "policy_id is no enrollment field");
-        let err = state
-            .upsert_enrollment(json!({"device_id": "d", "user_id": "u", "provider": "chrome", "last_seen_at": "yesterday"}), NOW)
+        let err = up::<BrowserEnrollment>(&mut state, json!({"device_id": "d", "user_id": "u", "provider": "chrome", "last_seen_at": "yesterday"}))
             .unwrap_err();
         assert!(err.message.contains("last_seen_at"), "{}", err.message);
-        let err = state
-            .upsert_enrollment(
-                json!({"device_id": "d", "user_id": "u", "provider": "safari"}),
-                NOW,
-            )
-            .unwrap_err();
+        let err = up::<BrowserEnrollment>(
+            &mut state,
+            json!({"device_id": "d", "user_id": "u", "provider": "safari"}),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "provider_not_registered");
-        let err = state
-            .upsert_enrollment(
-                json!({"device_id": "", "user_id": "u", "provider": "chrome"}),
-                NOW,
-            )
-            .unwrap_err();
+        let err = up::<BrowserEnrollment>(
+            &mut state,
+            json!({"device_id": "", "user_id": "u", "provider": "chrome"}),
+        )
+        .unwrap_err();
         assert_eq!(err.status, 400);
-        assert_eq!(state.enrollments.len(), 1);
+        assert_eq!(state.browser.enrollments.len(), 1);
     }
 }

@@ -2,10 +2,12 @@
 //! (create, list, sync); their shape is this project's choice (contract [C]).
 
 use crate::clock::Timestamp;
+use crate::secrets::{keep_config, SecretReadback, Secrets};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{keep_redacted, new_id, redact_secrets, GovError};
+use super::book::{Book, NoFilter, Record};
+use super::{new_id, GovError, GovState};
 
 pub const KINDS: [&str; 3] = ["siem", "pam", "soar"];
 
@@ -26,17 +28,17 @@ pub struct Integration {
 }
 
 impl Integration {
-    /// The integration as the API shows it: secrets in its config redacted.
+    /// The integration as the API shows it: secrets in its config hidden.
     pub fn view(&self) -> Value {
         let mut shown = serde_json::to_value(self).unwrap_or(Value::Null);
-        shown["config"] = redact_secrets(&self.config);
+        shown["config"] = Secrets::Named.hide(&self.config, SecretReadback::Mask);
         shown
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IntegrationBody {
+pub struct IntegrationBody {
     integration_id: Option<String>,
     kind: String,
     provider: String,
@@ -56,24 +58,24 @@ pub struct SyncReceipt {
     pub requested_at: String,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
-#[serde(transparent)]
-pub struct IntegrationBook {
-    items: Vec<Integration>,
-}
+/// The integrations of a tenant, in the order they were created.
+pub type IntegrationBook = Book<Integration>;
 
 fn invalid(message: String) -> GovError {
     GovError::bad_request("invalid_request", message)
 }
 
-impl IntegrationBook {
-    pub fn list(&self) -> &[Integration] {
-        &self.items
+/// Created, or updated when `integration_id` names an existing one.
+impl Record for Integration {
+    type Filter = NoFilter;
+    /// The body and its config as an object.
+    type Input = (IntegrationBody, Value);
+
+    fn book(gov: &mut GovState) -> &mut Book<Self> {
+        &mut gov.integrations
     }
 
-    /// Creates, or updates when `integration_id` names an existing one; returns the
-    /// record and whether it was created.
-    pub fn upsert(&mut self, body: Value, now: Timestamp) -> Result<(Integration, bool), GovError> {
+    fn read(body: Value, _: &GovState) -> Result<Self::Input, GovError> {
         let body: IntegrationBody =
             serde_json::from_value(body).map_err(|e| invalid(format!("read integration: {e}")))?;
         if !KINDS.contains(&body.kind.as_str()) {
@@ -92,8 +94,9 @@ impl IntegrationBook {
                 )));
             }
         }
-        let mut config = match body
+        let config = match body
             .config
+            .clone()
             .unwrap_or_else(|| Value::Object(Default::default()))
         {
             object @ Value::Object(_) => object,
@@ -103,29 +106,39 @@ impl IntegrationBook {
                 ))
             }
         };
-        let existing = body
-            .integration_id
-            .as_ref()
-            .and_then(|id| self.items.iter_mut().find(|i| &i.integration_id == id));
-        if let Some(existing) = existing {
-            if existing.kind != body.kind {
-                return Err(GovError::conflict(
-                    "kind_mismatch",
-                    format!(
-                        "update integration {:?}: it is a {} integration, not {}",
-                        existing.integration_id, existing.kind, body.kind
-                    ),
-                ));
-            }
-            keep_redacted(&mut config, &existing.config);
-            existing.provider = body.provider;
-            existing.name = body.name;
-            existing.enabled = body.enabled.unwrap_or(existing.enabled);
-            existing.config = config;
-            existing.updated_at = now;
-            return Ok((existing.clone(), false));
+        Ok((body, config))
+    }
+
+    fn addressed_by(&self, (body, _): &Self::Input) -> bool {
+        body.integration_id.as_ref() == Some(&self.integration_id)
+    }
+
+    fn update(
+        &mut self,
+        (body, mut config): Self::Input,
+        now: Timestamp,
+        secrets: SecretReadback,
+    ) -> Result<(), GovError> {
+        if self.kind != body.kind {
+            return Err(GovError::conflict(
+                "kind_mismatch",
+                format!(
+                    "update integration {:?}: it is a {} integration, not {}",
+                    self.integration_id, self.kind, body.kind
+                ),
+            ));
         }
-        let record = Integration {
+        keep_config(&mut config, body.config.is_some(), &self.config, secrets);
+        self.provider = body.provider;
+        self.name = body.name;
+        self.enabled = body.enabled.unwrap_or(self.enabled);
+        self.config = config;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn create((body, config): Self::Input, now: Timestamp) -> Self {
+        Integration {
             integration_id: body.integration_id.unwrap_or_else(|| new_id("int")),
             kind: body.kind,
             provider: body.provider,
@@ -138,17 +151,19 @@ impl IntegrationBook {
             last_sync_id: None,
             created_at: now,
             updated_at: now,
-        };
-        self.items.push(record.clone());
-        Ok((record, true))
+        }
     }
 
+    fn view(&self) -> Value {
+        Integration::view(self)
+    }
+}
+
+impl Book<Integration> {
     /// Starts a sync: recorded on the integration and acknowledged as accepted.
     pub fn sync(&mut self, integration_id: &str, now: Timestamp) -> Result<SyncReceipt, GovError> {
         let item = self
-            .items
-            .iter_mut()
-            .find(|i| i.integration_id == integration_id)
+            .find_mut(|i| i.integration_id == integration_id)
             .ok_or_else(|| {
                 GovError::not_found(
                     "integration_not_found",
@@ -183,34 +198,48 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::gov::book::upsert;
+
+    fn up(gov: &mut GovState, body: Value) -> Result<(Integration, bool), GovError> {
+        upsert::<Integration>(gov, body, NOW, SecretReadback::Mask)
+    }
 
     const NOW: Timestamp = Timestamp(datetime!(2026-11-24 12:00 UTC));
 
     #[test]
     fn create_list_update_and_sync() {
-        let mut book = IntegrationBook::default();
+        let mut gov = GovState::default();
         let body = json!({"kind": "siem", "provider": "splunk", "name": "Splunk HEC", "config": {"url": "https://hec", "hec_token": "t0k"}});
-        let (created, is_new) = book.upsert(body, NOW).unwrap();
+        let (created, is_new) = up(&mut gov, body).unwrap();
         assert!(is_new);
         assert!(!created.view().to_string().contains("t0k"));
-        assert_eq!(book.list().len(), 1);
+        assert_eq!(gov.integrations.rows().len(), 1);
 
-        let update = json!({"integration_id": created.integration_id, "kind": "siem", "provider": "splunk", "name": "renamed", "config": {"url": "https://hec", "hec_token": super::super::REDACTED}});
-        let (updated, is_new) = book.upsert(update, NOW).unwrap();
+        let update = json!({"integration_id": created.integration_id, "kind": "siem", "provider": "splunk", "name": "renamed", "config": {"url": "https://hec", "hec_token": crate::secrets::MASK}});
+        let (updated, is_new) = up(&mut gov, update).unwrap();
         assert!(!is_new);
         assert_eq!(updated.name, "renamed");
         assert_eq!(updated.config["hec_token"], "t0k");
 
-        let receipt = book.sync(&created.integration_id, NOW).unwrap();
+        let receipt = gov.integrations.sync(&created.integration_id, NOW).unwrap();
         assert_eq!(receipt.status, "accepted");
-        assert_eq!(book.list()[0].sync_count, 1);
-        assert_eq!(book.list()[0].last_sync_id.as_ref(), Some(&receipt.sync_id));
-        assert_eq!(book.sync("int-missing", NOW).unwrap_err().status, 404);
+        assert_eq!(gov.integrations.rows()[0].sync_count, 1);
+        assert_eq!(
+            gov.integrations.rows()[0].last_sync_id.as_ref(),
+            Some(&receipt.sync_id)
+        );
+        assert_eq!(
+            gov.integrations
+                .sync("int-missing", NOW)
+                .unwrap_err()
+                .status,
+            404
+        );
     }
 
     #[test]
     fn invalid_integrations_are_refused() {
-        let mut book = IntegrationBook::default();
+        let mut gov = GovState::default();
         for (body, code) in [
             (
                 json!({"kind": "mdm", "provider": "jamf", "name": "x"}),
@@ -229,22 +258,20 @@ mod tests {
                 "invalid_request",
             ),
         ] {
-            assert_eq!(book.upsert(body, NOW).unwrap_err().code, code);
+            assert_eq!(up(&mut gov, body).unwrap_err().code, code);
         }
-        let (pam, _) = book
-            .upsert(json!({"integration_id": "int-pam", "kind": "pam", "provider": "cyberark", "name": "PAM", "enabled": false}), NOW)
+        let (pam, _) = up(&mut gov, json!({"integration_id": "int-pam", "kind": "pam", "provider": "cyberark", "name": "PAM", "enabled": false}))
             .unwrap();
         assert_eq!(pam.integration_id, "int-pam");
         assert_eq!(
-            book.sync("int-pam", NOW).unwrap_err().code,
+            gov.integrations.sync("int-pam", NOW).unwrap_err().code,
             "integration_disabled"
         );
-        let err = book
-            .upsert(
-                json!({"integration_id": "int-pam", "kind": "soar", "provider": "x", "name": "y"}),
-                NOW,
-            )
-            .unwrap_err();
+        let err = up(
+            &mut gov,
+            json!({"integration_id": "int-pam", "kind": "soar", "provider": "x", "name": "y"}),
+        )
+        .unwrap_err();
         assert_eq!((err.status, err.code), (409, "kind_mismatch"));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod approvals;
 pub mod backfill;
+pub mod book;
 pub mod browser;
 pub mod chain;
 pub mod decisions;
@@ -87,54 +88,6 @@ impl GovError {
     }
 }
 
-/// What a redacted secret reads as on GET (the same placeholder as settings).
-pub use crate::routes::settings::REDACTED;
-
 /// Whether a config key names a secret (`client_secret`, `api_token`, `password`, ...):
-/// the one rule of `secrets.rs`, for every record kind.
+/// the one rule of `secrets.rs`, which the harness's snapshot and redaction share.
 pub use crate::secrets::is_secret_key;
-
-/// A copy of a config document with every set secret replaced by [`REDACTED`], at any
-/// depth (the response layer then shows it as `--secret-readback` says).
-pub fn redact_secrets(value: &serde_json::Value) -> serde_json::Value {
-    crate::secrets::hide(value, crate::secrets::SecretReadback::Mask)
-}
-
-/// Clients GET, edit and send the document back; a secret still reading as GET showed
-/// it (`"********"`, `""`, or left out) means "keep what you have".
-pub fn keep_redacted(incoming: &mut serde_json::Value, existing: &serde_json::Value) {
-    crate::secrets::keep(incoming, existing)
-}
-
-#[cfg(test)]
-mod redaction_tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn secrets_are_redacted_at_any_depth_and_kept_on_round_trip() {
-        let stored = json!({
-            "base_url": "https://siem.example",
-            "client_secret": "s3cr3t",
-            "auth": {"api_token": "tok", "header": "Authorization"},
-            "empty_token": "",
-            "list": [{"password": "pw"}],
-        });
-        let shown = redact_secrets(&stored);
-        assert_eq!(shown["client_secret"], REDACTED);
-        assert_eq!(shown["auth"]["api_token"], REDACTED);
-        assert_eq!(shown["auth"]["header"], "Authorization");
-        assert_eq!(shown["empty_token"], "");
-        assert_eq!(shown["list"][0]["password"], REDACTED);
-        assert!(!shown.to_string().contains("s3cr3t"));
-
-        let mut edited = shown.clone();
-        edited["base_url"] = json!("https://siem2.example");
-        edited["auth"]["api_token"] = json!("new-token");
-        keep_redacted(&mut edited, &stored);
-        assert_eq!(edited["client_secret"], "s3cr3t");
-        assert_eq!(edited["auth"]["api_token"], "new-token");
-        assert_eq!(edited["base_url"], "https://siem2.example");
-    }
-}

@@ -5,24 +5,34 @@ use std::collections::BTreeSet;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::faults::Fault;
 use crate::routes::endpoints::{upsert_endpoint, RegisterBody};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/__admin/reset", post(reset))
-        .route("/__admin/journal", get(journal).delete(clear_journal))
-        .route("/__admin/faults", get(faults).put(set_faults))
-        .route("/__admin/clock", post(advance_clock))
-        .route("/__admin/tenants/{tenant}/state", get(tenant_state))
-        .route("/__admin/tenants/{tenant}/seed", post(seed))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/__admin/reset", Rule::OPEN, post(reset))
+        .route(
+            "/__admin/journal",
+            Rule::OPEN,
+            get(journal).delete(clear_journal),
+        )
+        .route("/__admin/faults", Rule::OPEN, get(faults).put(set_faults))
+        .route("/__admin/clock", Rule::OPEN, post(advance_clock))
+        .route(
+            "/__admin/tenants/{tenant}/state",
+            Rule::OPEN,
+            get(tenant_state),
+        )
+        .route("/__admin/tenants/{tenant}/seed", Rule::OPEN, post(seed))
 }
 
 async fn reset(State(state): State<AppState>) -> StatusCode {

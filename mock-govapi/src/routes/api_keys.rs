@@ -7,18 +7,20 @@ use std::collections::BTreeSet;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use rand::distr::Alphanumeric;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::auth::Rule;
 use crate::auth::{Principal, PrincipalKind};
 use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::faults::Fault;
 use crate::records::{ApiKey, KeyAuthorization, Permission, ScopeLevel, TenantState};
+use crate::routes::Routes;
 use crate::scope::scope_allows;
 use crate::signing::{constant_time_eq, sha256_hex};
 use crate::state::AppState;
@@ -28,12 +30,16 @@ const KEY_RANDOM_CHARS: usize = 40;
 /// Characters of the key shown as its `prefix`.
 const PREFIX_CHARS: usize = 12;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api-keys", get(list).post(create))
-        .route("/api-keys/metrics", get(metrics))
-        .route("/api-keys/{key_id}", delete(revoke))
-        .route("/api-keys/{key_id}/authorize", post(authorize))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/api-keys", Rule::DATA, get(list).post(create))
+        .route("/api-keys/metrics", Rule::DATA, get(metrics))
+        .route("/api-keys/{key_id}", Rule::DATA, delete(revoke))
+        .route(
+            "/api-keys/{key_id}/authorize",
+            Rule::ACTION,
+            post(authorize),
+        )
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

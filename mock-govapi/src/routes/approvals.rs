@@ -1,15 +1,16 @@
 //! The approval queue (`T/approvals`) and the signed PAM callback that resolves
 //! approvals from outside (`T/pam/callback`, authenticated by signature, not
-//! credentials: see `auth::SIGNED_ROUTES`).
+//! credentials: its route declares `Rule::SIGNED`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::auth::Rule;
 use crate::auth::{Principal, PrincipalKind};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, Page, PageQuery};
@@ -21,13 +22,18 @@ use crate::gov::approvals::{
 };
 use crate::gov::pam_verify::{verify, Checks, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::gov::replay::ReplayKey;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/approvals", get(list))
-        .route("/approvals/{approval_id}/resolve", post(resolve))
-        .route("/pam/callback", post(pam_callback))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/approvals", Rule::DATA, get(list))
+        .route(
+            "/approvals/{approval_id}/resolve",
+            Rule::ACTION,
+            post(resolve),
+        )
+        .route("/pam/callback", Rule::SIGNED, post(pam_callback))
 }
 
 /// Terraform's `approvals_data_source.go` sends `status, page, per_page`; the runbook

@@ -14,11 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::decisions::{decision_defects, deliver_decisions};
+use crate::auth::Rule;
 use crate::auth::{api_key_header, bearer_token, require_active};
 use crate::error::ApiError;
 use crate::extract::{body_error, parse_json};
@@ -28,6 +29,7 @@ use crate::gov::events::{CallContext, Decision};
 use crate::gov::holds::{hold_state, HoldDefects, HoldState};
 use crate::gov::{new_id, GovError};
 use crate::records::Permission;
+use crate::routes::Routes;
 use crate::signing::sha256_hex;
 use crate::state::AppState;
 
@@ -35,12 +37,12 @@ use crate::state::AppState;
 /// the mock without bound.
 const MAX_SDK_EVENTS: usize = 10_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/enforce", post(enforce))
-        .route("/v1/enforce/hold/{hold_token}", get(hold))
-        .route("/v1/events/batch", post(events_batch))
-        .route("/v1/explain", post(explain))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/v1/enforce", Rule::DATA_PLANE, post(enforce))
+        .route("/v1/enforce/hold/{hold_token}", Rule::DATA_PLANE, get(hold))
+        .route("/v1/events/batch", Rule::DATA_PLANE, post(events_batch))
+        .route("/v1/explain", Rule::DATA_PLANE, post(explain))
 }
 
 /// An [`ApiError`] rendered in the data plane's nested envelope.

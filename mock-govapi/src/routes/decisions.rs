@@ -5,19 +5,25 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::faults::Fault;
 use crate::gov::decisions::{self, DecisionDefects, DecisionOutcome, DecisionRequest};
 use crate::gov::events::{Event, DECISION_EVENT_TYPE};
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::webhook::deliver_webhook;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/__admin/tenants/{tenant}/decisions", post(simulate_one))
+pub fn router() -> Routes {
+    Routes::new().route(
+        "/__admin/tenants/{tenant}/decisions",
+        Rule::OPEN,
+        post(simulate_one),
+    )
 }
 
 async fn simulate_one(

@@ -15,18 +15,20 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::created_or_updated;
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::clock::Timestamp;
 use crate::endpoint_index::ListKey;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_window_for, ApiJson, OptionalJson, PageQuery};
 use crate::faults::Fault;
 use crate::records::{Checkin, Endpoint, PendingCheckin, TenantState};
+use crate::routes::Routes;
 use crate::scope::scope_allows;
 use crate::state::AppState;
 
@@ -47,13 +49,33 @@ const SERVER_OWNED: &[&str] = &[
     "managed",
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/endpoints", get(list).post(register))
-        .route("/endpoints/stats", get(stats))
-        .route("/endpoints/{endpoint_id}", get(get_one))
-        .route("/endpoints/{endpoint_id}/checkin", post(checkin))
-        .route("/endpoints/{endpoint_id}/quarantine", post(quarantine))
+pub fn router() -> Routes {
+    Routes::new()
+        .route(
+            "/endpoints",
+            Rule::DATA.scope_checked_by_handler(),
+            get(list).post(register),
+        )
+        .route(
+            "/endpoints/stats",
+            Rule::DATA.scope_checked_by_handler(),
+            get(stats),
+        )
+        .route(
+            "/endpoints/{endpoint_id}",
+            Rule::DATA.scope_checked_by_handler(),
+            get(get_one),
+        )
+        .route(
+            "/endpoints/{endpoint_id}/checkin",
+            Rule::ACTION.scope_checked_by_handler(),
+            post(checkin),
+        )
+        .route(
+            "/endpoints/{endpoint_id}/quarantine",
+            Rule::DATA.scope_checked_by_handler(),
+            post(quarantine),
+        )
 }
 
 /// Registration body; fields the mock does not know are kept in `extra`.

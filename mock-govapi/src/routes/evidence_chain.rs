@@ -5,26 +5,28 @@
 
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::ApiResult;
 use crate::gov::backfill::bounded;
 use crate::gov::chain::{
     chain_page, verify, ChainPage, Verification, DEFAULT_CHAIN_LIMIT, DEFAULT_VERIFY_LIMIT,
     MAX_CHAIN_LIMIT,
 };
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Routes under `/<tenant>/thoth`.
-pub fn thoth_router() -> Router<AppState> {
-    Router::new().route("/evidence/chain", get(chain))
+pub fn thoth_router() -> Routes {
+    Routes::new().route("/evidence/chain", Rule::DATA, get(chain))
 }
 
 /// Routes under `/<tenant>/governance`.
-pub fn governance_router() -> Router<AppState> {
-    Router::new().route("/evidence/verify-chain", get(verify_chain))
+pub fn governance_router() -> Routes {
+    Routes::new().route("/evidence/verify-chain", Rule::DATA, get(verify_chain))
 }
 
 /// Text, so that a bad value gets a named 400 rather than an extractor rejection.

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, OptionalJson, PageQuery};
 use crate::faults::Fault;
@@ -18,23 +19,29 @@ use crate::gov::backfill::{backfill_decision_fields, backfill_evidence, bounded,
 use crate::gov::events::{Decision, Event, DECISION_EVENT_TYPE};
 use crate::gov::slo::{evaluate, SloDefects, SloReport};
 use crate::gov::{parse_rfc3339, GovError};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Routes under `/<tenant>/thoth`.
-pub fn thoth_router() -> Router<AppState> {
-    Router::new()
-        .route("/governance/feed", get(feed))
-        .route("/alerts", get(alerts))
-        .route("/governance/evidence-slos", get(evidence_slos))
+pub fn thoth_router() -> Routes {
+    Routes::new()
+        .route("/governance/feed", Rule::DATA, get(feed))
+        .route("/alerts", Rule::DATA, get(alerts))
+        .route("/governance/evidence-slos", Rule::DATA, get(evidence_slos))
         .route(
             "/governance/backfill-decision-fields",
+            Rule::ACTION,
             post(decision_field_backfill),
         )
 }
 
 /// Routes under `/<tenant>/governance`.
-pub fn governance_router() -> Router<AppState> {
-    Router::new().route("/evidence/thoth/backfill", post(evidence_backfill))
+pub fn governance_router() -> Routes {
+    Routes::new().route(
+        "/evidence/thoth/backfill",
+        Rule::ACTION,
+        post(evidence_backfill),
+    )
 }
 
 /// Query parameters arrive as text so that a bad value gets a named 400, not a

@@ -14,15 +14,17 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, ApiJson, Page, PageQuery};
 use crate::records::{Fleet, TenantState};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Fleet statuses in the vendor's schema ("active, paused, deploying, error").
@@ -46,11 +48,12 @@ const SERVER_OWNED: &[&str] = &[
     "tenant_id",
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/fleets", get(list).post(create))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/fleets", Rule::DATA, get(list).post(create))
         .route(
             "/fleets/{fleet_id}",
+            Rule::DATA,
             get(get_one).put(update).delete(remove),
         )
 }

@@ -8,17 +8,20 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::created_or_updated;
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::clock::Timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, ApiJson, OptionalJson, Page, PageQuery};
 use crate::faults::Fault;
 use crate::records::{MdmProvider, SyncJob, TenantState};
+use crate::routes::Routes;
+use crate::secrets::{SecretReadback, Secrets};
 use crate::state::AppState;
 
 pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "custom"];
@@ -26,11 +29,15 @@ pub const PROVIDERS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "c
 /// jamf cannot sync without these.
 const JAMF_REQUIRED: &[&str] = &["base_url", "client_id", "client_secret"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/mdm/providers", get(list).post(upsert))
-        .route("/mdm/providers/{provider}/sync", post(start_sync))
-        .route("/mdm/sync-jobs/{job_id}", get(job))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/mdm/providers", Rule::DATA, get(list).post(upsert))
+        .route(
+            "/mdm/providers/{provider}/sync",
+            Rule::ACTION,
+            post(start_sync),
+        )
+        .route("/mdm/sync-jobs/{job_id}", Rule::DATA, get(job))
 }
 
 /// Job status at `now`: `(status, finished_at)`.
@@ -128,7 +135,7 @@ fn row_json(row: &MdmProvider) -> Value {
     // `extra` is flattened into the row, so the one rule covers the operator's
     // top-level fields too.
     let value = serde_json::to_value(row).unwrap_or(Value::Null);
-    crate::gov::redact_secrets(&value)
+    Secrets::Named.hide(&value, SecretReadback::Mask)
 }
 
 async fn list(
@@ -193,7 +200,7 @@ async fn upsert(
         });
     let policy = state.config().secret_readback;
     let mut config = Value::Object(body.config);
-    crate::secrets::keep_for(&mut config, &Value::Object(row.config.clone()), policy);
+    Secrets::Named.keep(&mut config, &Value::Object(row.config.clone()), policy);
     row.config = match config {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -212,7 +219,7 @@ async fn upsert(
     let mut extra = body.extra;
     extra.retain(|key, _| !OWNED.contains(&key.as_str()));
     let mut extra = Value::Object(extra);
-    crate::secrets::keep_for(&mut extra, &Value::Object(row.extra.clone()), policy);
+    Secrets::Named.keep(&mut extra, &Value::Object(row.extra.clone()), policy);
     if let Value::Object(extra) = extra {
         row.extra.extend(extra);
     }

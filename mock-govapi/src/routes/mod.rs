@@ -1,11 +1,19 @@
 //! Route composition. Each route group lives in its own module and exposes
-//! `pub fn router() -> Router<AppState>` with paths relative to its area:
+//! `pub fn router() -> Routes` with paths relative to its area:
 //! `/<tenant>/thoth/...` (area `thoth`) or `/<tenant>/governance/...` (area `governance`).
+//! Every route declares its access rule where it is registered:
+//! `.route("/approvals", Rule::DATA, get(list))` ([`auth::Rule`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use axum::routing::MethodRouter;
 use axum::{middleware, Router};
+
+use crate::auth::Rule;
 
 use crate::error::{json_error_bodies, method_not_allowed, route_not_found};
 use crate::state::AppState;
@@ -14,6 +22,7 @@ use crate::{auth, journal, realism};
 pub mod admin;
 pub mod api_keys;
 pub mod approvals;
+pub mod book;
 pub mod browser;
 pub mod dataplane;
 pub mod decisions;
@@ -27,6 +36,71 @@ pub mod settings;
 pub mod sink;
 pub mod tools;
 pub mod violations;
+
+/// Routes, each with the access rule it declared. The only way to add a route is
+/// [`Routes::route`], which takes the rule; [`Routes::into_router`] puts
+/// [`auth::declared`] in front of every route, so one added around it (through
+/// [`Routes::map_router`]) is refused, not served open.
+#[derive(Default)]
+pub struct Routes {
+    router: Router<AppState>,
+    rules: BTreeMap<String, Rule>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `path` with `methods` under `rule` (for every method of the path).
+    pub fn route(mut self, path: &str, rule: Rule, methods: MethodRouter<AppState>) -> Self {
+        self.declare(path.to_owned(), rule);
+        self.router = self.router.route(path, methods);
+        self
+    }
+
+    fn declare(&mut self, path: String, rule: Rule) {
+        if let Some(other) = self.rules.insert(path.clone(), rule) {
+            assert_eq!(other, rule, "`{path}` declares two access rules");
+        }
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        for (path, rule) in other.rules {
+            self.declare(path, rule);
+        }
+        self.router = self.router.merge(other.router);
+        self
+    }
+
+    /// `other`'s routes under `prefix` (`/{tenant}/thoth`).
+    pub fn nest(mut self, prefix: &str, other: Routes) -> Self {
+        for (path, rule) in other.rules {
+            self.declare(format!("{prefix}{path}"), rule);
+        }
+        self.router = self.router.nest(prefix, other.router);
+        self
+    }
+
+    /// Applies layers to the routes so far. A route added here declares nothing and
+    /// is refused (`undeclared_route`).
+    pub fn map_router(mut self, f: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Self {
+        self.router = f(self.router);
+        self
+    }
+
+    /// Every declared route path (as matched, `/{tenant}/thoth/api-keys`) and its rule.
+    pub fn rules(&self) -> &BTreeMap<String, Rule> {
+        &self.rules
+    }
+
+    /// The routes behind [`auth::declared`], which refuses any route without a rule.
+    pub fn into_router(self) -> Router<AppState> {
+        let rules: auth::DeclaredRules = Arc::new(self.rules);
+        self.router
+            .route_layer(middleware::from_fn_with_state(rules, auth::declared))
+    }
+}
 
 /// The status of an upsert: 201 when it created the record, 200 when it replaced one.
 pub(crate) fn created_or_updated(created: bool) -> axum::http::StatusCode {
@@ -71,10 +145,11 @@ async fn remember_full_path(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The whole mock: tenant API behind authentication, admin API, sinks, and the
-/// cross-cutting layers (journal, JSON error bodies, realism, body limit).
-pub fn router(state: AppState) -> Router {
-    let thoth: Router<AppState> = Router::new()
+/// Every route of the mock with its declared rule: the tenant API behind
+/// authentication (and the secret read-back and shape-fault layers), the admin API,
+/// the data plane and the sinks.
+pub fn routes(state: &AppState) -> Routes {
+    let thoth = Routes::new()
         .merge(settings::router())
         .merge(mdm::router())
         .merge(endpoints::router())
@@ -88,35 +163,45 @@ pub fn router(state: AppState) -> Router {
         .merge(violations::router());
     // Other route groups are merged here too: add `.merge(<module>::router())`.
 
-    let governance: Router<AppState> = Router::new()
+    let governance = Routes::new()
         .merge(feed::governance_router())
         .merge(integrations::router())
         .merge(evidence_chain::governance_router());
     // Routes of the `governance` area are merged here.
 
-    let tenant_api = Router::new()
+    let tenant_api = Routes::new()
         .nest("/{tenant}/thoth", thoth)
         .nest("/{tenant}/governance", governance)
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::secrets::readback,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::shape_faults::apply,
-        ));
+        .map_router(|router| {
+            router
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::secrets::readback,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::shape_faults::apply,
+                ))
+        });
 
-    let max_body = state.config().max_body_bytes;
-    Router::new()
+    Routes::new()
         .merge(tenant_api)
         .merge(admin::router())
         .merge(decisions::router())
         .merge(dataplane::router())
         .merge(sink::router())
+}
+
+/// The whole mock: [`routes`] and the cross-cutting layers (journal, JSON error
+/// bodies, realism, body limit).
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config().max_body_bytes;
+    routes(&state)
+        .into_router()
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -136,6 +221,16 @@ pub fn router(state: AppState) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "declares two access rules")]
+    fn a_path_cannot_declare_two_rules() {
+        use axum::routing::{get, post};
+        async fn ok() {}
+        let _ = Routes::new()
+            .route("/x", Rule::DATA, get(ok))
+            .merge(Routes::new().route("/x", Rule::ACTION, post(ok)));
+    }
 
     #[test]
     fn splits_tenant_paths_only() {

@@ -6,13 +6,16 @@
 
 use axum::extract::State;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::faults::Fault;
+use crate::routes::Routes;
+use crate::secrets::{SecretReadback, Secrets};
 use crate::state::AppState;
 use crate::webhook::{deliver_webhook, webhook_test_configured, DeliveryOutcome};
 
@@ -39,10 +42,10 @@ pub const COMPLIANCE_PROFILES: &[&str] = &[
 pub const RISK_TIERS: &[&str] = &["low", "medium", "high", "critical"];
 pub const SHADOW_DECISIONS: &[&str] = &["allow", "step_up", "block"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings", get(get_settings).put(put_settings))
-        .route("/settings/webhook/test", post(test_webhook))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/settings", Rule::DATA, get(get_settings).put(put_settings))
+        .route("/settings/webhook/test", Rule::ACTION, post(test_webhook))
 }
 
 fn get_path<'a>(doc: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
@@ -54,9 +57,15 @@ fn get_path<'a>(doc: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value>
     node.get(*last)
 }
 
+/// The document's secrets, for the one secret policy of `secrets.rs`.
+const SECRETS: Secrets = Secrets::At(SECRET_PATHS);
+
 /// The document as GET shows it: each non-empty secret replaced by [`REDACTED`].
 pub fn redacted(doc: &Map<String, Value>) -> Map<String, Value> {
-    crate::secrets::hide_at(doc, SECRET_PATHS, crate::secrets::SecretReadback::Mask)
+    match SECRETS.hide(&Value::Object(doc.clone()), SecretReadback::Mask) {
+        Value::Object(shown) => shown,
+        _ => Map::new(),
+    }
 }
 
 /// The document with each set secret base64-encoded (`secrets-echoed-encoded`).
@@ -142,11 +151,16 @@ fn validate(doc: &Map<String, Value>) -> Result<(), ApiError> {
 /// the secrets stored before (or dropped when there was none), and a fresh `updated_at`.
 fn merge_put(
     old: &Map<String, Value>,
-    mut new: Map<String, Value>,
+    new: Map<String, Value>,
     now: String,
-    policy: crate::secrets::SecretReadback,
+    policy: SecretReadback,
 ) -> Map<String, Value> {
-    crate::secrets::keep_at(&mut new, old, SECRET_PATHS, policy);
+    let mut new = Value::Object(new);
+    SECRETS.keep(&mut new, &Value::Object(old.clone()), policy);
+    let mut new = match new {
+        Value::Object(new) => new,
+        _ => Map::new(), // keep leaves an object an object
+    };
     new.insert("updated_at".into(), Value::String(now));
     new
 }
@@ -255,12 +269,7 @@ mod tests {
     fn redacted_placeholder_keeps_the_stored_secret() {
         let old = obj(json!({"webhook": {"secret": "kept"}, "pam": {"callback_secret": "old"}}));
         let new = obj(json!({"webhook": {"secret": REDACTED}, "pam": {"callback_secret": "new"}}));
-        let merged = merge_put(
-            &old,
-            new,
-            "now".into(),
-            crate::secrets::SecretReadback::Mask,
-        );
+        let merged = merge_put(&old, new, "now".into(), SecretReadback::Mask);
         assert_eq!(merged["webhook"]["secret"], "kept");
         assert_eq!(merged["pam"]["callback_secret"], "new");
         assert_eq!(merged["updated_at"], "now");

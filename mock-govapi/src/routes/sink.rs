@@ -7,19 +7,25 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::routes::Routes;
 use crate::sink::BoundedStatus;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/__sink/{name}", post(receive).get(list).delete(clear))
-        .route("/__sink/{name}/config", put(configure))
+pub fn router() -> Routes {
+    Routes::new()
+        .route(
+            "/__sink/{name}",
+            Rule::OPEN,
+            post(receive).get(list).delete(clear),
+        )
+        .route("/__sink/{name}/config", Rule::OPEN, put(configure))
 }
 
 async fn receive(

@@ -5,19 +5,25 @@
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{paginate_for, ApiJson, Page, PageQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tool-inventory", post(record))
-        .route("/governance/tools", get(list))
+pub fn router() -> Routes {
+    Routes::new()
+        .route(
+            "/tool-inventory",
+            Rule::ACTION.scope_checked_by_handler(),
+            post(record),
+        )
+        .route("/governance/tools", Rule::DATA, get(list))
 }
 
 #[derive(Debug, Deserialize)]

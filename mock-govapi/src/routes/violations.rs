@@ -11,24 +11,26 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
+use crate::auth::Rule;
 use crate::error::ApiResult;
 use crate::gov::backfill::bounded;
 use crate::gov::events::{Decision, Event};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Rows `violations` returns without a `limit` [C]; the runbook asks for 50 and 200.
 pub const DEFAULT_VIOLATIONS_LIMIT: u64 = 50;
 pub const MAX_VIOLATIONS_LIMIT: u64 = 1_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/violations", get(violations))
-        .route("/agent-stats", get(agent_stats))
+pub fn router() -> Routes {
+    Routes::new()
+        .route("/violations", Rule::DATA, get(violations))
+        .route("/agent-stats", Rule::DATA, get(agent_stats))
 }
 
 #[derive(Debug, Default, Deserialize)]
