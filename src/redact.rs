@@ -414,6 +414,23 @@ impl Inner {
         Ok(())
     }
 
+    /// Merges every part into one automaton, so a search is one pass instead of one per
+    /// part. Nothing changes on failure (the parts still find everything).
+    fn compact(&mut self) {
+        if self.parts.len() < 2 {
+            return;
+        }
+        let mut texts = Vec::new();
+        let mut patterns = Vec::new();
+        for p in &self.parts {
+            texts.extend(p.texts.iter().cloned());
+            patterns.extend(p.patterns.iter().copied());
+        }
+        if let Ok(one) = Part::build(0, self.secrets.len(), texts, patterns) {
+            self.parts = vec![one];
+        }
+    }
+
     /// Secrets in the parts from `from` on (those already chosen to merge).
     fn merging(&self, from: usize) -> usize {
         self.parts[from..].iter().map(|p| p.count).sum()
@@ -739,6 +756,18 @@ impl Redactor {
         // Built before anything changes: on failure the registry stays as it was and the
         // caller hears of it, rather than redaction silently stopping.
         inner.extend(new)
+    }
+
+    /// Builds the secrets registered so far into one automaton. The registry is a
+    /// stack of automata while secrets arrive (see [`Part`]), and every search runs
+    /// each of them over the text and each of its unescaped views; once a run has
+    /// ended and its reports are rendered, redacted and scanned, one automaton does
+    /// that in one pass. Secrets added later still get a part of their own.
+    pub fn compact(&self) {
+        self.inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .compact();
     }
 
     /// The registered secrets, in registration order.

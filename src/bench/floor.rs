@@ -7,67 +7,18 @@
 //! the sum of its steps: setup, each case's steps and cleanup, the suite's cleanup.
 //! Phases are ordered only by `after`, so the chain is the longest path through that
 //! graph. An `eventually` poll costs one request at best, except a poll of an MDM sync
-//! job, which cannot succeed before the job has run (the mock's job duration). With
+//! job, which cannot succeed before the job has run (the mock's job duration), and a
+//! poll of something created with a `ttl_seconds` in the same case (a key waited on
+//! until it expires), which cannot succeed before that TTL has passed. With
 //! `--jobs J`, the floor is also at least the whole work divided over J slots.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::suite::load::Project;
-use crate::suite::model::{Step, Suite};
+use crate::suite::model::Suite;
 
-/// What one phase (or one chain of phases) must do in sequence.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Work {
-    /// Steps, each at least one round trip.
-    pub steps: usize,
-    /// Polls of a sync job, each at least the job's duration.
-    pub job_waits: usize,
-}
-
-impl Work {
-    fn add(&mut self, other: &Work) {
-        self.steps += other.steps;
-        self.job_waits += other.job_waits;
-    }
-
-    /// The least time this work can take.
-    pub fn time(&self, rtt: Duration, job: Duration) -> Duration {
-        rtt * u32::try_from(self.steps).unwrap_or(u32::MAX)
-            + job * u32::try_from(self.job_waits).unwrap_or(u32::MAX)
-    }
-}
-
-fn step_work(step: &Step) -> Work {
-    let polls_a_job = step.eventually.is_some()
-        && step
-            .action
-            .http()
-            .is_some_and(|r| r.path.contains("/sync-jobs/"));
-    Work {
-        steps: 1,
-        job_waits: usize::from(polls_a_job),
-    }
-}
-
-/// The sequential work of one phase.
-pub fn phase_work(suite: &Suite) -> Work {
-    let mut work = Work::default();
-    let steps = suite
-        .setup
-        .iter()
-        .chain(
-            suite
-                .cases
-                .iter()
-                .flat_map(|c| c.steps.iter().chain(&c.cleanup)),
-        )
-        .chain(&suite.cleanup);
-    for step in steps {
-        work.add(&step_work(step));
-    }
-    work
-}
+pub use crate::runner::work::{phase_work, Work};
 
 /// The longest chain of phases by `after`, and the work along it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -186,14 +137,15 @@ mod tests {
             chain.work,
             Work {
                 steps: 7,
-                job_waits: 0
+                ..Work::default()
             }
         );
         assert_eq!(
             chain.total,
             Work {
                 steps: 13,
-                job_waits: 1
+                job_waits: 1,
+                ..Work::default()
             }
         );
         // ... with a 100 ms job it is b -> c.
@@ -202,5 +154,55 @@ mod tests {
         assert_eq!(floor(&chain, ms(1), ms(100), 8), ms(104));
         // One slot: everything in sequence.
         assert_eq!(floor(&chain, ms(1), ms(100), 1), ms(113));
+    }
+
+    #[test]
+    fn a_poll_of_what_was_created_with_a_ttl_waits_for_the_ttl() {
+        // Case k: create a key with a 2 s TTL, poll it until it expires (2 s), then a
+        // poll of something else (no TTL). Case other: a poll naming the same capture
+        // name, but in another case, which never saw the TTL.
+        let yaml = r#"phase: k
+title: t
+runbook: r
+cases:
+  - id: k
+    title: k
+    capability: cap
+    effect: mutate
+    steps:
+      - request: {method: POST, path: /thoth/api-keys, json: {name: n, ttl_seconds: 2}}
+        expect: {status: 201}
+        capture: {key_id: "$.key_id"}
+      - request: {method: POST, path: "/thoth/api-keys/{{key_id}}/authorize", json: {permission: read}}
+        eventually: {timeout: 30s}
+        expect: {status: 200}
+      - request: {method: GET, path: /thoth/endpoints/stats}
+        eventually: {timeout: 30s}
+        expect: {status: 200}
+  - id: other
+    title: other
+    capability: cap
+    effect: read
+    steps:
+      - request: {method: GET, path: "/thoth/api-keys/{{key_id}}"}
+        eventually: {timeout: 30s}
+        expect: {status: 200}
+"#;
+        let suite: Suite = serde_saphyr::from_str(yaml).unwrap();
+        assert_eq!(
+            phase_work(&suite),
+            Work {
+                steps: 4,
+                job_waits: 0,
+                ttl_waits: Duration::from_secs(2),
+            }
+        );
+        let p = project(vec![LoadedSuite {
+            path: "k.yaml".into(),
+            suite,
+        }]);
+        let ms = Duration::from_millis;
+        let chain = longest_chain(&p, ms(1), ms(100));
+        assert_eq!(floor(&chain, ms(1), ms(100), 1), ms(2004));
     }
 }

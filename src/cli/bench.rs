@@ -198,12 +198,13 @@ pub async fn bench(args: &BenchArgs) -> i32 {
     let chain = longest_chain(&project, rtt, job);
     let floor = floor(&chain, rtt, job, jobs);
     println!(
-        "floor: longest chain {} = {} steps x {} round trip + {} sync job(s) x {}; all phases {} steps over {jobs} slot(s); floor {}",
+        "floor: longest chain {} = {} steps x {} round trip + {} sync job(s) x {} + {} of TTL expiry; all phases {} steps over {jobs} slot(s); floor {}",
         chain.phases.join(" -> "),
         chain.work.steps,
         us(rtt),
         chain.work.job_waits,
         ms(job),
+        ms(chain.work.ttl_waits),
         chain.total.steps,
         ms(floor)
     );

@@ -403,3 +403,34 @@ fn every_encoding_the_redactor_knows_counts_for_a_secret_assertion() {
         assert!(contains_any_form(&escaped, needle), "{escaped}");
     }
 }
+
+#[test]
+fn a_compacted_registry_is_one_automaton_that_still_finds_every_secret() {
+    let secrets: Vec<String> = (0..37)
+        .map(|i| format!("{i:03}-unique-secret-{}", i * 7919))
+        .collect();
+    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let r = redactor(&refs);
+    assert!(r.read().parts.len() > 1, "the test needs several parts");
+    r.compact();
+    assert_eq!(r.read().parts.len(), 1);
+    for s in &secrets {
+        let escaped = serde_json::to_string(&format!("a {s} b")).unwrap();
+        for text in [
+            format!("x {s} y"),
+            format!("x {} y", s.to_uppercase()),
+            escaped,
+        ] {
+            assert!(!r.redact(&text).contains(s.as_str()), "{s} kept in {text}");
+        }
+        let hits = scan_for_secrets(&[], &[&format!("at {s}")], &r);
+        assert_eq!(hits.len(), 1, "{s}: {hits:?}");
+    }
+    // A secret registered after compaction is found too.
+    r.add_secret("added-after-compaction-1").unwrap();
+    assert_eq!(
+        r.redact("x added-after-compaction-1 y"),
+        format!("x {REDACTED} y")
+    );
+    assert_eq!(r.read().parts.len(), 2);
+}

@@ -11,6 +11,7 @@ pub mod schedule;
 pub mod sink;
 pub mod step;
 pub mod thothctl;
+pub mod work;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

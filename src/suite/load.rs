@@ -193,7 +193,10 @@ pub fn parse_suite_file(path: &Path) -> Result<Parsed<Suite>, Diagnostic> {
 /// into the model, with an index that places every field where it was written.
 pub fn parse_suite_str(path: &Path, text: &str) -> Result<Parsed<Suite>, Diagnostic> {
     let index = SourceIndex::build(text);
-    if !for_each::has_for_each(&index) {
+    // Asking the index builds it (see SourceIndex); a text that cannot spell the key
+    // `for_each`, not even through a double-quoted escape, is read as written without.
+    let may_expand = text.contains(for_each::FOR_EACH) || text.contains('\\');
+    if !may_expand || !for_each::has_for_each(&index) {
         return parse_indexed(path, text, index);
     }
     let doc = parse_indexed::<serde_json::Value>(path, text, index.clone())?.value;
@@ -293,7 +296,8 @@ fn parse_indexed<T: DeserializeOwned>(
     text: &str,
     index: SourceIndex,
 ) -> Result<Parsed<T>, Diagnostic> {
-    if !index.contains("") && only_comments(text) {
+    // only_comments first: asking the index builds it (see SourceIndex).
+    if only_comments(text) && !index.contains("") {
         return Err(whole_file(
             path,
             "parse file: it is empty (expected a YAML mapping)".to_string(),
@@ -509,6 +513,40 @@ mod tests {
             d.field_path.starts_with("cases[0].steps[0].request.json"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn positions_are_worked_out_only_when_a_finding_needs_one() {
+        let text = "phase: p\ntitle: t\nrunbook: r\ncases:\n  - id: c\n    title: c\n    capability: cap\n    effect: read\n    steps:\n      - request: {method: GET, path: /x}\n        expect: {status: 200}\n";
+        let parsed = parse(text).unwrap();
+        assert!(
+            !parsed.index.is_built(),
+            "a clean parse walked the events twice"
+        );
+        let suite = parse_suite_str(Path::new("t.yaml"), text).unwrap();
+        assert!(
+            !suite.index.is_built(),
+            "a suite without for_each walked its events twice"
+        );
+        // Asked, the index still knows where every field is.
+        let pos = parsed.index.locate("cases[0].steps[0].request.path");
+        assert_eq!((pos.line, pos.column), (10, 38));
+        assert!(parsed.index.is_built());
+        // A semantic finding (an unknown capability) is still placed at its line.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.yaml"), text).unwrap();
+        std::fs::write(
+            dir.path().join(CATALOGUE_FILE),
+            "capabilities: []\nrequirements: []\n",
+        )
+        .unwrap();
+        let diags = load_project(dir.path(), dir.path()).unwrap_err();
+        let d = diags
+            .0
+            .iter()
+            .find(|d| d.field_path == "cases[0].capability")
+            .unwrap_or_else(|| panic!("{diags}"));
+        assert_eq!(d.line, 7, "{d}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use serde_saphyr::granit_parser::{Event, Parser, Span};
 
@@ -48,9 +49,14 @@ struct Entry {
 }
 
 /// Field path → position for one document.
+///
+/// Built on the first question, not when the file is parsed: a second walk of every
+/// suite's events was a third of loading them, and a file that loads without a finding
+/// is never asked where anything is.
 #[derive(Debug, Clone, Default)]
 pub struct SourceIndex {
-    entries: HashMap<String, Entry>,
+    text: Arc<str>,
+    entries: OnceLock<HashMap<String, Entry>>,
     /// For a document the loader rewrote ([`super::for_each`]): where each part of the
     /// rewritten document was written. Empty for a document read as written.
     renames: Vec<Rename>,
@@ -86,10 +92,31 @@ fn child_of_map(parent: &str, key: &str) -> String {
 }
 
 impl SourceIndex {
-    /// Indexes what can be parsed of `text`; stops quietly at the first syntax error (the
-    /// deserializer reports that one with its own position).
+    /// The index of `text`, built when it is first asked (see [`SourceIndex`]).
     pub fn build(text: &str) -> SourceIndex {
-        let mut index = SourceIndex::default();
+        SourceIndex {
+            text: Arc::from(text),
+            entries: OnceLock::new(),
+            renames: Vec::new(),
+        }
+    }
+
+    /// Whether the positions have been worked out yet.
+    #[cfg(test)]
+    pub(crate) fn is_built(&self) -> bool {
+        self.entries.get().is_some()
+    }
+
+    fn entries(&self) -> &HashMap<String, Entry> {
+        self.entries.get_or_init(|| index_text(&self.text))
+    }
+}
+
+/// Indexes what can be parsed of `text`; stops quietly at the first syntax error (the
+/// deserializer reports that one with its own position).
+fn index_text(text: &str) -> HashMap<String, Entry> {
+    {
+        let mut index = HashMap::new();
         let mut stack: Vec<Frame> = Vec::new();
         let mut parser = Parser::new_from_str(text);
         // Only the first document counts: the loader rejects files with more than one.
@@ -138,7 +165,7 @@ impl SourceIndex {
                     (p, None)
                 }
             };
-            index.entries.entry(path.clone()).or_insert(Entry {
+            index.entry(path.clone()).or_insert(Entry {
                 key: key_pos,
                 value: pos,
                 scalar: !opens,
@@ -152,7 +179,9 @@ impl SourceIndex {
         }
         index
     }
+}
 
+impl SourceIndex {
     /// This index for a rewritten document: `renames` say where its parts were written.
     pub fn with_renames(mut self, renames: Vec<Rename>) -> SourceIndex {
         self.renames = renames;
@@ -201,7 +230,7 @@ impl SourceIndex {
         let source = self.source_path(path);
         let mut p = source.as_str();
         loop {
-            if let Some(e) = self.entries.get(p) {
+            if let Some(e) = self.entries().get(p) {
                 return match (e.scalar, e.key) {
                     (false, Some(k)) => k,
                     _ => e.value,
@@ -216,14 +245,14 @@ impl SourceIndex {
 
     /// The position of the key that names `path`, if it is a mapping value.
     pub fn key_pos(&self, path: &str) -> Option<Pos> {
-        self.entries
+        self.entries()
             .get(self.source_path(path).as_str())
             .and_then(|e| e.key)
     }
 
     /// True when the document has a node at exactly `path`.
     pub fn contains(&self, path: &str) -> bool {
-        self.entries.contains_key(self.source_path(path).as_str())
+        self.entries().contains_key(self.source_path(path).as_str())
     }
 }
 
