@@ -169,6 +169,12 @@ fn write_line(file: &mut File, line: &Line) -> std::io::Result<()> {
     file.sync_data()
 }
 
+/// How long a held ledger lock is retried before the ledger reads as in use.
+#[cfg(unix)]
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+#[cfg(unix)]
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Opens (creating) `path` private and locked for this process: 0600 whatever mode an
 /// existing file had, and an exclusive flock held as long as the file stays open.
 fn open_locked(path: &Path) -> Result<File, LedgerError> {
@@ -195,15 +201,27 @@ fn open_locked(path: &Path) -> Result<File, LedgerError> {
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(err)?;
         use rustix::fs::{flock, FlockOperation};
-        flock(&file, FlockOperation::NonBlockingLockExclusive).map_err(|e| {
-            if e == rustix::io::Errno::WOULDBLOCK {
-                LedgerError::InUse {
-                    path: path.to_owned(),
+        // A flock belongs to the open file, and a child this process spawns on another
+        // thread holds a copy of every descriptor from its fork until its exec closes
+        // them (O_CLOEXEC): a ledger this process just closed can read as locked for
+        // those milliseconds. Another run's lock lasts its whole run, so a short retry
+        // tells the two apart and still refuses a concurrent run.
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break,
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK && waited < LOCK_GRACE => {
+                    std::thread::sleep(LOCK_RETRY);
+                    waited += LOCK_RETRY;
                 }
-            } else {
-                err(e.into())
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                    return Err(LedgerError::InUse {
+                        path: path.to_owned(),
+                    })
+                }
+                Err(e) => return Err(err(e.into())),
             }
-        })?;
+        }
     }
     Ok(file)
 }
@@ -445,6 +463,28 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lock released within the grace (a spawned child's copy of the descriptor,
+    /// closed at its exec) is waited for; one held longer (another run) is refused.
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_released_within_the_grace_is_taken_and_a_held_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let held = open_locked(&path).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            drop(held);
+        });
+        let second = open_locked(&path).expect("the lock was released within the grace");
+        release.join().unwrap();
+        let refused = open_locked(&path);
+        assert!(
+            matches!(refused, Err(LedgerError::InUse { .. })),
+            "{refused:?}"
+        );
+        drop(second);
+    }
 
     fn begin() -> Begin {
         Begin {
