@@ -12,6 +12,7 @@ pub mod client;
 pub mod conformance;
 pub mod evidence;
 pub mod expectations;
+pub mod govapi;
 pub mod load;
 pub mod outcome;
 pub mod preflight;

@@ -20,17 +20,6 @@ use std::time::{Duration, SystemTime};
 /// The statuses retried, as in the vendor's `isRetryableStatus`.
 pub const RETRYABLE_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
 
-/// POST routes the vendor marks retryable: upserts keyed by the body, so sending the
-/// same body twice leaves the same record (TF `UpsertMDMProvider`,
-/// `UpsertBrowserProvider`, `UpsertBrowserPolicy`, `UpsertBrowserEnrollment`). Matched
-/// against the end of the URL path, after `/<tenant>`.
-pub const RETRYABLE_POSTS: [&str; 4] = [
-    "/thoth/mdm/providers",
-    "/thoth/browser/providers",
-    "/thoth/browser/policies",
-    "/thoth/browser/enrollments",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Sends in total, the first included; 1 = never retry.
@@ -73,7 +62,9 @@ impl RetryPolicy {
 }
 
 /// Whether a request is safe to send again by default: GET, HEAD, PUT and DELETE by
-/// their HTTP meaning, and the POST upserts in [`RETRYABLE_POSTS`]. Every other POST
+/// their HTTP meaning, and the POST upserts keyed by the body
+/// ([`crate::govapi::upsert_collections`], which the vendor marks retryable; matched
+/// against the end of the URL path, after `/<tenant>`). Every other POST
 /// (and PATCH) is sent once: a second webhook test, sync start, key create, resolve,
 /// backfill or PAM callback would be a second action on the tenant.
 pub fn idempotent(method: &str, url: &str) -> bool {
@@ -83,7 +74,7 @@ pub fn idempotent(method: &str, url: &str) -> bool {
             let path = reqwest::Url::parse(url)
                 .map(|u| u.path().trim_end_matches('/').to_string())
                 .unwrap_or_default();
-            RETRYABLE_POSTS.iter().any(|route| path.ends_with(route))
+            crate::govapi::upsert_collections().any(|route| path.ends_with(route))
         }
         _ => false,
     }

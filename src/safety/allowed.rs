@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::ledger::{Created, UndoRequest};
 use super::snapshot::validate_settings;
-use crate::suite::model::ResourceKind;
+use crate::govapi::{self, UndoShape};
 
 /// An id as the harness's records carry them: letters, digits and `_ - . :`, no `..`.
 pub fn is_plain_id(id: &str) -> bool {
@@ -21,28 +21,13 @@ pub fn is_plain_id(id: &str) -> bool {
 
 /// Why this entry's undo is not one the harness would send (None: it may be sent).
 pub fn refuse(c: &Created, undo: &UndoRequest, tenant: &str) -> Option<String> {
-    let body_field = |f: &str| {
-        undo.body
-            .as_ref()
-            .and_then(|b| b.get(f))
-            .and_then(Value::as_str)
-    };
-    let upsert = |path: &str, key: &str| -> Option<String> {
-        if undo.method != "POST" || undo.path != path {
-            return Some(format!("a {} is undone by POST {path}", c.kind.as_str()));
-        }
-        match body_field(key) {
-            Some(v) if v == c.id && is_plain_id(v) => None,
-            _ => Some(format!(
-                "the undo body's `{key}` must be the record's id `{}`",
-                c.id
-            )),
-        }
-    };
-    match c.kind {
-        ResourceKind::Settings => {
-            if undo.method != "PUT" || undo.path != "/thoth/settings" {
-                return Some("the settings are restored by PUT /thoth/settings".into());
+    let routes = govapi::routes(c.kind);
+    let (method, collection) = (routes.undo_method(), routes.collection);
+    let kind = c.kind.as_str();
+    match routes.undo {
+        UndoShape::PutDocument => {
+            if undo.method != method || undo.path != collection {
+                return Some(format!("the {kind} are restored by {method} {collection}"));
             }
             match &undo.body {
                 // A fresh tenant's document is `{}` once `updated_at` is dropped.
@@ -51,32 +36,34 @@ pub fn refuse(c: &Created, undo: &UndoRequest, tenant: &str) -> Option<String> {
                 None => Some("a settings restore needs the document".into()),
             }
         }
-        ResourceKind::Fleet => {
-            let expected = format!("/thoth/fleets/{}", c.id);
-            (undo.method != "DELETE" || undo.path != expected || !is_plain_id(&c.id))
-                .then(|| "a fleet is undone by DELETE /thoth/fleets/<its plain id>".into())
+        UndoShape::Upsert => {
+            if undo.method != method || undo.path != collection {
+                return Some(format!("a {kind} is undone by {method} {collection}"));
+            }
+            let key = routes.key;
+            match undo
+                .body
+                .as_ref()
+                .and_then(|b| b.get(key))
+                .and_then(Value::as_str)
+            {
+                Some(v) if v == c.id && is_plain_id(v) => None,
+                _ => Some(format!(
+                    "the undo body's `{key}` must be the record's id `{}`",
+                    c.id
+                )),
+            }
         }
-        ResourceKind::ApiKey => {
-            let expected = format!("/thoth/api-keys/{}", c.id);
-            (undo.method != "DELETE" || undo.path != expected || !is_plain_id(&c.id))
-                .then(|| "an api_key is undone by DELETE /thoth/api-keys/<its plain id>".into())
-        }
-        ResourceKind::MdmProvider => upsert("/thoth/mdm/providers", "provider"),
-        ResourceKind::BrowserProvider => upsert("/thoth/browser/providers", "provider"),
-        ResourceKind::BrowserPolicy => upsert("/thoth/browser/policies", "policy_id"),
-        ResourceKind::BrowserEnrollment => upsert("/thoth/browser/enrollments", "enrollment_id"),
-        // Endpoints cannot be deleted: the run's canary is retired by quarantine.
-        ResourceKind::Endpoint => {
-            let expected = format!("/thoth/endpoints/{}/quarantine", c.id);
-            (undo.method != "POST" || undo.path != expected || !is_plain_id(&c.id)).then(|| {
-                "an endpoint is retired by POST /thoth/endpoints/<its plain id>/quarantine".into()
-            })
-        }
-        // A step-up approval the run opened is closed by denying it.
-        ResourceKind::Approval => {
-            let expected = format!("/thoth/approvals/{}/resolve", c.id);
-            (undo.method != "POST" || undo.path != expected || !is_plain_id(&c.id)).then(|| {
-                "an approval is closed by POST /thoth/approvals/<its plain id>/resolve".into()
+        // Deleted, retired (no route deletes an endpoint: the run's canary is
+        // quarantined) or closed (a step-up approval the run opened is denied): by the
+        // record's own route, under a plain id.
+        UndoShape::Delete | UndoShape::Quarantine | UndoShape::Resolve => {
+            let expected = routes.undo_path(&c.id);
+            (undo.method != method || undo.path != expected || !is_plain_id(&c.id)).then(|| {
+                format!(
+                    "a {kind} is undone by {method} {}",
+                    routes.undo_path("<its plain id>")
+                )
             })
         }
     }
@@ -87,6 +74,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::suite::model::ResourceKind;
 
     fn entry(
         kind: ResourceKind,

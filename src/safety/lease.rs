@@ -165,7 +165,7 @@ pub async fn acquire(
         at: now(),
         undo: Some(UndoRequest {
             method: "PUT".into(),
-            path: "/thoth/settings".into(),
+            path: crate::govapi::SETTINGS.into(),
             body: Some(original.clone()),
             ok_status: vec![200, 204],
         }),
@@ -179,7 +179,14 @@ pub async fn acquire(
         o.insert(LEASE_KEY.into(), lease.to_value());
     }
     let started = std::time::Instant::now();
-    let put = tenant_call(client, target, "PUT", "/thoth/settings", Some(&leased)).await;
+    let put = tenant_call(
+        client,
+        target,
+        "PUT",
+        crate::govapi::SETTINGS,
+        Some(&leased),
+    )
+    .await;
     let rtt = started.elapsed();
     if let Err(message) = match put {
         Ok((s, _)) if (200..300).contains(&s) => Ok(()),

@@ -16,18 +16,13 @@ use crate::suite::model::{Creates, ResourceKind, Step, Suite};
 use crate::target::Target;
 use crate::template::{render, render_json, Vars};
 
-/// Upserted-by-key records the run may overwrite: where they are listed and which
-/// field keys them. One that existed before the run is put back as it was read.
-fn keyed_list(kind: ResourceKind) -> Option<(&'static str, &'static str)> {
-    match kind {
-        ResourceKind::MdmProvider => Some(("/thoth/mdm/providers", "provider")),
-        ResourceKind::BrowserProvider => Some(("/thoth/browser/providers", "provider")),
-        _ => None,
-    }
+/// Upserted-by-key records the run may overwrite: where they are listed, which field
+/// keys them and which fields their upsert takes. One that existed before the run is
+/// put back as it was read.
+fn keyed_list(kind: ResourceKind) -> Option<crate::govapi::KindRoutes> {
+    let r = crate::govapi::routes(kind);
+    (!r.restore_fields.is_empty()).then_some(r)
 }
-
-/// Fields of a provider row that its upsert accepts (the rest is server-computed).
-const PROVIDER_FIELDS: &[&str] = &["provider", "name", "enabled", "config"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -170,7 +165,7 @@ impl Recorder {
                     at: now(),
                     undo: Some(UndoRequest {
                         method: "PUT".into(),
-                        path: "/thoth/settings".into(),
+                        path: crate::govapi::SETTINGS.into(),
                         body: Some(doc),
                         ok_status: vec![200, 204],
                     }),
@@ -198,7 +193,7 @@ impl Recorder {
             return;
         };
         if !req.method.eq_ignore_ascii_case("PUT")
-            || req.url.trim_end_matches('/') != format!("{tenant_base}/thoth/settings")
+            || req.url.trim_end_matches('/') != format!("{tenant_base}{}", crate::govapi::SETTINGS)
         {
             return;
         }
@@ -226,7 +221,12 @@ impl Recorder {
             self.take_settings(client, target).await?;
         }
         for kind in kinds {
-            let Some((path, key)) = keyed_list(*kind) else {
+            let Some(crate::govapi::KindRoutes {
+                collection: path,
+                key,
+                ..
+            }) = keyed_list(*kind)
+            else {
                 continue;
             };
             let rows = read_list(client, target, path, "data")
@@ -425,8 +425,10 @@ impl Recorder {
             .cloned();
         let (undo, note) = match (prior, &c.undo) {
             (Some(row), _) => {
-                let (path, _) = keyed_list(c.kind).unwrap_or(("", ""));
-                let body: Map<String, Value> = PROVIDER_FIELDS
+                let routes = keyed_list(c.kind).unwrap_or(crate::govapi::routes(c.kind));
+                let path = routes.collection;
+                let body: Map<String, Value> = routes
+                    .restore_fields
                     .iter()
                     .filter_map(|f| row.get(*f).map(|v| (f.to_string(), v.clone())))
                     .collect();

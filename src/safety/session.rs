@@ -147,7 +147,7 @@ pub async fn take_tenant(
 }
 
 pub async fn reachable(client: &HttpClient, target: &Target) -> bool {
-    super::call::tenant_call(client, target, "GET", "/thoth/settings", None)
+    super::call::tenant_call(client, target, "GET", crate::govapi::SETTINGS, None)
         .await
         .is_ok()
 }

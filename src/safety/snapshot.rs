@@ -190,7 +190,7 @@ pub fn validate_settings(doc: &Value, tenant: &str) -> Result<(), String> {
 
 /// Reads and validates the tenant's settings document.
 pub async fn read_settings(client: &HttpClient, target: &Target) -> Result<Value, String> {
-    let doc = get_json(client, target, "/thoth/settings").await?;
+    let doc = get_json(client, target, crate::govapi::SETTINGS).await?;
     validate_settings(&doc, &target.tenant)?;
     Ok(doc)
 }

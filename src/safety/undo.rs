@@ -199,19 +199,13 @@ pub async fn undo_pending(
     }
 }
 
-/// Where a kind's records are listed, under which envelope, keyed by which field.
+/// Where a kind's records are listed, under which envelope, keyed by which field (None:
+/// the quarantined canary, the resolved approval and the settings are checked by the
+/// undo's own status: their rows stay, in a state the read-back would not judge).
 fn listed(c: &Created) -> Option<(&'static str, &'static str, &'static str)> {
-    Some(match c.kind {
-        ResourceKind::ApiKey => ("/thoth/api-keys", "api_keys", "key_id"),
-        ResourceKind::MdmProvider => ("/thoth/mdm/providers", "data", "provider"),
-        ResourceKind::BrowserProvider => ("/thoth/browser/providers", "data", "provider"),
-        ResourceKind::BrowserPolicy => ("/thoth/browser/policies", "data", "policy_id"),
-        ResourceKind::BrowserEnrollment => ("/thoth/browser/enrollments", "data", "enrollment_id"),
-        ResourceKind::Fleet => ("/thoth/fleets", "data", "fleet_id"),
-        // The quarantined canary and the resolved approval are checked by the undo's
-        // own status: their rows stay, in a state the read-back would not judge.
-        ResourceKind::Settings | ResourceKind::Endpoint | ResourceKind::Approval => return None,
-    })
+    let r = crate::govapi::routes(c.kind);
+    r.listed_under
+        .map(|envelope| (r.collection, envelope, r.key))
 }
 
 /// A read answered 404 or 405: the tenant has no read for it, so the undo's own status
