@@ -313,8 +313,9 @@ fn after_a_sigkill_the_next_run_ends_the_orphan_and_deletes_the_token_file() {
         &bin,
         "thothctl",
         &format!(
-            "#!/bin/sh\ncase \"$1\" in --version) echo sleeper; exit 0;; esac\necho $$ > {}\nsleep 60\n",
-            pid_file.display()
+            // Written whole, then renamed: the test reads the file as soon as it exists.
+            "#!/bin/sh\ncase \"$1\" in --version) echo sleeper; exit 0;; esac\necho $$ > {p}.part && mv {p}.part {p}\nsleep 60\n",
+            p = pid_file.display()
         ),
     );
     let harness = |reports: &Path| {
@@ -344,7 +345,6 @@ fn after_a_sigkill_the_next_run_ends_the_orphan_and_deletes_the_token_file() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(100));
     let orphan: i32 = fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
