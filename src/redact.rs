@@ -912,8 +912,8 @@ pub fn contains_any_form(haystack: &str, needle: &str) -> bool {
     }
     let mut text = haystack.as_bytes().to_vec();
     for _ in 0..MAX_UNESCAPE_DEPTH {
-        match normalise(&text) {
-            Some((next, _)) => text = next,
+        match normalise_with(&text, None) {
+            Some(next) => text = next,
             None => break,
         }
         if String::from_utf8_lossy(&text).contains(needle) {
