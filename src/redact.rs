@@ -464,12 +464,46 @@ impl Inner {
 
     /// Every match in `hay` and in its normalised views (JSON escapes decoded, lines
     /// joined; see [`normalise`]), as byte ranges of `hay`, sorted and without repeats.
+    ///
+    /// The views are first searched without the map from each of their bytes back to
+    /// `hay` (16 bytes per byte of text: for a report of several MB that map was most
+    /// of the process's memory and much of its time). Only when a view holds a match
+    /// are they built again with the map, to place it; a text whose views hold none
+    /// (every report after redaction) never builds one. Both walks decode through the
+    /// same function, so they see the same bytes.
     fn hits(&self, hay: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
         if self.parts.is_empty() {
             return hits;
         }
         self.raw_hits(hay, &mut hits);
+        if self.a_view_matches(hay) {
+            self.view_hits(hay, &mut hits);
+        }
+        hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end), h.secret));
+        hits.dedup_by(|b, a| a.start == b.start && a.end == b.end && a.secret == b.secret);
+        hits
+    }
+
+    /// Whether any automaton matches in any normalised view of `hay` (not in `hay`
+    /// itself). Each level is dropped once the next is decoded from it.
+    fn a_view_matches(&self, hay: &[u8]) -> bool {
+        let mut level: Option<Vec<u8>> = None;
+        for _ in 0..MAX_UNESCAPE_DEPTH {
+            let text = level.as_deref().unwrap_or(hay);
+            let Some(next) = normalise_with(text, None) else {
+                return false;
+            };
+            if self.parts.iter().any(|p| p.automaton.is_match(&next[..])) {
+                return true;
+            }
+            level = Some(next);
+        }
+        false
+    }
+
+    /// The matches found only in the normalised views of `hay`, placed in `hay`.
+    fn view_hits(&self, hay: &[u8], hits: &mut Vec<Hit>) {
         let raw = hits.len();
         // Escapes nest (a JSON body inside `results.json` is escaped twice), so the
         // views are normalised again, mapping each byte back to `hay` as they go.
@@ -504,9 +538,6 @@ impl Inner {
             }
             level = Some((next, spans));
         }
-        hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end), h.secret));
-        hits.dedup_by(|b, a| a.start == b.start && a.end == b.end && a.secret == b.secret);
-        hits
     }
 }
 
@@ -524,14 +555,34 @@ const MAX_UNESCAPE_DEPTH: usize = 3;
 /// wrapped across lines. Each byte of the view comes with the byte range of `text` it
 /// came from. None when there is nothing to undo.
 fn normalise(text: &[u8]) -> Option<View> {
+    #[cfg(test)]
+    SPAN_MAPS_BUILT.with(|n| n.set(n.get() + 1));
+    let mut spans = Vec::with_capacity(text.len());
+    normalise_with(text, Some(&mut spans)).map(|out| (out, spans))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many views this thread built with their map back to the text.
+    static SPAN_MAPS_BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// [`normalise`], the map back to `text` recorded into `spans` only when given.
+fn normalise_with(text: &[u8], mut spans: Option<&mut Vec<(usize, usize)>>) -> Option<Vec<u8>> {
     if !text.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len());
-    let mut spans = Vec::with_capacity(text.len());
     let mut push = |out: &mut Vec<u8>, bytes: &[u8], from: usize, to: usize| {
         out.extend_from_slice(bytes);
-        spans.extend(std::iter::repeat_n((from, to), bytes.len()));
+        if let Some(spans) = spans.as_deref_mut() {
+            if to - from == bytes.len() {
+                // Copied as they were (an escape always shrinks): byte for byte.
+                spans.extend((from..to).map(|k| (k, k + 1)));
+            } else {
+                spans.extend(std::iter::repeat_n((from, to), bytes.len()));
+            }
+        }
     };
     let hex4 = |at: usize| -> Option<u32> {
         let digits = text.get(at..at + 4)?;
@@ -551,6 +602,16 @@ fn normalise(text: &[u8]) -> Option<View> {
             b'\n' | b'\r' => {
                 line_start = true;
                 i += 1;
+            }
+            // Most of a report is bytes left as they are: copied a run at a time, up to
+            // the next byte that may start an escape or a line break.
+            b if b != b'\\' => {
+                let run = text[i..]
+                    .iter()
+                    .position(|b| matches!(b, b'\\' | b'\n' | b'\r'))
+                    .map_or(text.len(), |n| i + n);
+                push(&mut out, &text[i..run], i, run);
+                i = run;
             }
             b'\\' if i + 1 < text.len() => match text[i + 1] {
                 b'n' | b'r' => {
@@ -609,7 +670,7 @@ fn normalise(text: &[u8]) -> Option<View> {
             }
         }
     }
-    Some((out, spans))
+    Some(out)
 }
 
 /// `s` with the byte ranges of `hits` (sorted by start) replaced by [`REDACTED`];
@@ -851,8 +912,8 @@ pub fn contains_any_form(haystack: &str, needle: &str) -> bool {
     }
     let mut text = haystack.as_bytes().to_vec();
     for _ in 0..MAX_UNESCAPE_DEPTH {
-        match normalise(&text) {
-            Some((next, _)) => text = next,
+        match normalise_with(&text, None) {
+            Some(next) => text = next,
             None => break,
         }
         if String::from_utf8_lossy(&text).contains(needle) {
@@ -1027,24 +1088,41 @@ pub fn scan_for_secrets(
     text_outputs: &[&str],
     redactor: &Redactor,
 ) -> Vec<SecretHit> {
-    let mut hits = Vec::new();
-    for path in paths {
+    // Each file is read and searched on a thread of its own: the reports are the
+    // process's largest texts, and side by side the scan costs about the largest.
+    let scan_file = |path: &PathBuf| -> Vec<SecretHit> {
         match std::fs::read(path) {
-            Ok(bytes) => hits.extend(redactor.find_all(&bytes).into_iter().map(
-                |(offset, secret, form)| SecretHit::Found {
+            Ok(bytes) => redactor
+                .find_all(&bytes)
+                .into_iter()
+                .map(|(offset, secret, form)| SecretHit::Found {
                     location: HitLocation::File(path.clone()),
                     offset,
                     form,
                     secret,
-                },
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => hits.push(SecretHit::Unreadable {
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => vec![SecretHit::Unreadable {
                 path: path.clone(),
                 reason: e.to_string(),
-            }),
+            }],
         }
-    }
+    };
+    let scan_file = &scan_file;
+    let mut hits: Vec<SecretHit> = std::thread::scope(|s| {
+        let running: Vec<_> = paths
+            .iter()
+            .map(|p| s.spawn(move || scan_file(p)))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     for (index, text) in text_outputs.iter().enumerate() {
         hits.extend(redactor.find_all(text.as_bytes()).into_iter().map(
             |(offset, secret, form)| SecretHit::Found {

@@ -454,8 +454,9 @@ pub async fn run(
                 },
             }),
         },
+        cleanup: cleanup.as_ref().ok().cloned(),
     };
-    let (paths, mut report_errors) = off_the_runtime(|| {
+    let (paths, report_errors) = off_the_runtime(|| {
         write_reports_each(
             &result,
             &project.catalogue,
@@ -465,19 +466,6 @@ pub async fn run(
         )
     });
     let failed_paths: Vec<PathBuf> = report_errors.iter().map(|(p, _)| p.clone()).collect();
-    if !failed_paths.contains(&paths.results) {
-        if let Err(e) = crate::report::results::add_cleanup_block(
-            &paths,
-            &result,
-            cleanup.as_ref().ok(),
-            redactor,
-        ) {
-            report_errors.push((
-                paths.results.clone(),
-                format!("failed to {e}: {}", source_of(&e)),
-            ));
-        }
-    }
     let report_errors: Vec<String> = report_errors
         .into_iter()
         .map(|(_, e)| redactor.redact(&e))

@@ -82,6 +82,7 @@ pub fn merge(args: &MergeArgs) -> i32 {
             locations: crate::suite::locate::case_locations(&project),
         },
         sign_off: Default::default(),
+        cleanup: None,
     };
     if let Err(e) = write_reports_with(
         &merged,

@@ -434,3 +434,33 @@ fn a_compacted_registry_is_one_automaton_that_still_finds_every_secret() {
     );
     assert_eq!(r.read().parts.len(), 2);
 }
+
+#[test]
+fn views_are_mapped_back_only_when_they_hold_a_secret() {
+    let secret = "canary/secret-value-0042";
+    let r = redactor(&[secret]);
+    let maps = || SPAN_MAPS_BUILT.with(|n| n.get());
+    // Escapes and line breaks everywhere, no secret: every view is searched, none mapped.
+    let clean = "{\"a\": \"x\\/y \\u00e9\\n  z\"}\n  \"b\\\\\\\"c\"\n".repeat(200);
+    let before = maps();
+    assert!(scan_for_secrets(&[], &[clean.as_str()], &r).is_empty());
+    assert_eq!(r.redact(&clean), clean);
+    assert_eq!(maps(), before, "a clean text built a map of its views");
+    // Behind two levels of escaping only (and wrapped), the secret is still placed:
+    // the offset is that of the escaped text, which is what the map is for.
+    let hidden = format!("{clean}{{\"body\": \"canary\\\\\\/secret-\\n   value-0042\"}}");
+    let hits = scan_for_secrets(&[], &[hidden.as_str()], &r);
+    assert!(maps() > before, "the match in a view was not placed");
+    match hits.as_slice() {
+        [SecretHit::Found { offset, form, .. }] => {
+            assert_eq!(*offset, clean.len() + "{\"body\": \"".len());
+            assert_eq!(*form, SecretForm::Escaped);
+        }
+        other => panic!("expected one escaped hit, got {other:?}"),
+    }
+    let out = r.redact(&hidden);
+    assert!(
+        out.ends_with(&format!("\"body\": \"{REDACTED}\"}}")),
+        "{out}"
+    );
+}

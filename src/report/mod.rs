@@ -97,6 +97,9 @@ pub enum ReportError {
 pub struct ReportOptions {
     pub junit: junit::JunitOptions,
     pub sign_off: html::SignOffFacts,
+    /// What the ledger undid after the run: `results.json`'s `cleanup` block, rendered
+    /// with the rest (it was a second render and write of the whole file).
+    pub cleanup: Option<crate::safety::CleanupReport>,
 }
 
 /// Writes every report into `dir` (created if missing) and returns where; junit.xml in
@@ -134,7 +137,7 @@ pub fn write_reports_with(
     let coverage = coverage::build_coverage(run, project_catalogue, redactor);
     let coverage_md = coverage::render_markdown(&coverage);
     let coverage_json = coverage::render_json(&coverage)?;
-    let results = results::render_results(run, redactor)?;
+    let results = results::render_results_with_cleanup(run, options.cleanup.as_ref(), redactor)?;
     let html = html::render(&coverage, run, redactor, &options.sign_off);
 
     write_atomic(&paths.results, results.as_bytes())?;
@@ -185,7 +188,9 @@ pub fn write_reports_each(
             h.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         };
-        let results = s.spawn(|| results::render_results(run, redactor));
+        let results = s.spawn(|| {
+            results::render_results_with_cleanup(run, options.cleanup.as_ref(), redactor)
+        });
         let junit = s.spawn(|| junit::render_junit_with(run, redactor, &options.junit));
         let html = s.spawn(|| Ok(html::render(&coverage, run, redactor, &options.sign_off)));
         let coverage_json = coverage::render_json(&coverage);

@@ -7,10 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::redacted::redact_run;
 use super::ReportError;
-use super::ReportPaths;
 use crate::outcome::RunResult;
 use crate::redact::Redactor;
-use crate::safety::CleanupReport;
 use crate::verdict::{verdict, Verdict};
 
 /// The `schema` field of `results.json`; bumped on any incompatible change.
@@ -69,17 +67,6 @@ pub fn render_results_with_cleanup(
     })?;
     text.push('\n');
     Ok(text)
-}
-
-/// Rewrites results.json with the `cleanup` block.
-pub fn add_cleanup_block(
-    paths: &ReportPaths,
-    run: &RunResult,
-    cleanup: Option<&CleanupReport>,
-    redactor: &Redactor,
-) -> Result<(), ReportError> {
-    let text = render_results_with_cleanup(run, cleanup, redactor)?;
-    super::write_atomic(&paths.results, text.as_bytes())
 }
 
 /// Reads a `results.json` written by [`render_results`] back into the run it holds.
