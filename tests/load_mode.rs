@@ -15,7 +15,8 @@ fn client() -> HttpClient {
     HttpClient::new(ClientOptions::default()).expect("build the HTTP client")
 }
 
-async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
+/// An in-process mock with `faults` on, and the load's view of its tenant.
+async fn mock_with(faults: &[&str]) -> (Target, LoadTarget) {
     let redactor = Redactor::new();
     let opts = MockOptions {
         faults: faults.iter().map(|f| f.to_string()).collect(),
@@ -28,6 +29,11 @@ async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
         tenant_base: target.tenant_base(),
         credential: credential_of(&target).expect("mock has a credential"),
     };
+    (target, load_target)
+}
+
+async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
+    let (target, load_target) = mock_with(faults).await;
     let opts = LoadOptions {
         endpoints,
         concurrency: 8,
@@ -44,14 +50,7 @@ async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
 /// kilobytes among them); a plain `send` on the same client still records one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_load_records_no_exchanges() {
-    let redactor = Redactor::new();
-    let target = Target::start_mock(&MockOptions::default(), &redactor)
-        .await
-        .expect("start mock");
-    let load_target = LoadTarget {
-        tenant_base: target.tenant_base(),
-        credential: credential_of(&target).expect("mock has a credential"),
-    };
+    let (target, load_target) = mock_with(&[]).await;
     let opts = LoadOptions {
         endpoints: 40,
         concurrency: 4,
