@@ -136,6 +136,8 @@ pub struct HttpClient {
     tls: Arc<OnceLock<Result<reqwest::Client, String>>>,
     extra_roots: Arc<Vec<reqwest::Certificate>>,
     opts: ClientOptions,
+    /// [`Exchange`]s this client and its clones have recorded ([`HttpClient::send`]).
+    recorded: Arc<AtomicUsize>,
 }
 
 impl HttpClient {
@@ -155,6 +157,7 @@ impl HttpClient {
             tls: Arc::new(OnceLock::new()),
             extra_roots: Arc::new(extra_roots),
             opts,
+            recorded: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -199,6 +202,7 @@ impl HttpClient {
         &self,
         req: &HttpRequest,
     ) -> (Exchange, Result<HttpResponse, TransportError>) {
+        self.recorded.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let mut exchange = Exchange {
             request_line: format!("{} {}", req.method, req.url),
@@ -227,6 +231,19 @@ impl HttpClient {
             Err(e) => exchange.transport_error = Some(e.to_string()),
         }
         (exchange, result)
+    }
+
+    /// Sends the request once and records nothing: for the load, whose millions of
+    /// answers (list pages of hundreds of kilobytes among them) are counted, never
+    /// reported, so copying, hashing and redacting each into an [`Exchange`] that is
+    /// dropped at once would only slow the run down.
+    pub async fn send_unrecorded(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.send_inner(req, &mut Exchange::default()).await
+    }
+
+    /// How many [`Exchange`]s this client and its clones have recorded.
+    pub fn exchanges_recorded(&self) -> usize {
+        self.recorded.load(Ordering::Relaxed)
     }
 
     /// Sends the request, and when `idempotent` sends it again after a transient answer

@@ -15,7 +15,8 @@ fn client() -> HttpClient {
     HttpClient::new(ClientOptions::default()).expect("build the HTTP client")
 }
 
-async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
+/// An in-process mock with `faults` on, and the load's view of its tenant.
+async fn mock_with(faults: &[&str]) -> (Target, LoadTarget) {
     let redactor = Redactor::new();
     let opts = MockOptions {
         faults: faults.iter().map(|f| f.to_string()).collect(),
@@ -28,6 +29,11 @@ async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
         tenant_base: target.tenant_base(),
         credential: credential_of(&target).expect("mock has a credential"),
     };
+    (target, load_target)
+}
+
+async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
+    let (target, load_target) = mock_with(faults).await;
     let opts = LoadOptions {
         endpoints,
         concurrency: 8,
@@ -37,6 +43,36 @@ async fn load_against_mock(faults: &[&str], endpoints: usize) -> LoadReport {
     let report = run_load(load_target, client(), &opts).await;
     target.shutdown().await;
     report
+}
+
+/// The load counts answers and reports none, so it must not record an `Exchange` per
+/// request (a copy, a hash and a redaction of each body, list pages of hundreds of
+/// kilobytes among them); a plain `send` on the same client still records one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_records_no_exchanges() {
+    let (target, load_target) = mock_with(&[]).await;
+    let opts = LoadOptions {
+        endpoints: 40,
+        concurrency: 4,
+        page_size: 16,
+        ..LoadOptions::default()
+    };
+    let http = client();
+    let report = run_load(load_target.clone(), http.clone(), &opts).await;
+    assert!(report.passed(), "{:?}", report.problems);
+    assert_eq!(report.pages, 3);
+    assert_eq!(http.exchanges_recorded(), 0, "the load recorded exchanges");
+    let req = thoth_conformance::client::HttpRequest {
+        method: "GET".into(),
+        url: format!("{}/thoth/endpoints/stats", load_target.tenant_base),
+        headers: vec![load_target.credential.clone()],
+        body: None,
+    };
+    let (exchange, result) = http.send(&req).await;
+    assert_eq!(result.expect("stats answer").status, 200);
+    assert_eq!(exchange.status, Some(200));
+    assert_eq!(http.exchanges_recorded(), 1);
+    target.shutdown().await;
 }
 
 fn op(report: &LoadReport, op: Op) -> &thoth_conformance::load::latency::OpSummary {

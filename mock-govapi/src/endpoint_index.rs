@@ -44,7 +44,7 @@ impl EndpointLists {
     /// and runs only when the list is (re)built.
     pub fn ids(
         &mut self,
-        endpoints: &BTreeMap<String, Endpoint>,
+        endpoints: &BTreeMap<String, Box<Endpoint>>,
         key: ListKey,
         selects: impl Fn(&Endpoint) -> bool,
     ) -> Arc<Vec<String>> {

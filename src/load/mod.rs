@@ -177,7 +177,7 @@ impl Ctx {
             attempt += 1;
             self.pace.wait().await;
             let started = Instant::now();
-            let (_, result) = self.client.send(&req).await;
+            let result = self.client.send_unrecorded(&req).await;
             self.lat.sample(op, started.elapsed());
             let resp = match result {
                 Ok(r) => r,
@@ -390,6 +390,82 @@ async fn one_endpoint(ctx: &Ctx, tally: &FleetTally, run_id: &str, i: usize) {
     }
 }
 
+/// One page of `GET /endpoints`, as far as the verification reads it.
+#[derive(Debug, Default, PartialEq)]
+struct ListPage {
+    data: Vec<ListRow>,
+    total: Option<usize>,
+    per_page: Option<usize>,
+}
+
+/// One row: its id, when a string, and whether `last_seen` is set (not null).
+#[derive(Debug, PartialEq)]
+struct ListRow {
+    endpoint_id: Option<String>,
+    checked_in: bool,
+}
+
+/// The typed reading: only the three fields and each row's two are kept, the rest of
+/// a page (some 700 bytes a row) is skipped without building a `Value` of it.
+#[derive(serde::Deserialize)]
+struct TypedPage {
+    data: Option<Vec<TypedRow>>,
+    total: Option<u64>,
+    per_page: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct TypedRow {
+    endpoint_id: Option<String>,
+    last_seen: Option<serde::de::IgnoredAny>,
+}
+
+impl ListPage {
+    /// None when the body is not a JSON object. A page the typed reading refuses (a
+    /// field of an unexpected type) is read leniently from a `Value`, as before: a
+    /// missing or non-array `data` is no rows, a non-integer count is none, a row
+    /// without a string `endpoint_id` is foreign.
+    fn parse(body: &[u8]) -> Option<ListPage> {
+        if let Ok(page) = serde_json::from_slice::<TypedPage>(body) {
+            return Some(ListPage {
+                data: page
+                    .data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|row| ListRow {
+                        endpoint_id: row.endpoint_id,
+                        checked_in: row.last_seen.is_some(),
+                    })
+                    .collect(),
+                total: page.total.map(|n| n as usize),
+                per_page: page.per_page.map(|n| n as usize),
+            });
+        }
+        let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let number = |v: Option<&Value>| v.and_then(Value::as_u64).map(|n| n as usize);
+        let rows = match doc.remove("data") {
+            Some(Value::Array(rows)) => rows,
+            _ => Vec::new(),
+        };
+        Some(ListPage {
+            data: rows
+                .iter()
+                .map(|row| ListRow {
+                    endpoint_id: row
+                        .get("endpoint_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    checked_in: row.get("last_seen").is_some_and(|v| !v.is_null()),
+                })
+                .collect(),
+            total: number(doc.get("total")),
+            per_page: number(doc.get("per_page")),
+        })
+    }
+}
+
 /// Pages through `GET /endpoints?env=load-<run_id>` and checks that it holds exactly the
 /// run's endpoints, each once, each checked in.
 async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
@@ -420,22 +496,16 @@ async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
             }
         };
         report.pages = page;
-        let (rows, total, served_per_page) = match serde_json::from_slice::<Value>(&resp.body) {
-            Ok(Value::Object(mut doc)) => {
-                let number = |v: Option<&Value>| v.and_then(Value::as_u64).map(|n| n as usize);
-                let total = number(doc.get("total"));
-                let served = number(doc.get("per_page"));
-                match doc.remove("data") {
-                    Some(Value::Array(rows)) => (rows, total, served),
-                    _ => (Vec::new(), total, served),
-                }
-            }
-            _ => {
-                report.problems.push(format!(
-                    "endpoint list page {page} is not {{\"data\":[...]}}"
-                ));
-                return;
-            }
+        let Some(ListPage {
+            data: rows,
+            total,
+            per_page: served_per_page,
+        }) = ListPage::parse(&resp.body)
+        else {
+            report.problems.push(format!(
+                "endpoint list page {page} is not {{\"data\":[...]}}"
+            ));
+            return;
         };
         if rows.is_empty() {
             break;
@@ -444,17 +514,16 @@ async fn verify_list(ctx: &Ctx, opts: &LoadOptions, report: &mut LoadReport) {
         rows_seen += got;
         let mut new_on_page = 0usize;
         for row in rows {
-            let id = row.get("endpoint_id").and_then(Value::as_str).unwrap_or("");
+            let id = row.endpoint_id.unwrap_or_default();
             if !id.starts_with(&prefix) {
                 foreign += 1;
                 continue;
             }
-            let checked_in = row.get("last_seen").is_some_and(|v| !v.is_null());
-            if !seen.insert(id.to_string()) {
+            if !seen.insert(id) {
                 duplicates += 1;
             } else {
                 new_on_page += 1;
-                if checked_in {
+                if row.checked_in {
                     report.listed_checked_in += 1;
                 }
             }
@@ -544,4 +613,59 @@ pub fn render(report: &LoadReport, target_label: &str) -> String {
         out.push_str("FAILED (exit 1)\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: Option<&str>, checked_in: bool) -> ListRow {
+        ListRow {
+            endpoint_id: id.map(str::to_string),
+            checked_in,
+        }
+    }
+
+    /// The typed reading of a page says what the `Value` reading said, and a page it
+    /// refuses is still read leniently.
+    #[test]
+    fn a_list_page_is_read_the_same_typed_or_lenient() {
+        let typed = br#"{"data":[{"endpoint_id":"a","last_seen":"2026-01-01T00:00:00Z","hostname":"h","extra":{"x":[1,2]}},{"endpoint_id":"b","last_seen":null},{"hostname":"no id"}],"total":3,"page":1,"per_page":2}"#;
+        assert_eq!(
+            ListPage::parse(typed),
+            Some(ListPage {
+                data: vec![
+                    row(Some("a"), true),
+                    row(Some("b"), false),
+                    row(None, false)
+                ],
+                total: Some(3),
+                per_page: Some(2),
+            })
+        );
+        // An id that is not a string, a count that is not an integer, a row that is
+        // not an object: the typed reading refuses, the lenient one reads what it can.
+        let odd = br#"{"data":[{"endpoint_id":7,"last_seen":1},{"endpoint_id":"c","last_seen":"t"},5],"total":"many","per_page":2}"#;
+        assert_eq!(
+            ListPage::parse(odd),
+            Some(ListPage {
+                data: vec![row(None, true), row(Some("c"), true), row(None, false)],
+                total: None,
+                per_page: Some(2),
+            })
+        );
+        assert_eq!(
+            ListPage::parse(br#"{"data":null,"total":0}"#),
+            Some(ListPage {
+                total: Some(0),
+                ..ListPage::default()
+            })
+        );
+        assert_eq!(
+            ListPage::parse(br#"{"data":"rows"}"#),
+            Some(ListPage::default())
+        );
+        assert_eq!(ListPage::parse(b"[1,2]"), None);
+        assert_eq!(ListPage::parse(b"not json"), None);
+    }
 }

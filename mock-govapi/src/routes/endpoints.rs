@@ -147,29 +147,31 @@ pub fn upsert_endpoint(
     let row = data
         .endpoints
         .entry(body.endpoint_id.clone())
-        .or_insert_with(|| Endpoint {
-            endpoint_id: body.endpoint_id.clone(),
-            hostname: body.hostname.clone(),
-            employee_email: None,
-            enrollment: "manual".into(),
-            environment: None,
-            proxy_version: None,
-            agent_ids: Vec::new(),
-            os: None,
-            fleet_id: None,
-            risk_score: 0.0,
-            violations_today: 0,
-            sessions_today: 0,
-            status: "active".into(),
-            last_seen: None,
-            registered_at: now,
-            created_at: now,
-            updated_at: now,
-            runtime_auth_mode: None,
-            identity_binding_user: None,
-            managed_runtime_key_id: None,
-            extra: Map::new(),
-            pending_checkins: Vec::new(),
+        .or_insert_with(|| {
+            Box::new(Endpoint {
+                endpoint_id: body.endpoint_id.clone(),
+                hostname: body.hostname.clone(),
+                employee_email: None,
+                enrollment: "manual".into(),
+                environment: None,
+                proxy_version: None,
+                agent_ids: Vec::new(),
+                os: None,
+                fleet_id: None,
+                risk_score: 0.0,
+                violations_today: 0,
+                sessions_today: 0,
+                status: "active".into(),
+                last_seen: None,
+                registered_at: now,
+                created_at: now,
+                updated_at: now,
+                runtime_auth_mode: None,
+                identity_binding_user: None,
+                managed_runtime_key_id: None,
+                extra: Map::new(),
+                pending_checkins: Vec::new(),
+            })
         });
     row.hostname = body.hostname;
     let keep = |new: Option<String>, old: &mut Option<String>| {
@@ -287,6 +289,7 @@ fn visible<'a>(
 ) -> impl Iterator<Item = &'a Endpoint> {
     data.endpoints
         .values()
+        .map(|row| &**row)
         .filter(move |row| principal.covers("endpoint", &row.endpoint_id, data))
 }
 
