@@ -290,7 +290,45 @@ pub async fn run(
     redactor: &Redactor,
     console: Option<Arc<Console>>,
 ) -> Result<Outcome, RunError> {
-    let (ledger, selection) = prepare(project, opts)?;
+    let started = start(project, target, opts, redactor, &console).await?;
+    let ran = execute(project, target, opts, redactor, &console, started).await;
+    Ok(finish(project, target, opts, redactor, &console, ran).await)
+}
+
+/// What a run starts from once everything that can refuse it has said yes: the
+/// expectations, the selection, the evidence sink, the live-safety ledger and the
+/// tenant's settings lease.
+struct Started {
+    expectations: Ledger,
+    selection: Selection,
+    run_id: String,
+    evidence: Option<Arc<crate::evidence::EvidenceSink>>,
+    profile: Profile,
+    recorder: Arc<crate::safety::Recorder>,
+    today: time::Date,
+}
+
+/// What the cases and the undo left, before anything is reported.
+struct Ran {
+    result: RunResult,
+    stale: Vec<Stale>,
+    cleanup: Result<CleanupReport, String>,
+    evidence: Option<Arc<crate::evidence::EvidenceSink>>,
+    profile: Profile,
+    recorder: Arc<crate::safety::Recorder>,
+}
+
+/// Everything that can refuse the run, before the first case: configuration, the
+/// preflight, the ledger and the tenant lease. Nothing here changes the tenant but the
+/// lease itself.
+async fn start(
+    project: &Project,
+    target: &Target,
+    opts: &SessionOptions,
+    redactor: &Redactor,
+    console: &Option<Arc<Console>>,
+) -> Result<Started, RunError> {
+    let (expectations, selection) = prepare(project, opts)?;
     let run_id = opts.run_id.clone().unwrap_or_else(crate::stamp::new_run_id);
     // A bad evidence flag is configuration too: reported before any request.
     let evidence = open_for_run(
@@ -345,6 +383,36 @@ pub async fn run(
         // Through the console so the final scan sees it with everything else printed.
         say(w);
     }
+    Ok(Started {
+        expectations,
+        selection,
+        run_id,
+        evidence,
+        profile,
+        recorder,
+        today,
+    })
+}
+
+/// The cases, then the undo of what they created, whatever happened (pass, fail,
+/// Ctrl-C).
+async fn execute(
+    project: &Project,
+    target: &Target,
+    opts: &SessionOptions,
+    redactor: &Redactor,
+    console: &Option<Arc<Console>>,
+    started: Started,
+) -> Ran {
+    let Started {
+        expectations: ledger,
+        selection,
+        run_id,
+        evidence,
+        profile,
+        recorder,
+        today,
+    } = started;
     let on_case = {
         let console = console.clone();
         let evidence = evidence.clone();
@@ -409,6 +477,39 @@ pub async fn run(
     }
     result.shard = opts.shard.map(|s| s.info());
     drop(run_opts);
+    Ran {
+        result,
+        stale,
+        cleanup,
+        evidence,
+        profile,
+        recorder,
+    }
+}
+
+/// The verdict, the reports, the console's summary and the final secret scan: every
+/// report that can be written is, whatever happened to the others.
+async fn finish(
+    project: &Project,
+    target: &Target,
+    opts: &SessionOptions,
+    redactor: &Redactor,
+    console: &Option<Arc<Console>>,
+    ran: Ran,
+) -> Outcome {
+    let Ran {
+        mut result,
+        stale,
+        cleanup,
+        evidence,
+        profile,
+        recorder,
+    } = ran;
+    let say = |text: &str| {
+        if let Some(c) = &console {
+            c.eprint(text);
+        }
+    };
     if let Some(sink) = evidence.and_then(Arc::into_inner) {
         let delivery = sink.finish().await;
         for f in &delivery.failures {
@@ -513,7 +614,7 @@ pub async fn run(
     scanned.push(recorder.ledger.path().to_path_buf());
     scanned.extend(opts.evidence.jsonl.iter().cloned());
     let leaks = off_the_runtime(|| scan_for_secrets(&scanned, &[console_out.as_str()], redactor));
-    Ok(Outcome {
+    Outcome {
         result,
         verdict,
         stale,
@@ -521,7 +622,7 @@ pub async fn run(
         report_errors,
         leaks,
         paths,
-    })
+    }
 }
 
 /// The OS error under a report error, which `Display` of the wrapper leaves out.
