@@ -295,6 +295,14 @@ pub async fn run(
     Ok(finish(project, target, opts, redactor, &console, ran).await)
 }
 
+/// A line on the console's stderr, where there is a console (the final scan sees it
+/// with everything else printed).
+fn say(console: &Option<Arc<Console>>, text: &str) {
+    if let Some(c) = console {
+        c.eprint(text);
+    }
+}
+
 /// What a run starts from once everything that can refuse it has said yes: the
 /// expectations, the selection, the evidence sink, the live-safety ledger and the
 /// tenant's settings lease.
@@ -371,17 +379,12 @@ async fn start(
         // this run starts any; an error here resurfaces on each thothctl step.
         let _ = crate::runner::thothctl::workdir::Workdir::get();
     }
-    let say = |text: &str| {
-        if let Some(c) = &console {
-            c.eprint(text);
-        }
-    };
     for note in &selection.notes {
-        say(note);
+        say(console, note);
     }
     for w in &target.warnings {
         // Through the console so the final scan sees it with everything else printed.
-        say(w);
+        say(console, w);
     }
     Ok(Started {
         expectations,
@@ -505,15 +508,10 @@ async fn finish(
         profile,
         recorder,
     } = ran;
-    let say = |text: &str| {
-        if let Some(c) = &console {
-            c.eprint(text);
-        }
-    };
     if let Some(sink) = evidence.and_then(Arc::into_inner) {
         let delivery = sink.finish().await;
         for f in &delivery.failures {
-            say(&format!("warning: {}", redactor.redact(f)));
+            say(console, &format!("warning: {}", redactor.redact(f)));
         }
         result.evidence = Some(delivery);
     }
