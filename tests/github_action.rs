@@ -49,6 +49,7 @@ impl Runner {
             .join("tool_cache/thoth-conformance/v-test/bin/thoth-conformance");
         std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
         std::fs::copy(env!("CARGO_BIN_EXE_thoth-conformance"), &bin).unwrap();
+        crate::support::wait_until_executable(&bin);
         std::fs::create_dir(dir.path().join("workspace")).unwrap();
         Runner {
             dir,

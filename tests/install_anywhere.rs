@@ -17,6 +17,7 @@ fn installed() -> (tempfile::TempDir, PathBuf) {
     let bin = dir.path().join("bin").join("thoth-conformance");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_thoth-conformance"), &bin).unwrap();
+    crate::support::wait_until_executable(&bin);
     (dir, bin)
 }
 

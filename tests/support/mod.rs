@@ -91,3 +91,23 @@ pub fn xmllint_validate(xmllint: &Path, xsd: &Path, xml: &str) -> Result<(), Str
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// Waits until a freshly copied executable can be run. A child that another test
+/// thread spawns while the copy is open for writing holds that descriptor until its own
+/// exec, and until then exec of the copy fails with ETXTBSY ("Text file busy"). Once
+/// one exec worked, no writer is left.
+pub fn wait_until_executable(bin: &Path) {
+    let started = std::time::Instant::now();
+    loop {
+        match std::process::Command::new(bin).arg("--version").output() {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && started.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("failed to run the copied binary {}: {e}", bin.display()),
+            Ok(_) => return,
+        }
+    }
+}
