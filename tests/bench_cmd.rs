@@ -83,7 +83,9 @@ fn bench_with_one_iteration_prints_every_figure() {
             "20",
             "--scale",
             "2",
+            "--mock-binary",
         ])
+        .arg(crate::mock_bin::mock_binary())
         .output()
         .expect("run thoth-conformance bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -109,11 +111,29 @@ fn bench_with_one_iteration_prints_every_figure() {
         "; run only ",
         "; outside the run ",
         "| copies | cases | wall | wall / x1 | peak RSS | results.json | exit |",
+        "live (`run --target live` against ",
+        "bearer auth, 100 ms sync jobs, a fresh mock each): ",
+        "; run only ",
+        " failed or errored",
+        "live floor: longest chain ",
+        "ratio: live run only ",
+        "x the floor, whole process ",
         "| x1 | ",
         "| x2 | ",
     ] {
         assert!(stdout.contains(field), "missing `{field}` in:\n{stdout}");
     }
+    // The live runs do what a tenant allows: every case that runs passes, and those that
+    // need the mock admin API or thothctl are skipped (and left out of the live floor).
+    let ran = regex::Regex::new(r"ran (\d+) of (\d+) cases, (\d+) failed or errored")
+        .unwrap()
+        .captures(&stdout)
+        .map(|c| [1, 2, 3].map(|i| c[i].parse::<usize>().unwrap()))
+        .unwrap_or_else(|| panic!("no live case counts in:\n{stdout}"));
+    assert!(
+        ran[0] > 0 && ran[0] < ran[1] && ran[2] == 0,
+        "{ran:?}:\n{stdout}"
+    );
     if missing_tools().is_empty() {
         assert!(
             stdout.contains("curl script (scripts/runbook-curl.sh): "),

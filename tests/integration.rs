@@ -17,6 +17,7 @@ mod cli_support;
 mod common;
 #[path = "reports/fixture.rs"]
 mod fixture;
+mod mock_bin;
 mod safety_support;
 mod stand_in;
 mod support;

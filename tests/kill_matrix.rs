@@ -13,6 +13,7 @@
 //! `thoth-conformance run`: expectations ledger, live-safety ledger and undo, reports
 //! and the final secret scan included, and each run must come out clean on all of them.
 
+use crate::mock_bin::mock_binary;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::PathBuf;
@@ -448,35 +449,6 @@ fn first_failure_after_start(result: &RunResult) -> Option<std::time::Duration> 
             std::time::Duration::try_from(done - start).ok()
         })
         .min()
-}
-
-/// The mock-govapi binary next to the harness binary (built here when the test run did
-/// not build it).
-fn mock_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_thoth-conformance"))
-        .parent()
-        .expect("the binary's directory")
-        .join("mock-govapi");
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
-        if !path.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let ok = std::process::Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "mock-govapi",
-                    "--bin",
-                    "mock-govapi",
-                ])
-                .current_dir(root())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "failed to build the mock-govapi binary");
-        }
-    });
-    path
 }
 
 /// A mock-govapi process started the way a tenant stand-in is (auth on, two tenants);

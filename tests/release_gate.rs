@@ -9,6 +9,7 @@
 //! harness knows nothing about) are byte-identical after the gate, across 20 rounds with
 //! random stagger and a SIGKILL of one shard in 5 of them.
 
+use crate::mock_bin::mock_binary;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -32,22 +33,6 @@ fn bin_dir() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-/// The mock binary next to the harness binary (built here when the test run did not).
-fn mock_binary() -> PathBuf {
-    let path = bin_dir().join("mock-govapi");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ok = Command::new(cargo)
-            .args(["build", "-p", "mock-govapi", "--bin", "mock-govapi"])
-            .current_dir(root())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "failed to build the mock-govapi binary");
-    }
-    path
 }
 
 struct Mock {

@@ -15,10 +15,37 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::outcome::{CaseResult, Status};
+use crate::safety::plan::Decision;
 use crate::suite::load::Project;
 use crate::suite::model::Suite;
 
-pub use crate::runner::work::{phase_work, Work};
+pub use crate::runner::work::{phase_work, planned_work, Work};
+
+/// Each phase's work as the measured run did it: the cases it ran (pass, fail, error),
+/// its setup unless every case was disabled; a skipped case (no thothctl, no mock admin
+/// API on a live target) costs nothing, so the floor is the floor of the same work.
+/// Cases not in `ran` at all count as disabled.
+pub fn work_as_run(ran: &[CaseResult]) -> impl Fn(&Suite) -> Work + '_ {
+    let by_case: BTreeMap<(&str, &str), Status> = ran
+        .iter()
+        .map(|c| ((c.phase.as_str(), c.case_id.as_str()), c.status))
+        .collect();
+    move |suite: &Suite| {
+        let plan: Vec<Decision> = suite
+            .cases
+            .iter()
+            .map(
+                |c| match by_case.get(&(suite.phase.as_str(), c.id.as_str())) {
+                    Some(Status::Pass | Status::Fail | Status::Error) => Decision::Run,
+                    Some(Status::Skip) => Decision::Skip(String::new()),
+                    Some(Status::Disabled) | None => Decision::Disabled(String::new()),
+                },
+            )
+            .collect();
+        planned_work(suite, &plan)
+    }
+}
 
 /// The longest chain of phases by `after`, and the work along it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,9 +56,16 @@ pub struct Chain {
     pub total: Work,
 }
 
-/// The longest `after` chain, weighed by [`Work::time`] with the given costs. Phases
-/// named in `after` but not loaded are ignored (the scheduler does the same).
-pub fn longest_chain(project: &Project, rtt: Duration, job: Duration) -> Chain {
+/// The longest `after` chain, weighed by [`Work::time`] with the given costs, each
+/// phase's work as `work_of` tells ([`phase_work`]: every case; [`work_as_run`]: what a
+/// run did). Phases named in `after` but not loaded are ignored (the scheduler does the
+/// same).
+pub fn longest_chain(
+    project: &Project,
+    rtt: Duration,
+    job: Duration,
+    work_of: &dyn Fn(&Suite) -> Work,
+) -> Chain {
     let by_phase: BTreeMap<&str, &Suite> = project
         .suites
         .iter()
@@ -43,6 +77,7 @@ pub fn longest_chain(project: &Project, rtt: Duration, job: Duration) -> Chain {
         by_phase: &BTreeMap<&'a str, &'a Suite>,
         memo: &mut BTreeMap<&'a str, (Vec<String>, Work)>,
         cost: &dyn Fn(&Work) -> Duration,
+        work_of: &dyn Fn(&Suite) -> Work,
         depth: usize,
     ) -> (Vec<String>, Work) {
         if let Some(done) = memo.get(phase) {
@@ -53,7 +88,7 @@ pub fn longest_chain(project: &Project, rtt: Duration, job: Duration) -> Chain {
         if depth < by_phase.len() {
             for before in &suite.after {
                 if let Some((name, _)) = by_phase.get_key_value(before.as_str()) {
-                    let cand = end_at(name, by_phase, memo, cost, depth + 1);
+                    let cand = end_at(name, by_phase, memo, cost, work_of, depth + 1);
                     if cost(&cand.1) > cost(&best.1) {
                         best = cand;
                     }
@@ -61,7 +96,7 @@ pub fn longest_chain(project: &Project, rtt: Duration, job: Duration) -> Chain {
             }
         }
         best.0.push(phase.to_string());
-        best.1.add(&phase_work(suite));
+        best.1.add(&work_of(suite));
         memo.insert(phase, best.clone());
         best
     }
@@ -69,12 +104,12 @@ pub fn longest_chain(project: &Project, rtt: Duration, job: Duration) -> Chain {
     let mut memo = BTreeMap::new();
     let mut chain = Chain::default();
     for phase in by_phase.keys() {
-        let (phases, work) = end_at(phase, &by_phase, &mut memo, &cost, 0);
+        let (phases, work) = end_at(phase, &by_phase, &mut memo, &cost, work_of, 0);
         if cost(&work) > cost(&chain.work) || chain.phases.is_empty() {
             chain.phases = phases;
             chain.work = work;
         }
-        chain.total.add(&phase_work(by_phase[phase]));
+        chain.total.add(&work_of(by_phase[phase]));
     }
     chain
 }
@@ -120,18 +155,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_chain_follows_after_and_counts_job_waits() {
-        // a(5) -> c(2); b(1 + job poll) -> c; d(4) alone.
-        let p = project(vec![
+    /// a(5) -> c(2); b(1 + job poll) -> c; d(4) alone.
+    fn four_phases() -> Project {
+        project(vec![
             suite("a", &[], 5, false),
             suite("b", &[], 1, true),
             suite("c", &["a", "b"], 2, false),
             suite("d", &[], 4, false),
-        ]);
+        ])
+    }
+
+    #[test]
+    fn the_chain_follows_after_and_counts_job_waits() {
+        let p = four_phases();
         let ms = Duration::from_millis;
         // With cheap jobs the long path is a -> c (7 steps) ...
-        let chain = longest_chain(&p, ms(1), ms(0));
+        let chain = longest_chain(&p, ms(1), ms(0), &phase_work);
         assert_eq!(chain.phases, ["a", "c"]);
         assert_eq!(
             chain.work,
@@ -149,11 +188,40 @@ mod tests {
             }
         );
         // ... with a 100 ms job it is b -> c.
-        let chain = longest_chain(&p, ms(1), ms(100));
+        let chain = longest_chain(&p, ms(1), ms(100), &phase_work);
         assert_eq!(chain.phases, ["b", "c"]);
         assert_eq!(floor(&chain, ms(1), ms(100), 8), ms(104));
         // One slot: everything in sequence.
         assert_eq!(floor(&chain, ms(1), ms(100), 1), ms(113));
+    }
+
+    fn result(p: &Project, phase: &str, status: Status) -> CaseResult {
+        let suite = p.suites.iter().find(|s| s.suite.phase == phase).unwrap();
+        crate::runner::case::not_run(phase, &suite.suite.cases[0], status, "")
+    }
+
+    #[test]
+    fn the_floor_of_a_run_counts_only_the_cases_it_ran() {
+        let p = four_phases();
+        let ms = Duration::from_millis;
+        // b's one case was skipped (as a live target skips a mock-admin case): its sync
+        // job is no longer on any chain, and a -> c is the longest.
+        let ran = [
+            result(&p, "a", Status::Pass),
+            result(&p, "b", Status::Skip),
+            result(&p, "c", Status::Fail),
+            result(&p, "d", Status::Disabled),
+        ];
+        let chain = longest_chain(&p, ms(1), ms(100), &work_as_run(&ran));
+        assert_eq!(chain.phases, ["a", "c"]);
+        assert_eq!(
+            chain.total,
+            Work {
+                steps: 7,
+                ..Work::default()
+            }
+        );
+        assert_eq!(floor(&chain, ms(1), ms(100), 1), ms(7));
     }
 
     #[test]
@@ -202,7 +270,7 @@ cases:
             suite,
         }]);
         let ms = Duration::from_millis;
-        let chain = longest_chain(&p, ms(1), ms(100));
+        let chain = longest_chain(&p, ms(1), ms(100), &phase_work);
         assert_eq!(floor(&chain, ms(1), ms(100), 1), ms(2004));
     }
 }

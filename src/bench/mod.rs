@@ -13,6 +13,7 @@
 
 mod curl;
 pub mod floor;
+pub mod live;
 pub mod process;
 
 use std::path::Path;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::outcome::Status;
+use crate::outcome::{CaseResult, Status};
 use crate::redact::Redactor;
 use crate::runner::{run_project, RunOptions};
 use crate::suite::load::{LoadedSuite, Project};
@@ -58,6 +59,9 @@ pub enum BenchError {
     Journal(String),
     #[error("failed to send a baseline request: {0}")]
     Baseline(String),
+    /// Against a `mock-govapi` binary as a live target (`bench --mock-binary`).
+    #[error("failed to {0}")]
+    Live(String),
 }
 
 /// The highest journal sequence number: how many GovAPI requests the mock has seen.
@@ -77,8 +81,9 @@ pub async fn journal_count(admin_root: &str) -> Result<u64, BenchError> {
 }
 
 /// One full run of every suite against a fresh in-process mock; the wall time covers
-/// the run only (not starting the mock), like the script's.
-pub async fn harness_once(project: &Project) -> Result<Timed, BenchError> {
+/// the run only (not starting the mock), like the script's. The cases' results tell
+/// the floor which work the run did ([`floor::work_as_run`]).
+pub async fn harness_once(project: &Project) -> Result<(Timed, Vec<CaseResult>), BenchError> {
     let redactor = Redactor::new();
     let target = Target::start_mock(&MockOptions::default(), &redactor)
         .await
@@ -93,11 +98,14 @@ pub async fn harness_once(project: &Project) -> Result<Timed, BenchError> {
         .cases
         .iter()
         .any(|c| matches!(c.status, Status::Fail | Status::Error));
-    Ok(Timed {
-        wall,
-        requests: requests?,
-        passed,
-    })
+    Ok((
+        Timed {
+            wall,
+            requests: requests?,
+            passed,
+        },
+        result.cases,
+    ))
 }
 
 /// Per-request cost: the loopback floor and the same request through the engine.
@@ -126,28 +134,7 @@ pub async fn request_cost(n: usize) -> Result<RequestCost, BenchError> {
     let token = crate::target::exposed(&target.admin_token)
         .unwrap_or_default()
         .to_owned();
-    let raw = async {
-        let client = reqwest::Client::new();
-        // One warm-up request opens the connection, as the engine's client also reuses one.
-        let send = || async {
-            let resp = client
-                .get(&url)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .map_err(|e| BenchError::Baseline(e.to_string()))?;
-            resp.bytes()
-                .await
-                .map_err(|e| BenchError::Baseline(e.to_string()))
-        };
-        send().await?;
-        let started = Instant::now();
-        for _ in 0..n {
-            send().await?;
-        }
-        Ok::<Duration, BenchError>(started.elapsed())
-    }
-    .await;
+    let raw = raw_round_trips(&url, &token, n).await;
     // An empty directory: the run hashes its suites and fixtures directories.
     let empty = tempfile::tempdir().map_err(|e| BenchError::Mock(e.to_string()))?;
     let engine = async {
@@ -166,6 +153,31 @@ pub async fn request_cost(n: usize) -> Result<RequestCost, BenchError> {
         // The engine also sends its reachability probe (which opens the connection).
         engine: per(engine, n + 1),
     })
+}
+
+/// The time of `n` sequential authenticated GETs of `url` with a bare reqwest client,
+/// on one connection: a warm-up request opens it first, as the engine's client also
+/// reuses one. An error status counts as a failed baseline.
+pub async fn raw_round_trips(url: &str, token: &str, n: usize) -> Result<Duration, BenchError> {
+    let client = reqwest::Client::new();
+    let send = || async {
+        let resp = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| BenchError::Baseline(e.to_string()))?;
+        resp.bytes()
+            .await
+            .map_err(|e| BenchError::Baseline(e.to_string()))
+    };
+    send().await?;
+    let started = Instant::now();
+    for _ in 0..n {
+        send().await?;
+    }
+    Ok(started.elapsed())
 }
 
 /// A project of one case with `steps` identical stats GETs.

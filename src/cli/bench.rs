@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::bench::floor::{floor, longest_chain};
+use crate::bench::floor::{floor, longest_chain, work_as_run, Chain};
+use crate::bench::live::{live_run_once, LiveMock};
 use crate::bench::process::{run_timed, scale_suites, ProcRun};
 use crate::bench::{harness_once, median, missing_tools, request_cost, run_script_once, Timed};
-use crate::outcome::ExitCode;
+use crate::outcome::{ExitCode, Status};
 use crate::target::MOCK_SYNC_JOB_DURATION;
 
 #[derive(Debug, Args)]
@@ -26,8 +27,48 @@ pub struct BenchArgs {
     /// as a whole `run --target mock` process; prints wall, peak memory, results.json.
     #[arg(long, value_name = "N")]
     pub scale: Option<usize>,
+    /// Also run every suite as whole `run --target live` processes against this
+    /// `mock-govapi` binary, started fresh for each with bearer auth and two tenants as
+    /// a tenant answers (so the cases that need the mock admin API or thothctl skip), and
+    /// print their floor and ratio. Default: the `mock-govapi` beside this executable,
+    /// when there is one.
+    #[arg(long, value_name = "PATH")]
+    pub mock_binary: Option<PathBuf>,
     #[command(flatten)]
     pub project: super::ProjectArgs,
+}
+
+/// The mock binary the live runs use: the flag's, or the one built beside this one.
+fn mock_binary(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
+    if let Some(path) = flag {
+        return Ok(path.clone());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let beside = exe.with_file_name(format!("mock-govapi{}", std::env::consts::EXE_SUFFIX));
+    if beside.is_file() {
+        Ok(beside)
+    } else {
+        Err(format!(
+            "no mock-govapi beside {} (build it with `cargo build -p mock-govapi`, or pass --mock-binary)",
+            exe.display()
+        ))
+    }
+}
+
+/// "longest chain A -> B = S steps x RTT round trip + ...; floor F": how the floor
+/// was worked out, for the in-process and the live runs alike.
+fn floor_text(chain: &Chain, rtt: Duration, job: Duration, jobs: usize, floor: Duration) -> String {
+    format!(
+        "longest chain {} = {} steps x {} round trip + {} sync job(s) x {} + {} of TTL expiry; all phases {} steps over {jobs} slot(s); floor {}",
+        chain.phases.join(" -> "),
+        chain.work.steps,
+        us(rtt),
+        chain.work.job_waits,
+        ms(job),
+        ms(chain.work.ttl_waits),
+        chain.total.steps,
+        ms(floor)
+    )
 }
 
 fn mb(bytes: Option<u64>) -> String {
@@ -122,11 +163,14 @@ pub async fn bench(args: &BenchArgs) -> i32 {
     let mut all_passed = true;
 
     let mut harness = Vec::new();
+    // What the in-process runs did (every run does the same cases): the floor's work.
+    let mut harness_cases = Vec::new();
     for _ in 0..args.iterations {
         match harness_once(&project).await {
-            Ok(t) => {
+            Ok((t, cases)) => {
                 all_passed &= t.passed;
                 harness.push(t);
+                harness_cases = cases;
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -195,19 +239,9 @@ pub async fn bench(args: &BenchArgs) -> i32 {
 
     let job = MOCK_SYNC_JOB_DURATION;
     let jobs = crate::runner::effective_jobs(0);
-    let chain = longest_chain(&project, rtt, job);
+    let chain = longest_chain(&project, rtt, job, &work_as_run(&harness_cases));
     let floor = floor(&chain, rtt, job, jobs);
-    println!(
-        "floor: longest chain {} = {} steps x {} round trip + {} sync job(s) x {} + {} of TTL expiry; all phases {} steps over {jobs} slot(s); floor {}",
-        chain.phases.join(" -> "),
-        chain.work.steps,
-        us(rtt),
-        chain.work.job_waits,
-        ms(job),
-        ms(chain.work.ttl_waits),
-        chain.total.steps,
-        ms(floor)
-    );
+    println!("floor: {}", floor_text(&chain, rtt, job, jobs, floor));
     if let Some(h) = harness_median {
         println!(
             "ratio: harness run {:.2}x the floor ({} vs {})",
@@ -246,6 +280,17 @@ pub async fn bench(args: &BenchArgs) -> i32 {
             ms(h.wall),
             ms(w.wall.saturating_sub(h.wall))
         );
+    }
+
+    match mock_binary(args.mock_binary.as_ref()) {
+        Ok(binary) => match live_runs(&project, &binary, args, tmp.path()).await {
+            Ok(passed) => all_passed &= passed,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::TargetUnreachable as i32;
+            }
+        },
+        Err(why) => println!("live: skipped: {why}"),
     }
 
     if let Some(n) = args.scale.filter(|n| *n > 1) {
@@ -321,4 +366,83 @@ pub async fn bench(args: &BenchArgs) -> i32 {
     } else {
         ExitCode::RequirementFailed as i32
     }
+}
+
+/// The live side: the round trip to a mock binary, `iterations` whole `run --target
+/// live` processes (each against a fresh mock), the floor of the work they did, and the
+/// ratios. False when a live run had a failing or erroring case.
+async fn live_runs(
+    project: &crate::suite::load::Project,
+    binary: &std::path::Path,
+    args: &BenchArgs,
+    tmp: &std::path::Path,
+) -> Result<bool, crate::bench::BenchError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| crate::bench::BenchError::Live(format!("find this executable: {e}")))?;
+    let job = MOCK_SYNC_JOB_DURATION;
+    let rtt = {
+        let mock = LiveMock::start(binary, job).await?;
+        let rtt = mock.round_trip(args.requests).await;
+        mock.stop().await;
+        rtt?
+    };
+    let mut runs = Vec::new();
+    for i in 0..args.iterations {
+        let reports = tmp.join(format!("live-{i}"));
+        runs.push(live_run_once(&exe, binary, job, &reports).await?);
+    }
+    let mut whole: Vec<Duration> = runs.iter().map(|r| r.process.wall).collect();
+    let mut run_only: Vec<Duration> = runs
+        .iter()
+        .map(|r| Duration::from_millis(r.result.duration_ms))
+        .collect();
+    whole.sort();
+    run_only.sort();
+    let mid = |v: &[Duration]| v[v.len().saturating_sub(1) / 2];
+    let (whole_median, run_median) = (mid(&whole), mid(&run_only));
+    let last = &runs[runs.len() - 1];
+    let cases = &last.result.cases;
+    let count = |f: &dyn Fn(Status) -> bool| cases.iter().filter(|c| f(c.status)).count();
+    let ran = count(&|s| matches!(s, Status::Pass | Status::Fail | Status::Error));
+    let broken = count(&|s| matches!(s, Status::Fail | Status::Error));
+    let peak = runs.iter().filter_map(|r| r.process.peak_rss_bytes).max();
+    println!(
+        "live (`run --target live` against {}, bearer auth, {} sync jobs, a fresh mock each): {}; median {} (exit {:?}, peak RSS {}); run only {}; outside the run {}; ran {ran} of {} cases, {broken} failed or errored",
+        binary.display(),
+        ms(job),
+        whole.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
+        ms(whole_median),
+        last.process.exit,
+        mb(peak),
+        ms(run_median),
+        ms(whole_median.saturating_sub(run_median)),
+        cases.len(),
+    );
+    let jobs = crate::runner::effective_jobs(0);
+    let chain = longest_chain(project, rtt, job, &work_as_run(cases));
+    let floor = floor(&chain, rtt, job, jobs);
+    println!("live floor: {}", floor_text(&chain, rtt, job, jobs, floor));
+    let x = |d: Duration| d.as_secs_f64() / floor.as_secs_f64().max(1e-9);
+    println!(
+        "ratio: live run only {:.2}x the floor, whole process {:.2}x ({} and {} vs {})",
+        x(run_median),
+        x(whole_median),
+        ms(run_median),
+        ms(whole_median),
+        ms(floor)
+    );
+    // The reports go with the temporary directory: name what broke here.
+    for c in cases
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+    {
+        println!(
+            "  live {} {}::{}: {}",
+            c.status.as_str(),
+            c.phase,
+            c.case_id,
+            c.message.as_deref().unwrap_or("")
+        );
+    }
+    Ok(broken == 0)
 }

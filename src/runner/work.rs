@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::safety::plan::Decision;
 use crate::suite::model::{Action, Step, Suite};
 
 /// What one phase (or one chain of phases) must do in sequence.
@@ -71,11 +72,30 @@ fn step_work(step: &Step, ttls: &mut BTreeMap<String, Duration>) -> Work {
     }
 }
 
-/// The sequential work of one phase.
+/// The sequential work of one phase, every case run.
 pub fn phase_work(suite: &Suite) -> Work {
+    planned_work(suite, &vec![Decision::Run; suite.cases.len()])
+}
+
+/// The sequential work of one phase as a run with this plan (one decision per case, in
+/// case order: [`crate::safety::plan::suite_plan`]) does it: the steps and cleanup of
+/// the cases that run, and the suite's setup and cleanup unless every case is disabled
+/// (a skipped case still has the setup run, as `runner::run_phase` does).
+pub fn planned_work(suite: &Suite, plan: &[Decision]) -> Work {
     let mut work = Work::default();
+    if plan.iter().all(|d| !d.selected()) {
+        return work;
+    }
+    let runs = |i: usize| plan.get(i).is_some_and(Decision::runs);
     let lists = std::iter::once(&suite.setup)
-        .chain(suite.cases.iter().flat_map(|c| [&c.steps, &c.cleanup]))
+        .chain(
+            suite
+                .cases
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| runs(*i))
+                .flat_map(|(_, c)| [&c.steps, &c.cleanup]),
+        )
         .chain(std::iter::once(&suite.cleanup));
     for steps in lists {
         // Captures live on through the phase, but a TTL is only waited on by the case
