@@ -426,3 +426,52 @@ async fn a_created_key_is_recorded_whatever_its_id_field_or_the_cleanup_fails_cl
         "{failed:?}"
     );
 }
+
+/// A GovAPI stand-in whose list GETs answer only once `together` of them are in flight
+/// at once (503 after 5 s otherwise, so a run that reads one after another ends instead
+/// of hanging): a snapshot that reads its lists one at a time cannot pass it.
+async fn answers_only_side_by_side(together: usize) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(together));
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let wait = tokio::time::timeout(std::time::Duration::from_secs(5), barrier.wait());
+                let (status, body) = match wait.await {
+                    Ok(_) => ("200 OK", r#"{"data": [], "total": 0}"#),
+                    Err(_) => ("503 Service Unavailable", r#"{"error": "alone"}"#),
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_snapshot_reads_its_lists_side_by_side() {
+    // The kinds whose rows the restore keys (the providers): each read as a list.
+    let kinds = kinds(&[ResourceKind::MdmProvider, ResourceKind::BrowserProvider]);
+    let base = answers_only_side_by_side(kinds.len()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (target, recorder) = live_recorder(&base, dir.path(), "51de0001");
+    recorder
+        .snapshot(&client(), &target, &kinds)
+        .await
+        .expect("every list read at once");
+}

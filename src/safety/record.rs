@@ -220,26 +220,29 @@ impl Recorder {
         if kinds.contains(&ResourceKind::Settings) {
             self.take_settings(client, target).await?;
         }
-        for kind in kinds {
-            let Some(crate::govapi::KindRoutes {
-                collection: path,
-                key,
-                ..
-            }) = keyed_list(*kind)
-            else {
-                continue;
-            };
-            let rows = read_list(client, target, path, "data")
-                .await
-                .map_err(|message| RecordError::Snapshot {
-                    what: kind.as_str().into(),
-                    message,
-                })?;
-            let mut prior = self.prior.lock().unwrap_or_else(|e| e.into_inner());
+        // The lists are read side by side: on a tenant 50 ms away, eight kinds read one
+        // after another held the first case back 400 ms. A failure is still reported
+        // for the first kind in order, whichever answered first.
+        let keyed: Vec<(ResourceKind, &str, &str)> = kinds
+            .iter()
+            .filter_map(|kind| keyed_list(*kind).map(|r| (*kind, r.collection, r.key)))
+            .collect();
+        let read = futures::future::join_all(
+            keyed
+                .iter()
+                .map(|(_, path, _)| read_list(client, target, path, "data")),
+        )
+        .await;
+        let mut prior = self.prior.lock().unwrap_or_else(|e| e.into_inner());
+        for ((kind, path, key), rows) in keyed.into_iter().zip(read) {
+            let rows = rows.map_err(|message| RecordError::Snapshot {
+                what: kind.as_str().into(),
+                message,
+            })?;
             for row in rows {
                 match row.get(key).and_then(Value::as_str) {
                     Some(id) => {
-                        prior.insert((*kind, id.to_string()), row.clone());
+                        prior.insert((kind, id.to_string()), row.clone());
                     }
                     // A row the restore could not key: refuse rather than guess.
                     None => {
