@@ -69,11 +69,25 @@ pub fn load_files(
     fixtures_dir: &Path,
 ) -> Result<Project, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let catalogue = parse_file::<Catalogue>(catalogue_path);
+    // Each file is parsed on a thread of its own: parsing YAML is most of a load, the
+    // files are independent, and every `run` pays it before its first request.
+    fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+        h.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+    let (catalogue, parsed) = std::thread::scope(|s| {
+        let catalogue = s.spawn(|| parse_file::<Catalogue>(catalogue_path));
+        let suites: Vec<_> = suite_files
+            .iter()
+            .map(|file| s.spawn(move || parse_suite_file(file)))
+            .collect();
+        let parsed: Vec<_> = suites.into_iter().map(joined).collect();
+        (joined(catalogue), parsed)
+    });
     let mut suites = Vec::new();
     let mut complete = true;
-    for file in suite_files {
-        match parse_suite_file(file) {
+    for file in parsed {
+        match file {
             Ok(p) => suites.push(p),
             Err(d) => {
                 complete = false;
