@@ -1020,9 +1020,9 @@ fn shifts_views(b: u8) -> bool {
 
 /// The first `cap` bytes of `text` (on a character boundary) redacted with every secret
 /// the process knows, a match that crosses the cut included, so no part of a secret at
-/// the cut survives. Only a window a little past the cut
-/// is searched, not the whole text: a list of several MB is cut to a few KB, and
-/// redacting all of it to keep 4 KB made storing cost grow with the data.
+/// the cut survives. Only a window a little past the cut is searched, not the whole
+/// text: a list of several MB is cut to a few KB, and redacting all of it to keep 4 KB
+/// made storing cost grow with the data.
 ///
 /// The window ends `O` = (the longest form of any registered secret) + 32 bytes past the
 /// first point `c` at or after the cut from which `O` bytes hold no backslash or line
@@ -1064,23 +1064,18 @@ fn redacted_prefix(text: &str, cap: usize) -> String {
 
 /// The end of the window [`redacted_prefix`] searches: `o` bytes past the first point at
 /// or after `from` where `o` bytes without [`shifts_views`] begin, the first 16 of them
-/// without a space or tab. None when the text ends first.
+/// without a space or tab. None when the text ends first. One pass: a byte that breaks
+/// a stretch rules out every start up to it.
 fn quiet_stretch(bytes: &[u8], from: usize, o: usize) -> Option<usize> {
-    let mut c = from;
-    loop {
-        let end = c.checked_add(o)?;
-        let stretch = bytes.get(c..end)?;
-        if let Some(p) = stretch.iter().rposition(|&b| shifts_views(b)) {
-            c += p + 1;
-        } else if let Some(p) = stretch[..16]
-            .iter()
-            .rposition(|&b| matches!(b, b' ' | b'\t'))
-        {
-            c += p + 1;
-        } else {
-            return Some(end);
+    let mut start = from;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        if shifts_views(b) || (matches!(b, b' ' | b'\t') && i - start < 16) {
+            start = i + 1;
+        } else if i + 1 - start >= o {
+            return Some(start + o);
         }
     }
+    None
 }
 
 /// Registers the value of every field of `doc` whose key names a secret

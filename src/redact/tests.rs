@@ -577,3 +577,29 @@ fn cutting_a_body_searches_a_window_past_the_cut_not_the_whole_body() {
     assert_eq!(maps(), before, "the cut redacted bytes it threw away");
     assert!(kept.starts_with(&"a".repeat(MAX_PASSED_BODY_BYTES)));
 }
+
+#[test]
+fn the_window_ends_past_the_first_stretch_no_escape_or_indentation_can_reach_across() {
+    let text = |marks: &[(usize, u8)]| {
+        let mut t = vec![b'a'; 100];
+        for &(at, b) in marks {
+            t[at] = b;
+        }
+        t
+    };
+    assert_eq!(quiet_stretch(&text(&[]), 0, 40), Some(40));
+    assert_eq!(
+        quiet_stretch(&text(&[]), 70, 40),
+        None,
+        "the text ends first"
+    );
+    for b in [b'\\', b'\n', b'\r'] {
+        assert_eq!(quiet_stretch(&text(&[(5, b), (30, b)]), 0, 40), Some(71));
+    }
+    // Spaces only count in the first 16 bytes, where indentation could be skipped.
+    assert_eq!(
+        quiet_stretch(&text(&[(3, b' '), (10, b'\t')]), 0, 40),
+        Some(51)
+    );
+    assert_eq!(quiet_stretch(&text(&[(20, b' ')]), 0, 40), Some(40));
+}
