@@ -214,19 +214,22 @@ impl HttpClient {
                     (k.clone(), shown.unwrap_or_else(|| v.clone()))
                 })
                 .collect(),
-            request_body: req
-                .body
-                .as_ref()
-                .map(|b| crate::redact::stored_body(&String::from_utf8_lossy(b))),
             ..Exchange::default()
         };
+        if let Some(b) = &req.body {
+            let (body, cut) = crate::redact::stored_body(&String::from_utf8_lossy(b));
+            exchange.request_body = Some(body);
+            exchange.request_cut = cut;
+        }
         let result = self.send_inner(req, &mut exchange).await;
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(resp) => {
                 exchange.status = Some(i64::from(resp.status));
                 exchange.response_headers = resp.headers.clone();
-                exchange.response_body = Some(crate::redact::stored_body(&resp.text()));
+                let (body, cut) = crate::redact::stored_body(&resp.text());
+                exchange.response_body = Some(body);
+                exchange.response_cut = cut;
             }
             Err(e) => exchange.transport_error = Some(e.to_string()),
         }

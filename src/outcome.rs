@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Severity;
+use crate::redact::{recut_passed, BodyCut};
 use crate::suite::model::{Effect, Surface};
 
 /// The verdict of one case.
@@ -106,6 +107,28 @@ pub struct Exchange {
     /// What the harness did about this exchange, e.g. that it retried after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What storing cut from `request_body` and `response_body`, so a later cut (a
+    /// passed case's, [`CaseResult::cut_passed_bodies`]) still notes the original body.
+    /// Not written: the note at the end of a cut body says the same.
+    #[serde(skip)]
+    pub request_cut: Option<BodyCut>,
+    #[serde(skip)]
+    pub response_cut: Option<BodyCut>,
+}
+
+impl Exchange {
+    /// Cuts both bodies to what a passed case keeps
+    /// ([`crate::redact::MAX_PASSED_BODY_BYTES`]).
+    fn cut_for_a_pass(&mut self) {
+        for (body, cut) in [
+            (&mut self.request_body, &mut self.request_cut),
+            (&mut self.response_body, &mut self.response_cut),
+        ] {
+            if let Some(body) = body {
+                recut_passed(body, cut);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -200,6 +223,23 @@ impl CaseResult {
                 .expectation
                 .as_ref()
                 .is_some_and(|e| e.outcome == ExpectationOutcome::ExpectedFailure)
+    }
+
+    /// Cuts the stored bodies of a passed case's steps to
+    /// [`crate::redact::MAX_PASSED_BODY_BYTES`] each. The lists the suites read grow with everything the run created, so
+    /// keeping the run's full cap of each made `results.json` (and the run's memory)
+    /// grow with the square of the cases, for answers nobody needs whole once the case
+    /// passed. A case that did not pass keeps its bodies, and so does a step that did
+    /// not pass in the cleanup of one that did: a failure must stay diagnosable.
+    pub fn cut_passed_bodies(&mut self) {
+        if self.status != Status::Pass {
+            return;
+        }
+        for step in self.steps.iter_mut().chain(self.cleanup.iter_mut()) {
+            if step.status == Status::Pass {
+                step.exchanges.iter_mut().for_each(Exchange::cut_for_a_pass);
+            }
+        }
     }
 
     /// `phase::case`, unique across a run.
@@ -373,5 +413,94 @@ impl Conformance {
                 line
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::{MAX_PASSED_BODY_BYTES, MAX_STORED_BODY_BYTES};
+
+    fn step(status: Status, body: &str) -> StepResult {
+        let (response_body, response_cut) = crate::redact::stored_body(body);
+        StepResult {
+            name: "s".into(),
+            status,
+            message: None,
+            attempts: 1,
+            exchanges: vec![Exchange {
+                request_line: "GET /x".into(),
+                request_body: Some(body.to_owned()),
+                response_body: Some(response_body),
+                response_cut,
+                ..Exchange::default()
+            }],
+            duration_ms: 0,
+        }
+    }
+
+    fn case(status: Status, steps: Vec<StepResult>, cleanup: Vec<StepResult>) -> CaseResult {
+        CaseResult {
+            phase: "p".into(),
+            case_id: "c".into(),
+            title: "t".into(),
+            status,
+            message: None,
+            requirements: Vec::new(),
+            capability: "c".into(),
+            surface: Surface::Api,
+            effect: Effect::Read,
+            steps,
+            cleanup,
+            duration_ms: 0,
+            started_at: String::new(),
+            expectation: None,
+        }
+    }
+
+    fn sizes(steps: &[StepResult]) -> Vec<usize> {
+        steps
+            .iter()
+            .flat_map(|s| &s.exchanges)
+            .flat_map(|x| [&x.request_body, &x.response_body])
+            .map(|b| b.as_deref().map_or(0, str::len))
+            .collect()
+    }
+
+    #[test]
+    fn a_passed_case_keeps_small_bodies_and_a_failed_one_its_full_cap() {
+        let list = "x".repeat(3 * MAX_STORED_BODY_BYTES);
+        let page = "y".repeat(20 * 1024);
+        let mut passed = case(
+            Status::Pass,
+            vec![step(Status::Pass, &list), step(Status::Pass, &page)],
+            vec![step(Status::Fail, &page)],
+        );
+        passed.cut_passed_bodies();
+        for n in sizes(&passed.steps) {
+            assert!(n < MAX_PASSED_BODY_BYTES + 200, "{n}");
+        }
+        let note = passed.steps[0].exchanges[0].response_body.clone().unwrap();
+        assert!(
+            note.contains(&format!("{} bytes, sha256 ", list.len())),
+            "{note}"
+        );
+        // A cleanup step that failed is what someone will debug.
+        assert_eq!(sizes(&passed.cleanup), vec![page.len(), page.len()]);
+
+        for status in [Status::Fail, Status::Error] {
+            let mut failed = case(
+                status,
+                vec![step(Status::Pass, &list), step(status, &page)],
+                vec![],
+            );
+            failed.cut_passed_bodies();
+            let response = failed.steps[0].exchanges[0]
+                .response_body
+                .as_deref()
+                .unwrap();
+            assert!(response.starts_with(&list[..MAX_STORED_BODY_BYTES]));
+            assert_eq!(sizes(&failed.steps)[2..], [page.len(), page.len()]);
+        }
     }
 }

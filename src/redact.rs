@@ -376,6 +376,8 @@ impl Part {
 struct Inner {
     secrets: Vec<String>,
     parts: Vec<Part>,
+    /// The longest pattern text of any part, in bytes: how far a match can reach.
+    longest_form: usize,
 }
 
 /// A match of some form of a secret in a text, as a byte range of that text.
@@ -392,6 +394,7 @@ impl Inner {
     fn extend(&mut self, new: Vec<String>) -> Result<(), SecretRejected> {
         let first = self.secrets.len();
         let mut part = Part::of(first, &new)?;
+        let longest = part.texts.iter().map(String::len).max().unwrap_or(0);
         let mut keep = self.parts.len();
         while keep > 0 && self.parts[keep - 1].count <= part.count + self.merging(keep) {
             keep -= 1;
@@ -411,6 +414,7 @@ impl Inner {
         self.parts.truncate(keep);
         self.parts.push(part);
         self.secrets.extend(new);
+        self.longest_form = self.longest_form.max(longest);
         Ok(())
     }
 
@@ -674,8 +678,9 @@ fn normalise_with(text: &[u8], mut spans: Option<&mut Vec<(usize, usize)>>) -> O
 }
 
 /// `s` with the byte ranges of `hits` (sorted by start) replaced by [`REDACTED`];
-/// overlapping ranges are replaced as one, and every range is widened to character
-/// boundaries (a prefix extension may stop inside a character).
+/// overlapping ranges are replaced as one, every range is widened to character
+/// boundaries (a prefix extension may stop inside a character), and one reaching past
+/// the end of `s` (a match across a cut) is replaced up to the end.
 fn replace_hits(s: &str, hits: &[Hit]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut at = 0;
@@ -923,33 +928,154 @@ pub fn contains_any_form(haystack: &str, needle: &str) -> bool {
     false
 }
 
-/// The most of one body kept in a run's results (per exchange). A busy tenant's lists
-/// run to MB, and keeping every body whole made `results.json` grow with the data
-/// rather than with the cases (77 bodies of 4 MB made 930 MB).
+/// The most of one body a run keeps (per exchange) while its case runs, and for a case
+/// that does not pass. A busy tenant's lists run to MB, and keeping every body whole
+/// made `results.json` grow with the data rather than with the cases (77 bodies of 4 MB
+/// made 930 MB); 64 KiB still shows a failure's answer well past what the transcript
+/// renders (16 KiB).
 pub const MAX_STORED_BODY_BYTES: usize = 64 * 1024;
 
-/// `body` as a run stores it: whole up to [`MAX_STORED_BODY_BYTES`], otherwise
-/// redacted with every secret the process knows, then cut on a character boundary,
-/// with a note of the full size and the SHA-256 of the whole body (which identifies it
-/// without revealing it). Redacting before the cut keeps a secret at the cut from
-/// being halved out of reach; what is kept is redacted and scanned again like all
-/// output.
-pub fn stored_body(body: &str) -> String {
+/// The most of one body kept for a case that passed (see [`recut_passed`]). A passing
+/// case's answers are evidence that it ran, not something to debug: 4 KiB shows the
+/// answer's shape and its first rows, while the lists the suites read grow with
+/// everything the run created, so keeping 64 KiB of each made the stored bytes grow
+/// with the square of the cases.
+pub const MAX_PASSED_BODY_BYTES: usize = 4 * 1024;
+
+/// What storing a body cut from it: enough for a later, smaller cut to note the
+/// original body rather than the first cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyCut {
+    /// The whole body's size in bytes.
+    pub original_bytes: usize,
+    /// SHA-256 of the whole body, hex.
+    pub sha256: String,
+    /// How many bytes of the stored text come before the note.
+    pub kept_bytes: usize,
+}
+
+/// `body` as a run stores it while its case runs: whole up to [`MAX_STORED_BODY_BYTES`],
+/// otherwise cut by [`cut_for_storage`]; with what was cut, when anything was.
+pub fn stored_body(body: &str) -> (String, Option<BodyCut>) {
+    cut_for_storage(body, MAX_STORED_BODY_BYTES)
+}
+
+/// `body` whole when it is at most `cap` bytes, otherwise its first `cap` bytes or so
+/// (see [`redacted_prefix`]) with a note of the full size and the SHA-256 of the whole
+/// body (which identifies it without revealing it).
+pub fn cut_for_storage(body: &str, cap: usize) -> (String, Option<BodyCut>) {
     use sha2::Digest as _;
-    if body.len() <= MAX_STORED_BODY_BYTES {
-        return body.to_owned();
+    if body.len() <= cap {
+        return (body.to_owned(), None);
     }
     let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
-    let redacted = redact_with_every_registry(body);
-    let mut cut = MAX_STORED_BODY_BYTES.min(redacted.len());
-    while !redacted.is_char_boundary(cut) {
+    let (text, cut) = noted_cut(body, cap, body.len(), digest);
+    (text, Some(cut))
+}
+
+/// Cuts the stored `body` of an exchange of a case that passed down to
+/// [`MAX_PASSED_BODY_BYTES`]. `cut` says what storing it already cut: the note then
+/// keeps naming the original body, not the first cut of it.
+pub fn recut_passed(body: &mut String, cut: &mut Option<BodyCut>) {
+    let kept = cut.as_ref().map_or(body.len(), |c| c.kept_bytes);
+    if kept <= MAX_PASSED_BODY_BYTES {
+        return;
+    }
+    let (text, new) = match cut.take() {
+        None => match cut_for_storage(body, MAX_PASSED_BODY_BYTES) {
+            (text, Some(new)) => (text, new),
+            (_, None) => return,
+        },
+        Some(old) => noted_cut(
+            &body[..old.kept_bytes],
+            MAX_PASSED_BODY_BYTES,
+            old.original_bytes,
+            old.sha256,
+        ),
+    };
+    *body = text;
+    *cut = Some(new);
+}
+
+/// `text` cut by [`redacted_prefix`], with the note naming the original body.
+fn noted_cut(text: &str, cap: usize, original_bytes: usize, sha256: String) -> (String, BodyCut) {
+    let kept = redacted_prefix(text, cap);
+    let noted = format!(
+        "{kept}\n[... body cut for storage: {original_bytes} bytes, sha256 {sha256}; the first {} bytes of it redacted are kept]",
+        kept.len()
+    );
+    let cut = BodyCut {
+        original_bytes,
+        sha256,
+        kept_bytes: kept.len(),
+    };
+    (noted, cut)
+}
+
+/// Bytes that can change what the views of [`normalise`] make of the bytes after them:
+/// escapes and line breaks. Spaces and tabs only after a line break.
+fn shifts_views(b: u8) -> bool {
+    matches!(b, b'\\' | b'\n' | b'\r')
+}
+
+/// The first `cap` bytes of `text` (on a character boundary) redacted with every secret
+/// the process knows, a match that crosses the cut included, so no part of a secret at
+/// the cut survives. Only a window a little past the cut is searched, not the whole
+/// text: a list of several MB is cut to a few KB, and redacting all of it to keep 4 KB
+/// made storing cost grow with the data.
+///
+/// The window ends `O` = (the longest form of any registered secret) + 32 bytes past the
+/// first point `c` at or after the cut from which `O` bytes hold no backslash or line
+/// break, and the first 16 no space or tab. Within such a stretch every normalised view
+/// is the text byte for byte, but for at most 15 leading bytes that escapes begun before
+/// it consume (at most 5 per level of [`MAX_UNESCAPE_DEPTH`]) and none skipped as
+/// indentation; so a match, at most the longest form long in its view, that begins
+/// before `c` ends inside the window, and the window finds every match the whole text
+/// has up to `c`. With no such stretch, the whole text is searched.
+fn redacted_prefix(text: &str, cap: usize) -> String {
+    let live: Vec<Redactor> = live_registries()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .map(|inner| Redactor { inner })
+        .collect();
+    let mut cut = cap.min(text.len());
+    while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!(
-        "{}\n[... body cut for storage: {} bytes, sha256 {digest}; the first {cut} bytes of it redacted are kept]",
-        &redacted[..cut],
-        body.len()
-    )
+    let bytes = text.as_bytes();
+    let mut hits = Vec::new();
+    {
+        let inners: Vec<_> = live.iter().map(Redactor::read).collect();
+        let longest = inners.iter().map(|i| i.longest_form).max().unwrap_or(0);
+        if longest > 0 {
+            let end = quiet_stretch(bytes, cut, longest + 32).unwrap_or(bytes.len());
+            for inner in &inners {
+                hits.extend(inner.hits(&bytes[..end]));
+            }
+        }
+    }
+    // A match that begins before the cut is replaced up to the cut: nothing of it is
+    // kept. The window found what crosses the cut; redacting the kept part again
+    // applies the repeated passes and every registry in turn, as all redaction does.
+    hits.retain(|h| h.start < cut);
+    hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+    redact_with_every_registry(&replace_hits(&text[..cut], &hits))
+}
+
+/// The end of the window [`redacted_prefix`] searches: `o` bytes past the first point at
+/// or after `from` where `o` bytes without [`shifts_views`] begin, the first 16 of them
+/// without a space or tab. None when the text ends first. One pass: a byte that breaks
+/// a stretch rules out every start up to it.
+fn quiet_stretch(bytes: &[u8], from: usize, o: usize) -> Option<usize> {
+    let mut start = from;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        if shifts_views(b) || (matches!(b, b' ' | b'\t') && i - start < 16) {
+            start = i + 1;
+        } else if i + 1 - start >= o {
+            return Some(start + o);
+        }
+    }
+    None
 }
 
 /// Registers the value of every field of `doc` whose key names a secret

@@ -14,7 +14,9 @@ use axum::body::Bytes;
 use axum::http::{StatusCode, Uri};
 use common::*;
 use thoth_conformance::outcome::{RunResult, Status};
-use thoth_conformance::redact::{scan_for_secrets, Redactor, MAX_STORED_BODY_BYTES};
+use thoth_conformance::redact::{
+    scan_for_secrets, Redactor, MAX_PASSED_BODY_BYTES, MAX_STORED_BODY_BYTES,
+};
 use thoth_conformance::target::{LiveOptions, Target};
 
 /// The webhook secret, with a `/` for PHP to escape and an `é` for Python to.
@@ -151,6 +153,7 @@ cases:
         creates: [{kind: api_key, id: k-1, undo: {method: DELETE, path: /keys/k-1}}]
   - {id: fixture, title: t, capability: c, effect: read, steps: [{request: {method: POST, path: /echo/fixture, body_file: provider.json}}]}
   - {id: huge, title: t, capability: c, effect: read, steps: [{request: {method: GET, path: /echo/huge}}]}
+  - {id: hugefail, title: t, capability: c, effect: read, steps: [{request: {method: GET, path: /echo/huge}, expect: {status: 201}}]}
 "#;
 
 /// Runs the hostile suite and writes every report; returns the run and the artifacts.
@@ -253,16 +256,36 @@ async fn fixture_credentials_are_registered_as_secrets() {
 async fn huge_bodies_are_capped_in_storage_and_still_scanned() {
     let (r, artifacts, redactor, _dir) = hostile_run().await;
     assert_status(&r, "huge", Status::Pass);
-    let stored = case(&r, "huge").steps[0].exchanges[0]
-        .response_body
-        .clone()
-        .unwrap();
+    assert_status(&r, "hugefail", Status::Fail);
+    let stored = |id: &str| {
+        case(&r, id).steps[0].exchanges[0]
+            .response_body
+            .clone()
+            .unwrap()
+    };
+    // A pass keeps a glimpse, a failure the run's full cap; both note the whole body.
+    let (passed, failed) = (stored("huge"), stored("hugefail"));
     assert!(
-        stored.len() < MAX_STORED_BODY_BYTES + 300,
+        passed.len() < MAX_PASSED_BODY_BYTES + 300,
         "{}",
-        stored.len()
+        passed.len()
     );
-    assert!(stored.contains("sha256 "), "size and hash noted");
+    assert!(failed.len() > MAX_STORED_BODY_BYTES, "{}", failed.len());
+    assert!(
+        failed.len() < MAX_STORED_BODY_BYTES + 300,
+        "{}",
+        failed.len()
+    );
+    for kept in [&passed, &failed] {
+        assert!(
+            kept.contains(&format!(
+                "{} bytes, sha256 ",
+                4 * 1024 * 1024 - 100 + 22 + HOOK.len()
+            )),
+            "size and hash noted: {}",
+            &kept[kept.len() - 200..]
+        );
+    }
     let results = artifacts
         .iter()
         .find(|p| p.ends_with("results.json"))

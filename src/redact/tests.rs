@@ -362,13 +362,13 @@ fn stored_bodies_are_capped_with_size_and_hash_and_redacted_before_the_cut() {
     use sha2::Digest as _;
     let r = Redactor::new();
     r.add_secret("stored-body-secret-0123456789").unwrap();
-    assert_eq!(stored_body("small"), "small");
+    assert_eq!(stored_body("small"), ("small".to_owned(), None));
     let body = format!(
         "{}stored-body-secret-0123456789{}",
         "x".repeat(MAX_STORED_BODY_BYTES - 10),
         "y".repeat(1000)
     );
-    let kept = stored_body(&body);
+    let (kept, cut) = stored_body(&body);
     assert!(kept.len() < MAX_STORED_BODY_BYTES + 200, "{}", kept.len());
     assert!(
         !kept.contains("stored-body"),
@@ -383,6 +383,11 @@ fn stored_bodies_are_capped_with_size_and_hash_and_redacted_before_the_cut() {
         )),
         "{}",
         &kept[kept.len() - 200..]
+    );
+    let cut = cut.expect("what was cut is returned");
+    assert_eq!(
+        (cut.original_bytes, cut.sha256, cut.kept_bytes),
+        (body.len(), digest, MAX_STORED_BODY_BYTES)
     );
 }
 
@@ -463,4 +468,138 @@ fn views_are_mapped_back_only_when_they_hold_a_secret() {
         out.ends_with(&format!("\"body\": \"{REDACTED}\"}}")),
         "{out}"
     );
+}
+
+#[test]
+fn a_passed_case_keeps_a_small_cut_that_still_names_the_original() {
+    use sha2::Digest as _;
+    let _r = redactor(&["recut-body-secret-0123456789"]);
+    // Kept whole while the case runs (under the run's cap), then cut for the pass.
+    let body = format!("{{\"data\":[{}]}}", "{\"id\":\"ep-1\"},".repeat(2000));
+    assert!(body.len() > MAX_PASSED_BODY_BYTES && body.len() < MAX_STORED_BODY_BYTES);
+    let (mut stored, mut cut) = stored_body(&body);
+    assert_eq!((stored.as_str(), &cut), (body.as_str(), &None));
+    recut_passed(&mut stored, &mut cut);
+    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let noted = cut.clone().expect("the cut is noted");
+    assert_eq!(
+        (noted.original_bytes, noted.sha256.as_str()),
+        (body.len(), digest.as_str())
+    );
+    assert!(
+        stored.len() < MAX_PASSED_BODY_BYTES + 200,
+        "{}",
+        stored.len()
+    );
+    assert!(stored.starts_with(&body[..MAX_PASSED_BODY_BYTES]));
+    assert!(stored.contains(&format!("{} bytes, sha256 {digest}", body.len())));
+    // Cutting again changes nothing.
+    let once = stored.clone();
+    recut_passed(&mut stored, &mut cut);
+    assert_eq!(stored, once);
+
+    // Cut twice (over the run's cap, then for the pass): the note still names the
+    // original, not the first cut.
+    let big = "y".repeat(3 * MAX_STORED_BODY_BYTES);
+    let (mut stored, mut cut) = stored_body(&big);
+    assert_eq!(
+        cut.as_ref().map(|c| c.kept_bytes),
+        Some(MAX_STORED_BODY_BYTES)
+    );
+    recut_passed(&mut stored, &mut cut);
+    let digest = hex::encode(sha2::Sha256::digest(big.as_bytes()));
+    assert!(
+        stored.ends_with(&format!(
+            "\n[... body cut for storage: {} bytes, sha256 {digest}; the first {MAX_PASSED_BODY_BYTES} bytes of it redacted are kept]",
+            big.len()
+        )),
+        "{}",
+        &stored[MAX_PASSED_BODY_BYTES..]
+    );
+    assert_eq!(cut.map(|c| c.original_bytes), Some(big.len()));
+}
+
+#[test]
+fn a_secret_across_the_cut_is_redacted_whole_in_every_form() {
+    use base64::Engine as _;
+    let secret = "window-cut-secret-0123456789";
+    let _r = redactor(&[secret]);
+    let quoted = serde_json::to_string(secret)
+        .unwrap()
+        .replace('-', "\\u002d");
+    for (name, across) in [
+        ("plain", secret.to_owned()),
+        (
+            "base64",
+            base64::engine::general_purpose::STANDARD.encode(secret),
+        ),
+        ("json-escaped", quoted[1..quoted.len() - 1].to_owned()),
+        (
+            "wrapped",
+            format!("{}\n        {}", &secret[..9], &secret[9..]),
+        ),
+    ] {
+        // The secret begins a few bytes before the cut: too few of it on the kept side
+        // for a prefix of it alone to be found there. After it, text that does and does
+        // not let the window end early.
+        for after in ["b".repeat(10_000), "\\n b".repeat(3_000)] {
+            for before in [1, 5, 11] {
+                let body = format!(
+                    "{}{across}{after}",
+                    "a".repeat(MAX_PASSED_BODY_BYTES - before)
+                );
+                let (kept, _) = cut_for_storage(&body, MAX_PASSED_BODY_BYTES);
+                let head = &kept[..kept.find("\n[... body cut").unwrap()];
+                assert_eq!(
+                    head,
+                    format!("{}{REDACTED}", "a".repeat(MAX_PASSED_BODY_BYTES - before)),
+                    "{name}, {before} bytes before the cut"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cutting_a_body_searches_a_window_past_the_cut_not_the_whole_body() {
+    let secret = "far-away-secret-0123456789";
+    let r = redactor(&[secret]);
+    let maps = || SPAN_MAPS_BUILT.with(|n| n.get());
+    // Only a view finds this one (JSON-escaped), far past the cut: redacting the whole
+    // body would build the view's map back to the text to place it.
+    let far = serde_json::to_string(secret)
+        .unwrap()
+        .replace('-', "\\u002d");
+    let body = format!("{}{far}", "a".repeat(200 * 1024));
+    assert!(r.redact(&body) != body, "whole, it is found");
+    let before = maps();
+    let (kept, _) = cut_for_storage(&body, MAX_PASSED_BODY_BYTES);
+    assert_eq!(maps(), before, "the cut redacted bytes it threw away");
+    assert!(kept.starts_with(&"a".repeat(MAX_PASSED_BODY_BYTES)));
+}
+
+#[test]
+fn the_window_ends_past_the_first_stretch_no_escape_or_indentation_can_reach_across() {
+    let text = |marks: &[(usize, u8)]| {
+        let mut t = vec![b'a'; 100];
+        for &(at, b) in marks {
+            t[at] = b;
+        }
+        t
+    };
+    assert_eq!(quiet_stretch(&text(&[]), 0, 40), Some(40));
+    assert_eq!(
+        quiet_stretch(&text(&[]), 70, 40),
+        None,
+        "the text ends first"
+    );
+    for b in [b'\\', b'\n', b'\r'] {
+        assert_eq!(quiet_stretch(&text(&[(5, b), (30, b)]), 0, 40), Some(71));
+    }
+    // Spaces only count in the first 16 bytes, where indentation could be skipped.
+    assert_eq!(
+        quiet_stretch(&text(&[(3, b' '), (10, b'\t')]), 0, 40),
+        Some(51)
+    );
+    assert_eq!(quiet_stretch(&text(&[(20, b' ')]), 0, 40), Some(40));
 }

@@ -275,6 +275,7 @@ mod tests {
             transport_error: None,
             duration_ms: 3,
             note: None,
+            ..Exchange::default()
         }
     }
 

@@ -137,7 +137,7 @@ pub async fn run_case(
         None => (Status::Pass, None),
         Some((s, m)) => (s, Some(m)),
     };
-    CaseResult {
+    let mut result = CaseResult {
         phase: phase.to_string(),
         case_id: case.id.clone(),
         title: case.title.clone(),
@@ -152,5 +152,9 @@ pub async fn run_case(
         duration_ms: started.elapsed().as_millis() as u64,
         started_at,
         expectation: None,
-    }
+    };
+    // Where the verdict is settled: from here on the case's bodies are evidence that
+    // it ran, and only a case that did not pass needs them at length.
+    result.cut_passed_bodies();
+    result
 }

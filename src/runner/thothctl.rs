@@ -30,7 +30,8 @@ use crate::thothctl::ThothctlBin;
 use workdir::Workdir;
 
 pub const DEFAULT_THOTHCTL_TIMEOUT: Duration = Duration::from_secs(60);
-/// Output beyond this is cut in transcripts; the JSON is parsed from the full output.
+/// Stderr beyond this is cut in transcripts (stdout is stored as HTTP bodies are, see
+/// `redact::stored_body`); the JSON is parsed from the full output.
 const TRANSCRIPT_CAP: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,7 +157,11 @@ pub async fn run(
     match &result {
         Ok(out) => {
             exchange.status = Some(i64::from(out.exit_code));
-            exchange.response_body = Some(cap(&out.stdout));
+            // Stored like an HTTP answer (redacted across the cut, size and hash
+            // noted), so a passed case's cut of it still names the whole output.
+            let (stdout, cut) = crate::redact::stored_body(&out.stdout);
+            exchange.response_body = Some(stdout);
+            exchange.response_cut = cut;
             if !out.stderr.is_empty() {
                 exchange
                     .response_headers

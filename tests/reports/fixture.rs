@@ -94,6 +94,8 @@ pub fn exchange(line: &str, status: Option<i64>, body: Option<&str>) -> Exchange
         transport_error: None,
         duration_ms: 7,
         note: None,
+        request_cut: None,
+        response_cut: None,
     }
 }
 
