@@ -67,7 +67,12 @@ impl Principal {
             self.scope_target_id.as_deref(),
             resource_type,
             resource_id,
-            |id| tenant.endpoints.get(id).and_then(|e| e.fleet_id.clone()),
+            |id| {
+                tenant
+                    .endpoints
+                    .get(id)
+                    .and_then(|e| e.fleet_id.as_deref().map(str::to_owned))
+            },
         )
     }
 

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::records::{Endpoint, ScopeLevel};
+use crate::shared::Shared;
 
 /// What one list selects.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +32,9 @@ const MAX_LISTS: usize = 16;
 pub struct EndpointLists {
     /// The number of endpoints the lists were built over.
     built_over: usize,
-    lists: HashMap<ListKey, Arc<Vec<String>>>,
+    /// The ids are the rows' own shared copies: a list over a million endpoints is a
+    /// million pointers, not a million strings.
+    lists: HashMap<ListKey, Arc<Vec<Shared>>>,
 }
 
 impl EndpointLists {
@@ -44,10 +47,10 @@ impl EndpointLists {
     /// and runs only when the list is (re)built.
     pub fn ids(
         &mut self,
-        endpoints: &BTreeMap<String, Box<Endpoint>>,
+        endpoints: &BTreeMap<Shared, Box<Endpoint>>,
         key: ListKey,
         selects: impl Fn(&Endpoint) -> bool,
-    ) -> Arc<Vec<String>> {
+    ) -> Arc<Vec<Shared>> {
         if self.built_over != endpoints.len() || self.lists.len() >= MAX_LISTS {
             self.lists.clear();
             self.built_over = endpoints.len();

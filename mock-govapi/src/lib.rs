@@ -56,6 +56,7 @@ pub mod routes;
 pub mod scope;
 pub mod secrets;
 pub mod shape_faults;
+pub mod shared;
 pub mod signing;
 pub mod sink;
 pub mod state;

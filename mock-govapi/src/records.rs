@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
+use crate::shared::{Interner, Shared};
 
 /// Everything one tenant owns. Cleared by `POST /__admin/reset`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -21,7 +22,9 @@ pub struct TenantState {
     /// Boxed: a B-tree node holds eleven entries and is often about half full, so an
     /// inline row (some 500 bytes) would waste hundreds of bytes per endpoint in empty
     /// slots; a box wastes eight. `records::tests::an_endpoint_row_costs_at_most_its_bytes`.
-    pub endpoints: BTreeMap<String, Box<Endpoint>>,
+    /// Keyed by the row's own `endpoint_id` (one shared copy for the key, the row and
+    /// the list index).
+    pub endpoints: BTreeMap<Shared, Box<Endpoint>>,
     pub api_keys: BTreeMap<String, ApiKey>,
     /// Fleets (`T/fleets`), by `fleet_id`.
     pub fleets: BTreeMap<String, Fleet>,
@@ -40,6 +43,9 @@ pub struct TenantState {
     /// `fleet_id` calls `endpoint_lists.touch()` (`upsert_endpoint` does).
     #[serde(skip)]
     pub endpoint_lists: crate::endpoint_index::EndpointLists,
+    /// The values endpoint rows repeat (environment, fleet, versions, ...), one copy each.
+    #[serde(skip)]
+    pub strings: Interner,
 }
 
 /// A permission an API key can hold.
@@ -158,24 +164,26 @@ pub struct SyncJob {
 }
 
 /// A registered endpoint (a machine running the Thoth proxy).
+///
+/// The values a fleet repeats are [`Shared`] copies from the tenant's
+/// [`TenantState::strings`]; only the hostname is the row's own.
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoint {
-    pub endpoint_id: String,
+    pub endpoint_id: Shared,
     pub hostname: String,
-    pub employee_email: Option<String>,
-    pub enrollment: String,
-    pub environment: Option<String>,
-    pub proxy_version: Option<String>,
-    pub agent_ids: Vec<String>,
-    pub os: Option<String>,
-    pub fleet_id: Option<String>,
+    pub employee_email: Option<Shared>,
+    pub enrollment: Shared,
+    pub environment: Option<Shared>,
+    pub proxy_version: Option<Shared>,
+    pub agent_ids: Vec<Shared>,
+    pub os: Option<Shared>,
+    pub fleet_id: Option<Shared>,
     /// 0–100; a float, as the vendor's Terraform provider sends it (schema Float64).
     #[serde(serialize_with = "score::serialize")]
     pub risk_score: f64,
     pub violations_today: u64,
     pub sessions_today: u64,
-    /// `active` or `quarantined`.
-    pub status: String,
+    pub status: EndpointStatus,
     pub last_seen: Option<Timestamp>,
     pub registered_at: Timestamp,
     /// The same instant as `registered_at`, under the name the vendor's Terraform
@@ -184,10 +192,10 @@ pub struct Endpoint {
     pub updated_at: Timestamp,
     /// Server-owned runtime fields TF reads as Computed (`runtime_auth_mode`,
     /// `identity_binding_user`, `managed_runtime_key_id`); the mock has no managed
-    /// runtime, so they read `null` [C].
-    pub runtime_auth_mode: Option<String>,
-    pub identity_binding_user: Option<String>,
-    pub managed_runtime_key_id: Option<String>,
+    /// runtime, so they read `null` [C], and take no room in the row.
+    pub runtime_auth_mode: NoRuntime,
+    pub identity_binding_user: NoRuntime,
+    pub managed_runtime_key_id: NoRuntime,
     /// Fields the mock does not interpret, kept and returned as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -196,8 +204,37 @@ pub struct Endpoint {
     pub pending_checkins: Vec<PendingCheckin>,
 }
 
-/// The telemetry of one check-in.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// An endpoint's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Active,
+    Quarantined,
+}
+
+impl EndpointStatus {
+    /// The status a registration names, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "quarantined" => Some(Self::Quarantined),
+            _ => None,
+        }
+    }
+}
+
+/// A server-owned field the mock never sets: serialises as `null`, and is zero bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoRuntime;
+
+impl Serialize for NoRuntime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_none()
+    }
+}
+
+/// The telemetry of one check-in, as sent.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Checkin {
     pub proxy_version: Option<String>,
     pub agent_ids: Option<Vec<String>>,
@@ -206,12 +243,16 @@ pub struct Checkin {
     pub sessions_today: Option<u64>,
 }
 
-/// A check-in that becomes visible at `visible_at`.
+/// A check-in that becomes visible at `visible_at`, its strings already shared.
 #[derive(Debug, Clone)]
 pub struct PendingCheckin {
     pub received_at: Timestamp,
     pub visible_at: Timestamp,
-    pub checkin: Checkin,
+    pub proxy_version: Option<Shared>,
+    pub agent_ids: Option<Vec<Shared>>,
+    pub risk_score: Option<f64>,
+    pub violations_today: Option<u64>,
+    pub sessions_today: Option<u64>,
 }
 
 /// One attempt to deliver an outgoing webhook.
@@ -228,7 +269,7 @@ pub struct WebhookDelivery {
 
 /// Risk scores are floats, shown as integers when integral, so a score sent as `10`
 /// reads back as `10` and one sent as `42.5` as `42.5`.
-mod score {
+pub(crate) mod score {
     pub fn serialize<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
         if value.fract() == 0.0 && value.abs() < 1e15 {
             s.serialize_i64(*value as i64)
@@ -250,14 +291,16 @@ mod tests {
     /// A million-endpoint tenant lives in one B-tree whose nodes hold eleven slots and are
     /// often only half full: a slot must stay a key and a pointer, so the empty slots
     /// waste a few megabytes over the fleet, not the half gigabyte that inline rows
-    /// (some 500 bytes each) wasted.
+    /// (some 500 bytes each) wasted. The row itself holds its repeated values as shared
+    /// pointers and no room for the fields the mock never sets; a larger row fails
+    /// here.
     #[test]
     fn an_endpoint_row_costs_at_most_its_bytes() {
+        const ROW_BYTES: usize = 304;
         let slot = slot_of(&TenantState::default().endpoints);
-        assert!(slot <= 32, "an endpoint map slot is {slot} bytes");
-        assert!(
-            std::mem::size_of::<Endpoint>() > 256,
-            "the row itself is large"
-        );
+        assert!(slot <= 24, "an endpoint map slot is {slot} bytes");
+        let row = std::mem::size_of::<Endpoint>();
+        assert!(row <= ROW_BYTES, "an endpoint row is {row} bytes");
+        assert!(row > 256, "the row is still large enough to be boxed");
     }
 }

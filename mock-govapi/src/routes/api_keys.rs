@@ -259,7 +259,11 @@ fn decide(
                 key.scope_target_id.as_deref(),
                 resource_type,
                 resource_id,
-                |id| data.endpoints.get(id).and_then(|e| e.fleet_id.clone()),
+                |id| {
+                    data.endpoints
+                        .get(id)
+                        .and_then(|e| e.fleet_id.as_deref().map(str::to_owned))
+                },
             ));
     json!({
         "valid": valid,

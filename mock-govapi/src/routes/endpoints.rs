@@ -17,7 +17,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::created_or_updated;
 use crate::auth::Principal;
@@ -27,9 +27,10 @@ use crate::endpoint_index::ListKey;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{page_window_for, ApiJson, OptionalJson, PageQuery};
 use crate::faults::Fault;
-use crate::records::{Checkin, Endpoint, PendingCheckin, TenantState};
+use crate::records::{Checkin, Endpoint, EndpointStatus, NoRuntime, PendingCheckin, TenantState};
 use crate::routes::Routes;
 use crate::scope::scope_allows;
+use crate::shared::Shared;
 use crate::state::AppState;
 
 pub const MANAGED_ENROLLMENTS: &[&str] = &["jamf", "intune", "kandji", "workspace_one", "mdm"];
@@ -135,24 +136,25 @@ pub fn upsert_endpoint(
         return Err(invalid("hostname must not be empty"));
     }
     validate_risk(body.risk_score)?;
-    if let Some(status) = &body.status {
-        if !matches!(status.as_str(), "active" | "quarantined") {
-            return Err(invalid(format!(
-                "status `{status}` is not active or quarantined"
-            )));
-        }
-    }
-    let created = !data.endpoints.contains_key(&body.endpoint_id);
+    let status =
+        match &body.status {
+            None => None,
+            Some(status) => Some(EndpointStatus::parse(status).ok_or_else(|| {
+                invalid(format!("status `{status}` is not active or quarantined"))
+            })?),
+        };
+    let created = !data.endpoints.contains_key(body.endpoint_id.as_str());
     data.endpoint_lists.touch();
-    let row = data
-        .endpoints
-        .entry(body.endpoint_id.clone())
-        .or_insert_with(|| {
-            Box::new(Endpoint {
-                endpoint_id: body.endpoint_id.clone(),
-                hostname: body.hostname.clone(),
+    let strings = &mut data.strings;
+    let row = match data.endpoints.entry(Shared::from(body.endpoint_id)) {
+        std::collections::btree_map::Entry::Occupied(row) => row.into_mut(),
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            let endpoint_id = slot.key().clone();
+            slot.insert(Box::new(Endpoint {
+                endpoint_id,
+                hostname: String::new(),
                 employee_email: None,
-                enrollment: "manual".into(),
+                enrollment: strings.intern("manual"),
                 environment: None,
                 proxy_version: None,
                 agent_ids: Vec::new(),
@@ -161,22 +163,23 @@ pub fn upsert_endpoint(
                 risk_score: 0.0,
                 violations_today: 0,
                 sessions_today: 0,
-                status: "active".into(),
+                status: EndpointStatus::Active,
                 last_seen: None,
                 registered_at: now,
                 created_at: now,
                 updated_at: now,
-                runtime_auth_mode: None,
-                identity_binding_user: None,
-                managed_runtime_key_id: None,
+                runtime_auth_mode: NoRuntime,
+                identity_binding_user: NoRuntime,
+                managed_runtime_key_id: NoRuntime,
                 extra: Map::new(),
                 pending_checkins: Vec::new(),
-            })
-        });
+            }))
+        }
+    };
     row.hostname = body.hostname;
-    let keep = |new: Option<String>, old: &mut Option<String>| {
-        if new.is_some() {
-            *old = new;
+    let mut keep = |new: Option<String>, old: &mut Option<Shared>| {
+        if let Some(new) = new {
+            *old = Some(strings.intern(&new));
         }
     };
     keep(body.employee_email, &mut row.employee_email);
@@ -185,15 +188,15 @@ pub fn upsert_endpoint(
     keep(body.os, &mut row.os);
     keep(body.fleet_id, &mut row.fleet_id);
     if let Some(enrollment) = body.enrollment.filter(|e| !e.is_empty()) {
-        row.enrollment = enrollment;
+        row.enrollment = strings.intern(&enrollment);
     }
     if let Some(agent_ids) = body.agent_ids {
-        row.agent_ids = agent_ids;
+        row.agent_ids = strings.intern_all(&agent_ids);
     }
     row.risk_score = body.risk_score.unwrap_or(row.risk_score);
     row.violations_today = body.violations_today.unwrap_or(row.violations_today);
     row.sessions_today = body.sessions_today.unwrap_or(row.sessions_today);
-    if let Some(status) = body.status {
+    if let Some(status) = status {
         row.status = status;
     }
     row.extra.extend(
@@ -205,8 +208,7 @@ pub fn upsert_endpoint(
     Ok(created)
 }
 
-fn apply_checkin(row: &mut Endpoint, pending: PendingCheckin) {
-    let c = pending.checkin;
+fn apply_checkin(row: &mut Endpoint, c: PendingCheckin) {
     if let Some(v) = c.proxy_version {
         row.proxy_version = Some(v);
     }
@@ -216,8 +218,8 @@ fn apply_checkin(row: &mut Endpoint, pending: PendingCheckin) {
     row.risk_score = c.risk_score.unwrap_or(row.risk_score);
     row.violations_today = c.violations_today.unwrap_or(row.violations_today);
     row.sessions_today = c.sessions_today.unwrap_or(row.sessions_today);
-    row.last_seen = Some(pending.received_at);
-    row.updated_at = pending.visible_at;
+    row.last_seen = Some(c.received_at);
+    row.updated_at = c.visible_at;
 }
 
 /// Makes this endpoint's check-ins whose lag has passed visible.
@@ -254,11 +256,99 @@ fn is_online(state: &AppState, row: &Endpoint, now: Timestamp) -> bool {
         .is_some_and(|seen| now.since(seen) <= state.config().online_window)
 }
 
+/// An endpoint as the API shows it: the row and its two derived flags, `online` and
+/// `managed`. The fields are declared in the order of their names, the order the answers
+/// had when they were built as a `serde_json::Value` (whose objects sort their keys), so
+/// a row without extra fields serialises straight to the same bytes with no tree built;
+/// one with extras goes through a `Value` to sort them in
+/// (`tests::a_shown_row_is_the_sorted_object`).
+#[derive(Serialize)]
+struct Shown<'a> {
+    agent_ids: &'a [Shared],
+    created_at: Timestamp,
+    employee_email: &'a Option<Shared>,
+    endpoint_id: &'a Shared,
+    enrollment: &'a Shared,
+    environment: &'a Option<Shared>,
+    fleet_id: &'a Option<Shared>,
+    hostname: &'a str,
+    identity_binding_user: NoRuntime,
+    last_seen: Option<Timestamp>,
+    managed: bool,
+    managed_runtime_key_id: NoRuntime,
+    online: bool,
+    os: &'a Option<Shared>,
+    proxy_version: &'a Option<Shared>,
+    registered_at: Timestamp,
+    #[serde(serialize_with = "crate::records::score::serialize")]
+    risk_score: f64,
+    runtime_auth_mode: NoRuntime,
+    sessions_today: u64,
+    status: EndpointStatus,
+    updated_at: Timestamp,
+    violations_today: u64,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+fn shown<'a>(state: &AppState, row: &'a Endpoint, now: Timestamp) -> Shown<'a> {
+    Shown {
+        agent_ids: &row.agent_ids,
+        created_at: row.created_at,
+        employee_email: &row.employee_email,
+        endpoint_id: &row.endpoint_id,
+        enrollment: &row.enrollment,
+        environment: &row.environment,
+        fleet_id: &row.fleet_id,
+        hostname: &row.hostname,
+        identity_binding_user: row.identity_binding_user,
+        last_seen: row.last_seen,
+        managed: is_managed(row),
+        managed_runtime_key_id: row.managed_runtime_key_id,
+        online: is_online(state, row, now),
+        os: &row.os,
+        proxy_version: &row.proxy_version,
+        registered_at: row.registered_at,
+        risk_score: row.risk_score,
+        runtime_auth_mode: row.runtime_auth_mode,
+        sessions_today: row.sessions_today,
+        status: row.status,
+        updated_at: row.updated_at,
+        violations_today: row.violations_today,
+        extra: &row.extra,
+    }
+}
+
+/// The row as a JSON tree (for the list page, which is one).
 fn row_json(state: &AppState, row: &Endpoint, now: Timestamp) -> Value {
-    let mut value = serde_json::to_value(row).unwrap_or(Value::Null);
-    value["online"] = is_online(state, row, now).into();
-    value["managed"] = is_managed(row).into();
-    value
+    serde_json::to_value(shown(state, row, now)).unwrap_or(Value::Null)
+}
+
+/// A JSON answer already serialised: built while the tenant is locked, sent after.
+pub struct JsonBytes(Vec<u8>);
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> axum::response::Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
+/// One endpoint's answer body.
+fn row_body(state: &AppState, row: &Endpoint, now: Timestamp) -> JsonBytes {
+    let view = shown(state, row, now);
+    let bytes = if row.extra.is_empty() {
+        serde_json::to_vec(&view)
+    } else {
+        serde_json::to_value(view).and_then(|sorted| serde_json::to_vec(&sorted))
+    };
+    JsonBytes(bytes.unwrap_or_else(|_| b"null".to_vec()))
 }
 
 /// Orders version strings by their numeric dot-separated parts (`0.2.10 > 0.2.9`),
@@ -320,11 +410,11 @@ async fn list(
             && query
                 .env
                 .as_ref()
-                .is_none_or(|env| row.environment.as_ref() == Some(env))
+                .is_none_or(|env| row.environment.as_deref() == Some(env.as_str()))
             && query
                 .fleet_id
                 .as_ref()
-                .is_none_or(|f| row.fleet_id.as_ref() == Some(f))
+                .is_none_or(|f| row.fleet_id.as_deref() == Some(f.as_str()))
     };
     // The filtered ids come from the index (built once per change of the fleet), and
     // only the page's rows are read, brought up to date and rendered: paging through a
@@ -370,15 +460,15 @@ async fn register(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, JsonBytes)> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
     // A new endpoint is not in state yet, so a fleet key is checked against the fleet
     // the body claims.
     let fleet = data
         .endpoints
-        .get(&body.endpoint_id)
-        .and_then(|e| e.fleet_id.clone())
+        .get(body.endpoint_id.as_str())
+        .and_then(|e| e.fleet_id.as_deref().map(str::to_owned))
         .or_else(|| body.fleet_id.clone());
     if !scope_allows(
         principal.scope_level,
@@ -397,9 +487,9 @@ async fn register(
     }
     let id = body.endpoint_id.clone();
     let created = upsert_endpoint(&mut data, body, now)?;
-    let row = row_json(&state, &data.endpoints[&id], now);
+    let row = row_body(&state, &data.endpoints[id.as_str()], now);
     let status = created_or_updated(created);
-    Ok((status, Json(row)))
+    Ok((status, row))
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,11 +505,11 @@ async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
     Path(path): Path<EndpointPath>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<JsonBytes> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
     let row = own_row(&principal, &mut data, &path.endpoint_id, now)?;
-    Ok(Json(row_json(&state, row, now)))
+    Ok(row_body(&state, row, now))
 }
 
 /// The caller's endpoint `id` with its due check-ins applied; 403 outside the key's
@@ -441,29 +531,50 @@ async fn checkin(
     principal: Principal,
     Path(path): Path<EndpointPath>,
     OptionalJson(body): OptionalJson<Checkin>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Accepted>> {
     validate_risk(body.risk_score)?;
     let now = state.now();
     let lag = std::time::Duration::from_millis(state.config().realism.checkin_lag_ms);
-    let mut data = state.tenant(&principal.tenant)?;
-    principal.require_covers("endpoint", &path.endpoint_id, &data)?;
+    let mut guard = state.tenant(&principal.tenant)?;
+    let data = &mut *guard;
+    principal.require_covers("endpoint", &path.endpoint_id, data)?;
     let row = data
         .endpoints
-        .get_mut(&path.endpoint_id)
+        .get_mut(path.endpoint_id.as_str())
         .ok_or_else(|| not_found(&path.endpoint_id))?;
     if !state.fault(Fault::CheckinIgnoresStats) {
-        row.pending_checkins.push(PendingCheckin {
+        let strings = &mut data.strings;
+        let pending = PendingCheckin {
             received_at: now,
             visible_at: now.plus(lag),
-            checkin: body,
-        });
+            proxy_version: body.proxy_version.map(|v| strings.intern(&v)),
+            agent_ids: body.agent_ids.map(|ids| strings.intern_all(&ids)),
+            risk_score: body.risk_score,
+            violations_today: body.violations_today,
+            sessions_today: body.sessions_today,
+        };
         apply_due_checkins_of(row, now);
+        // Without lag (the default) the check-in is visible at once: applied here, it
+        // never takes a queue allocation. Behind others still pending, it waits its turn.
+        if pending.visible_at <= now && row.pending_checkins.is_empty() {
+            apply_checkin(row, pending);
+        } else {
+            row.pending_checkins.push(pending);
+        }
     }
-    Ok(Json(json!({
-        "status": "accepted",
-        "endpoint_id": path.endpoint_id,
-        "received_at": now,
-    })))
+    Ok(Json(Accepted {
+        endpoint_id: path.endpoint_id,
+        received_at: now,
+        status: "accepted",
+    }))
+}
+
+/// A check-in's answer; fields in the order of their names, as the answer always had.
+#[derive(Serialize)]
+struct Accepted {
+    endpoint_id: String,
+    received_at: Timestamp,
+    status: &'static str,
 }
 
 /// `POST /endpoints/{id}/quarantine` (Terraform `client.go:QuarantineEndpoint`, no
@@ -473,13 +584,13 @@ async fn quarantine(
     State(state): State<AppState>,
     principal: Principal,
     Path(path): Path<EndpointPath>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<JsonBytes> {
     let now = state.now();
     let mut data = state.tenant(&principal.tenant)?;
     let row = own_row(&principal, &mut data, &path.endpoint_id, now)?;
-    row.status = "quarantined".into();
+    row.status = EndpointStatus::Quarantined;
     row.updated_at = now;
-    Ok(Json(row_json(&state, row, now)))
+    Ok(row_body(&state, row, now))
 }
 
 /// `GET /endpoints/stats`.
@@ -520,7 +631,7 @@ fn compute_stats(state: &AppState, rows: &[&Endpoint], now: Timestamp) -> Endpoi
         } else {
             stats.stale += 1;
         }
-        stats.quarantined += u64::from(row.status == "quarantined");
+        stats.quarantined += u64::from(row.status == EndpointStatus::Quarantined);
         stats.at_risk += u64::from(row.risk_score >= AT_RISK_SCORE);
         if let (Some(v), Some(latest)) = (&row.proxy_version, &latest) {
             stats.proxy_outdated += u64::from(compare_versions(v, latest) == Ordering::Less);
@@ -542,6 +653,8 @@ async fn stats(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -567,6 +680,74 @@ mod tests {
             env: Some(env.into()),
             fleet_id: None,
         }
+    }
+
+    /// What a row's answer was before it was typed: the row as a `Value` (sorted keys,
+    /// extras among them) with `online` and `managed` set.
+    fn as_value_was(state: &AppState, row: &Endpoint, now: Timestamp) -> String {
+        let mut value = serde_json::to_value(row).unwrap();
+        value["online"] = is_online(state, row, now).into();
+        value["managed"] = is_managed(row).into();
+        value.to_string()
+    }
+
+    /// The typed answer is byte for byte the sorted object clients and snapshots saw:
+    /// with every field set, with none, and with extra fields to sort in.
+    #[test]
+    fn a_shown_row_is_the_sorted_object() {
+        let state = AppState::new(crate::MockConfig::dev_default());
+        let mut data = TenantState::default();
+        let now = state.now();
+        let full = json!({"endpoint_id": "ep-1", "hostname": "h1", "employee_email": "a@b",
+            "enrollment": "jamf", "environment": "prod", "proxy_version": "0.2.8",
+            "agent_ids": ["x", "y"], "os": "macos", "fleet_id": "f1", "risk_score": 42.5,
+            "violations_today": 3, "sessions_today": 4, "status": "quarantined"});
+        let bare = json!({"endpoint_id": "ep-2", "hostname": "h2"});
+        let extras = json!({"endpoint_id": "ep-3", "hostname": "h3", "zz_last": [1],
+            "aa_first": {"k": "v"}, "m_mid": null, "online": "not the server's"});
+        for body in [full, bare, extras] {
+            let id = body["endpoint_id"].as_str().unwrap().to_owned();
+            upsert_endpoint(&mut data, serde_json::from_value(body).unwrap(), now).unwrap();
+            let row = data.endpoints.get_mut(id.as_str()).unwrap();
+            for checked_in in [false, true] {
+                if checked_in {
+                    row.last_seen = Some(now);
+                }
+                let typed = String::from_utf8(row_body(&state, row, now).0).unwrap();
+                assert_eq!(typed, as_value_was(&state, row, now), "{id}");
+                assert_eq!(row_json(&state, row, now).to_string(), typed, "{id}");
+            }
+        }
+    }
+
+    /// Two rows of one fleet hold one copy of what they repeat, and the key, the row
+    /// and the list index one copy of the id.
+    #[test]
+    fn rows_share_what_they_repeat() {
+        let mut data = TenantState::default();
+        for id in ["ep-a", "ep-b"] {
+            let body = json!({"endpoint_id": id, "hostname": id, "environment": "prod",
+                "fleet_id": "f", "proxy_version": "0.2.8", "agent_ids": ["fs"],
+                "employee_email": "x@y", "os": "macos"});
+            let body = serde_json::from_value(body).unwrap();
+            upsert_endpoint(&mut data, body, Timestamp::default()).unwrap();
+        }
+        let (a, b) = (&data.endpoints["ep-a"], &data.endpoints["ep-b"]);
+        let same = |x: &Option<Shared>, y: &Option<Shared>| {
+            Shared::is_same_copy(x.as_ref().unwrap(), y.as_ref().unwrap())
+        };
+        assert!(same(&a.environment, &b.environment));
+        assert!(same(&a.fleet_id, &b.fleet_id));
+        assert!(same(&a.proxy_version, &b.proxy_version));
+        assert!(same(&a.employee_email, &b.employee_email));
+        assert!(same(&a.os, &b.os));
+        assert!(Shared::is_same_copy(&a.agent_ids[0], &b.agent_ids[0]));
+        assert!(Shared::is_same_copy(&a.enrollment, &b.enrollment));
+        let (id, row) = data.endpoints.first_key_value().unwrap();
+        assert!(Shared::is_same_copy(id, &row.endpoint_id));
+        let mut lists = std::mem::take(&mut data.endpoint_lists);
+        let ids = lists.ids(&data.endpoints, key("prod"), |_| true);
+        assert!(Shared::is_same_copy(&ids[0], &row.endpoint_id));
     }
 
     /// Paging the whole list visits each row once, not once per page; a registration
@@ -595,7 +776,7 @@ mod tests {
         let mut lists = std::mem::take(&mut data.endpoint_lists);
         let ids = lists.ids(&data.endpoints, key("prod"), prod);
         assert_eq!(ids.len(), 999);
-        assert!(!ids.contains(&"ep-0001".to_string()));
+        assert!(!ids.iter().any(|id| id == "ep-0001"));
         assert_eq!(visits.get(), 2000);
         // A row added without a touch (a route that forgot it) still rebuilds: the
         // number of rows changed.
