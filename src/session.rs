@@ -290,9 +290,21 @@ pub async fn run(
     redactor: &Redactor,
     console: Option<Arc<Console>>,
 ) -> Result<Outcome, RunError> {
+    // The JUnit report's case lines read every suite's YAML again (a few ms a suite,
+    // after the run on the critical path): worked out on a thread of its own while the
+    // preflight, the lease and the run wait on the network.
+    let locating = {
+        let project = project.clone();
+        tokio::task::spawn_blocking(move || crate::suite::locate::case_locations(&project))
+    };
     let started = start(project, target, opts, redactor, &console).await?;
     let ran = execute(project, target, opts, redactor, &console, started).await;
-    Ok(finish(project, target, opts, redactor, &console, ran).await)
+    let locations = match locating.await {
+        Ok(l) => l,
+        // The thread panicked: this works it out again, and panics here if it must.
+        Err(_) => crate::suite::locate::case_locations(project),
+    };
+    Ok(finish(project, target, opts, redactor, &console, ran, locations).await)
 }
 
 /// A line on the console's stderr, where there is a console (the final scan sees it
@@ -499,6 +511,7 @@ async fn finish(
     redactor: &Redactor,
     console: &Option<Arc<Console>>,
     ran: Ran,
+    locations: std::collections::BTreeMap<String, crate::suite::locate::Location>,
 ) -> Outcome {
     let Ran {
         mut result,
@@ -538,7 +551,7 @@ async fn finish(
     let report_options = crate::report::ReportOptions {
         junit: crate::report::junit::JunitOptions {
             dialect: opts.junit_dialect,
-            locations: crate::suite::locate::case_locations(project),
+            locations,
         },
         sign_off: crate::report::html::SignOffFacts {
             profile: Some(profile.as_str().to_owned()),

@@ -304,3 +304,54 @@ fn xunit_viewer_shows_every_case_with_its_status_and_message() {
         );
     }
 }
+
+/// A whole `run` writes each case's file and line into the github dialect's JUnit (the
+/// lines are worked out beside the run, `session::run`): every case of the built-in
+/// suites at the line of its `- id:`.
+#[test]
+fn a_run_writes_each_cases_file_and_line() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let reports = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_thoth-conformance"))
+        .current_dir(&root)
+        .args([
+            "run",
+            "--target",
+            "mock",
+            "--thothctl-stand-in",
+            "off",
+            "-q",
+        ])
+        .args(["--junit-dialect", "github", "--reports"])
+        .arg(reports.path())
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap();
+    let mut checked = 0;
+    for file in ["suites/scoped_keys.yaml", "suites/bootstrap.yaml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let phase = Path::new(file).file_stem().unwrap().to_string_lossy();
+        for (i, line) in text.lines().enumerate() {
+            let Some(id) = line.trim_start().strip_prefix("- id: ") else {
+                continue;
+            };
+            if !line.starts_with("  - id: ") {
+                continue; // a step's or a nested list's id, not a case
+            }
+            let testcase = junit
+                .split("<testcase ")
+                .find(|t| t.starts_with(&format!("name=\"{phase}::{}\"", id.trim())))
+                .unwrap_or_else(|| panic!("no testcase {id} in:\n{junit}"));
+            let at = format!(" file=\"{file}\" line=\"{}\"", i + 1);
+            assert!(
+                testcase.split('>').next().unwrap().contains(&at),
+                "{id}: expected{at} in <testcase {}",
+                testcase.split('>').next().unwrap()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} cases checked");
+}
