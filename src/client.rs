@@ -217,9 +217,7 @@ impl HttpClient {
             ..Exchange::default()
         };
         if let Some(b) = &req.body {
-            let (body, cut) = crate::redact::stored_body(&String::from_utf8_lossy(b));
-            exchange.request_body = Some(body);
-            exchange.request_cut = cut;
+            exchange.store_request_body(&String::from_utf8_lossy(b));
         }
         let result = self.send_inner(req, &mut exchange).await;
         exchange.duration_ms = started.elapsed().as_millis() as u64;
@@ -227,9 +225,7 @@ impl HttpClient {
             Ok(resp) => {
                 exchange.status = Some(i64::from(resp.status));
                 exchange.response_headers = resp.headers.clone();
-                let (body, cut) = crate::redact::stored_body(&resp.text());
-                exchange.response_body = Some(body);
-                exchange.response_cut = cut;
+                exchange.store_response_body(&resp.text());
             }
             Err(e) => exchange.transport_error = Some(e.to_string()),
         }

@@ -117,6 +117,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Stores `text` as the request body the way a run stores every body
+    /// ([`crate::redact::stored_body`]), noting what the cut took.
+    pub fn store_request_body(&mut self, text: &str) {
+        let (body, cut) = crate::redact::stored_body(text);
+        self.request_body = Some(body);
+        self.request_cut = cut;
+    }
+
+    /// Stores `text` as the response body, as [`Exchange::store_request_body`] does.
+    pub fn store_response_body(&mut self, text: &str) {
+        let (body, cut) = crate::redact::stored_body(text);
+        self.response_body = Some(body);
+        self.response_cut = cut;
+    }
+
     /// Cuts both bodies to what a passed case keeps
     /// ([`crate::redact::MAX_PASSED_BODY_BYTES`]).
     fn cut_for_a_pass(&mut self) {

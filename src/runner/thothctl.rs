@@ -159,9 +159,7 @@ pub async fn run(
             exchange.status = Some(i64::from(out.exit_code));
             // Stored like an HTTP answer (redacted across the cut, size and hash
             // noted), so a passed case's cut of it still names the whole output.
-            let (stdout, cut) = crate::redact::stored_body(&out.stdout);
-            exchange.response_body = Some(stdout);
-            exchange.response_cut = cut;
+            exchange.store_response_body(&out.stdout);
             if !out.stderr.is_empty() {
                 exchange
                     .response_headers
