@@ -107,11 +107,20 @@ pub fn variables_needed(
     cases: Option<&BTreeSet<String>>,
 ) -> BTreeMap<String, Need> {
     let mut need: BTreeMap<String, Need> = BTreeMap::new();
+    // A suite's vars, setup and cleanup are read once, not once per case (the selection
+    // comes suite by suite): serialising them again for each of a suite's cases was most
+    // of the preflight's time.
+    let mut shared: Option<(&crate::suite::load::LoadedSuite, BTreeSet<String>)> = None;
     for (s, c) in selected(project, filters, profile, target, phases, cases) {
+        if !shared.as_ref().is_some_and(|(of, _)| std::ptr::eq(*of, s)) {
+            let mut v = target_vars_in(&s.suite.vars);
+            v.extend(target_vars_in(&s.suite.setup));
+            v.extend(target_vars_in(&s.suite.cleanup));
+            shared = Some((s, v));
+        }
+        let (_, suite_vars) = shared.as_ref().expect("set above");
         let mut vars = target_vars_in(c);
-        vars.extend(target_vars_in(&s.suite.vars));
-        vars.extend(target_vars_in(&s.suite.setup));
-        vars.extend(target_vars_in(&s.suite.cleanup));
+        vars.extend(suite_vars.iter().cloned());
         for v in vars {
             let n = need.entry(v).or_default();
             n.cases.push(format!("{}::{}", s.suite.phase, c.id));
