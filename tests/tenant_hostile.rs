@@ -405,9 +405,18 @@ async fn a_created_key_is_recorded_whatever_its_id_field_or_the_cleanup_fails_cl
         "{lost:?}"
     );
     assert!(!lost.lost.as_deref().unwrap().contains("thoth_secret"));
+    // A live tenant's ledger: each record waited for the disk, and the undo's marks
+    // wait once, at its end.
+    let synced = recorder.ledger.syncs();
+    assert_eq!(synced, 3, "the begin line and the two records");
     let report =
         thoth_conformance::safety::undo_pending(&recorder.ledger, &replay, &target, &client())
             .await;
+    assert_eq!(
+        recorder.ledger.syncs(),
+        synced + 1,
+        "one sync for the marks"
+    );
     assert!(
         !report.complete,
         "an unrecorded creation must fail the cleanup (exit 6)"

@@ -1,6 +1,9 @@
 //! The ledger: every record a run creates on the tenant, one JSON line per event,
-//! written the moment it happens (append, flush, fsync), so a run killed with SIGKILL
-//! still leaves a file `cleanup --ledger` can finish the job from.
+//! written the moment it happens (append, flush, and for a live tenant fsync), so a run
+//! killed with SIGKILL still leaves a file `cleanup --ledger` can finish the job from.
+//! The undo's marks are written as they happen and synced once at its end (a settings
+//! restore at once): one that the machine loses only makes a later cleanup send an
+//! undo again that accepts the record being gone.
 //!
 //! Lines (`op` tells them apart):
 //! - `begin`: `{op, run_id, target_kind, govapi_url, tenant, harness_version, at}`, first line.
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::suite::model::ResourceKind;
+use crate::target::TargetKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -145,12 +149,18 @@ pub struct Ledger {
     path: PathBuf,
     /// The run the `begin` line names.
     run_id: String,
+    /// A live tenant's ledger: what was created is synced line by line, since the
+    /// tenant outlives this process and its machine. A mock's ledger dies with its
+    /// process (`cleanup` refuses one), so nothing in it waits for the disk.
+    durable: bool,
     inner: Mutex<Inner>,
 }
 
 struct Inner {
     file: File,
     next_seq: u64,
+    /// How many times this ledger waited for the disk (see [`Ledger::syncs`]).
+    syncs: u64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -159,14 +169,30 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
-fn write_line(file: &mut File, line: &Line) -> std::io::Result<()> {
+/// When a line is on the disk, not only written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    /// Synced before the caller moves on.
+    Now,
+    /// Written (a killed process loses nothing written) and synced by the next
+    /// [`Ledger::sync`] or [`Sync::Now`] line.
+    Later,
+}
+
+fn write_line(inner: &mut Inner, line: &Line, sync: Sync) -> std::io::Result<()> {
+    let file = &mut inner.file;
     let mut text = serde_json::to_string(line).map_err(std::io::Error::other)?;
     text.push('\n');
-    // One write per line, then to disk before the caller moves on: a SIGKILL right after
-    // a record was created leaves it in the file.
+    // One write per line: a SIGKILL right after a record was created leaves it in the
+    // file, as the kernel holds what was written. The sync is for the machine going
+    // down too.
     file.write_all(text.as_bytes())?;
     file.flush()?;
-    file.sync_data()
+    if sync == Sync::Now {
+        file.sync_data()?;
+        inner.syncs += 1;
+    }
+    Ok(())
 }
 
 /// How long a held ledger lock is retried before the ledger reads as in use.
@@ -260,15 +286,22 @@ impl Claimed {
             path: self.path.clone(),
             source,
         };
-        let mut file = self.file;
         // Truncated under the lock, so no other process can have written in between.
-        file.set_len(0).map_err(err)?;
+        self.file.set_len(0).map_err(err)?;
+        let mut inner = Inner {
+            file: self.file,
+            next_seq: 1,
+            syncs: 0,
+        };
         let run_id = begin.run_id.clone();
-        write_line(&mut file, &Line::Begin(begin)).map_err(err)?;
+        let durable = begin.target_kind != TargetKind::Mock.as_str();
+        let sync = if durable { Sync::Now } else { Sync::Later };
+        write_line(&mut inner, &Line::Begin(begin), sync).map_err(err)?;
         Ok(Ledger {
             path: self.path,
             run_id,
-            inner: Mutex::new(Inner { file, next_seq: 1 }),
+            durable,
+            inner: Mutex::new(inner),
         })
     }
 }
@@ -299,9 +332,11 @@ impl Ledger {
             Ledger {
                 path: path.to_owned(),
                 run_id: replay.begin.run_id.clone(),
+                durable: replay.begin.target_kind != TargetKind::Mock.as_str(),
                 inner: Mutex::new(Inner {
                     file: claimed.file,
                     next_seq,
+                    syncs: 0,
                 }),
             },
             replay,
@@ -316,12 +351,42 @@ impl Ledger {
         &self.run_id
     }
 
-    fn append(&self, line: &Line) -> Result<(), LedgerError> {
+    /// `Sync::Now` where the ledger is durable; a mock's never waits for the disk.
+    fn now_if_durable(&self) -> Sync {
+        if self.durable {
+            Sync::Now
+        } else {
+            Sync::Later
+        }
+    }
+
+    fn append(&self, line: &Line, sync: Sync) -> Result<(), LedgerError> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        write_line(&mut g.file, line).map_err(|source| LedgerError::Write {
+        write_line(&mut g, line, sync).map_err(|source| LedgerError::Write {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// Puts every line written so far on the disk (a durable ledger's marks are
+    /// written one by one and synced here, once, at the end of an undo).
+    pub fn sync(&self) -> Result<(), LedgerError> {
+        if !self.durable {
+            return Ok(());
+        }
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.file.sync_data().map_err(|source| LedgerError::Write {
+            path: self.path.clone(),
+            source,
+        })?;
+        g.syncs += 1;
+        Ok(())
+    }
+
+    /// How many times this ledger has waited for the disk: one per record created on a
+    /// live tenant and one per undo, none for a mock's.
+    pub fn syncs(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).syncs
     }
 
     /// Records a created record; `seq` is assigned here. Returns the entry as written.
@@ -329,7 +394,8 @@ impl Ledger {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         created.seq = g.next_seq;
         g.next_seq += 1;
-        write_line(&mut g.file, &Line::Created(created.clone())).map_err(|source| {
+        let sync = self.now_if_durable();
+        write_line(&mut g, &Line::Created(created.clone()), sync).map_err(|source| {
             LedgerError::Write {
                 path: self.path.clone(),
                 source,
@@ -338,21 +404,30 @@ impl Ledger {
         Ok(created)
     }
 
+    /// Written, not yet synced (see [`Ledger::sync`]): a mark lost with the machine
+    /// makes a later `cleanup --ledger` send that undo again, which accepts the 404 of
+    /// a record already gone.
     pub fn mark_undone(&self, seq: u64, status: u16) -> Result<(), LedgerError> {
-        self.append(&Line::Undone {
-            of: seq,
-            status,
-            at: now(),
-        })
+        self.append(
+            &Line::Undone {
+                of: seq,
+                status,
+                at: now(),
+            },
+            Sync::Later,
+        )
     }
 
     /// Nothing to undo for this entry (said why); it counts as done.
     pub fn mark_released(&self, seq: u64, message: &str) -> Result<(), LedgerError> {
-        self.append(&Line::Released {
-            of: seq,
-            message: message.to_owned(),
-            at: now(),
-        })
+        self.append(
+            &Line::Released {
+                of: seq,
+                message: message.to_owned(),
+                at: now(),
+            },
+            self.now_if_durable(),
+        )
     }
 
     pub fn mark_failed(
@@ -361,12 +436,15 @@ impl Ledger {
         status: Option<u16>,
         message: &str,
     ) -> Result<(), LedgerError> {
-        self.append(&Line::UndoFailed {
-            of: seq,
-            status,
-            message: message.to_owned(),
-            at: now(),
-        })
+        self.append(
+            &Line::UndoFailed {
+                of: seq,
+                status,
+                message: message.to_owned(),
+                at: now(),
+            },
+            Sync::Later,
+        )
     }
 }
 
@@ -545,6 +623,47 @@ mod tests {
             vec!["key_b"],
             "undone and append-only entries are not pending"
         );
+    }
+
+    /// A live tenant's ledger waits for the disk on each record it holds and once for
+    /// the marks of an undo; a mock's never does, and both have every line in the file
+    /// as soon as the call returns (which is what a SIGKILL leaves).
+    #[test]
+    fn a_live_ledger_syncs_each_record_and_a_mock_ledger_none() {
+        let dir = tempfile::tempdir().unwrap();
+        for (kind, expected) in [("live", [1, 3, 4, 5]), ("mock", [0, 0, 0, 0])] {
+            let path = dir.path().join(format!("{kind}.jsonl"));
+            let ledger = Ledger::create(
+                &path,
+                Begin {
+                    target_kind: kind.into(),
+                    ..begin()
+                },
+            )
+            .unwrap();
+            let after_begin = ledger.syncs();
+            let a = ledger.record(key("key_a")).unwrap();
+            ledger.record(key("key_b")).unwrap();
+            let after_records = ledger.syncs();
+            ledger.mark_undone(a.seq, 204).unwrap();
+            ledger.mark_failed(2, Some(500), "boom").unwrap();
+            let replay = Replay::read(&path).unwrap();
+            assert_eq!(
+                replay.pending().len(),
+                1,
+                "{kind}: the marks are in the file"
+            );
+            let after_marks = ledger.syncs();
+            ledger.sync().unwrap();
+            let after_sync = ledger.syncs();
+            ledger.mark_released(2, "gone").unwrap();
+            assert_eq!(
+                [after_begin, after_records, after_sync, ledger.syncs()],
+                expected,
+                "{kind}"
+            );
+            assert_eq!(after_marks, after_records, "{kind}: marks wait for sync()");
+        }
     }
 
     #[test]

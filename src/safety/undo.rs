@@ -174,10 +174,15 @@ pub async fn undo_pending(
             ),
             Err(e) => (CleanupOutcome::Failed, None, Some(e)),
         };
-        let mark = match (outcome, status) {
+        let mut mark = match (outcome, status) {
             (CleanupOutcome::Undone, Some(s)) => ledger.mark_undone(c.seq, s),
             _ => ledger.mark_failed(c.seq, status, message.as_deref().unwrap_or("")),
         };
+        if c.kind == ResourceKind::Settings {
+            // Sent again by a later cleanup, a restore would put this snapshot over what
+            // another run has set since: its mark is on the disk before anything else.
+            mark = mark.and_then(|()| ledger.sync());
+        }
         entry.outcome = outcome;
         entry.status = status;
         entry.message = match mark {
@@ -190,6 +195,16 @@ pub async fn undo_pending(
             )),
         };
         entries.push(entry);
+    }
+    if let Err(e) = ledger.sync() {
+        // The tenant is tidy but the file may not say so after a crash: said where a
+        // mark that could not be written is, on the entry.
+        if let Some(last) = entries.last_mut() {
+            last.message = Some(format!(
+                "{}{e}",
+                last.message.take().map(|m| m + "; ").unwrap_or_default()
+            ));
+        }
     }
     let complete = entries.iter().all(|e| e.outcome != CleanupOutcome::Failed);
     CleanupReport {
